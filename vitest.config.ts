@@ -16,7 +16,7 @@ export default defineConfig({
                 SERVICE_TOKENS: 'test-service-token,second-service-token',
                 UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
                 UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
-                LIMITER_STORE: 'redis',
+                LIMITER_STORE: 'durable-object',
                 ORIGIN_URL: 'demo',
                 SEED_DEMO: 'true',
               },

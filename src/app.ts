@@ -1,0 +1,71 @@
+/** Builds the Hono app: middleware order, the error handler and the routes. */
+import { Hono } from 'hono';
+import { ensureDemoData } from './demo-seed';
+import { type Bindings, readSettings, SettingsError } from './env';
+import { problemResponse } from './http/problem';
+import { adminRoutes } from './routes/admin';
+import { proxy } from './routes/proxy';
+import { log } from './telemetry/log';
+
+type Env = { Bindings: Bindings };
+
+/**
+ * Creates the worker's app. Everything the worker answers itself lives under the reserved prefix
+ * (`/_edgelimit` by default); every other path is limited and forwarded to the origin.
+ */
+export function createApp(): Hono<Env> {
+  const app = new Hono<Env>();
+  const admin = adminRoutes();
+
+  app.use('*', async (c, next) => {
+    const settings = readSettings(c.env);
+    if (settings.seedDemo) await ensureDemoData(c.env);
+    await next();
+  });
+
+  app.all('*', async (c) => {
+    const { prefix } = readSettings(c.env);
+    const path = new URL(c.req.url).pathname;
+    if (path === prefix || path.startsWith(`${prefix}/`)) {
+      const rest = path.slice(prefix.length) || '/';
+      if (rest === '/health') return c.json({ ok: true, store: readSettings(c.env).storeMode });
+      if (rest === '/admin' || rest.startsWith('/admin/')) {
+        const url = new URL(c.req.url);
+        url.pathname = rest.slice('/admin'.length) || '/';
+        return admin.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
+      }
+      return problemResponse({
+        type: 'about:blank',
+        title: 'Not found',
+        status: 404,
+        detail: `No route ${c.req.method} ${path} under ${prefix}.`,
+      });
+    }
+    return proxy(c);
+  });
+
+  app.onError((error) => {
+    if (error instanceof SettingsError) {
+      log('config-error', { message: error.message }, 'error');
+      return problemResponse({
+        type: 'about:blank',
+        title: 'Rate limiter misconfigured',
+        status: 500,
+        detail: error.message,
+      });
+    }
+    log(
+      'internal-error',
+      { message: error instanceof Error ? error.message : String(error) },
+      'error',
+    );
+    return problemResponse({
+      type: 'about:blank',
+      title: 'Internal error',
+      status: 500,
+      detail: 'The rate limiter failed unexpectedly; the incident was logged.',
+    });
+  });
+
+  return app;
+}

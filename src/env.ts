@@ -1,0 +1,94 @@
+/** The worker's bindings, secrets and settings, validated once per isolate. */
+import { z } from 'zod';
+import { describeIssues } from './policy/records';
+
+/** Secrets: set with `wrangler secret put NAME`, never in wrangler.toml. */
+export interface Secrets {
+  /** Bearer token of the admin API. */
+  ADMIN_TOKEN?: string;
+  /** Internal service tokens: comma-separated `token` or `name=token`. */
+  SERVICE_TOKENS?: string;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Slack-compatible webhook for alerts. */
+  ALERT_WEBHOOK_URL?: string;
+  /** Analytics Engine SQL API credentials (production usage history). */
+  CF_ACCOUNT_ID?: string;
+  CF_API_TOKEN?: string;
+  /** Optional tuning, as strings like every var. */
+  STORE_BUDGET_MS?: string;
+  CONFIG_TTL_MS?: string;
+}
+
+/** Everything the worker receives as `env`. */
+export type Bindings = Env & Secrets;
+
+const STORE_MODES = ['durable-object', 'redis', 'hybrid', 'memory'] as const;
+export type StoreMode = (typeof STORE_MODES)[number];
+
+const settingsSchema = z.object({
+  ORIGIN_URL: z.union([z.literal(''), z.literal('demo'), z.url({ protocol: /^https?$/ })]),
+  LIMITER_STORE: z.enum(STORE_MODES),
+  RESERVED_PREFIX: z.string().regex(/^\/[A-Za-z0-9_-]+$/, 'must look like /_edgelimit'),
+  DOCS_URL: z.url(),
+  DASHBOARD_ORIGIN: z.string(),
+  SEED_DEMO: z.enum(['true', 'false']),
+  STORE_BUDGET_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  CONFIG_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+});
+
+/** Settings parsed from vars and secrets. */
+export interface Settings {
+  readonly originUrl: '' | 'demo' | string;
+  readonly storeMode: StoreMode;
+  readonly prefix: string;
+  readonly docsUrl: string;
+  /** Origins allowed by CORS on the usage API; `*` allows any. */
+  readonly dashboardOrigins: readonly string[];
+  readonly seedDemo: boolean;
+  readonly storeBudgetMs: number;
+  readonly configTtlMs: number;
+  readonly redis?: { readonly url: string; readonly token: string };
+}
+
+/** A setting that cannot be used; the message names the variable. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+const cache = new WeakMap<object, Settings>();
+
+/** Parses and caches the settings for this `env`; throws {@link SettingsError} naming bad vars. */
+export function readSettings(env: Bindings): Settings {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success)
+    throw new SettingsError(`invalid configuration: ${describeIssues(parsed.error)}`);
+  const v = parsed.data;
+  const needsRedis = v.LIMITER_STORE === 'redis' || v.LIMITER_STORE === 'hybrid';
+  if (needsRedis && !(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN)) {
+    throw new SettingsError(
+      `invalid configuration: LIMITER_STORE=${v.LIMITER_STORE} needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN`,
+    );
+  }
+  const settings: Settings = {
+    originUrl: v.ORIGIN_URL,
+    storeMode: v.LIMITER_STORE,
+    prefix: v.RESERVED_PREFIX,
+    docsUrl: v.DOCS_URL,
+    dashboardOrigins: v.DASHBOARD_ORIGIN.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    seedDemo: v.SEED_DEMO === 'true',
+    storeBudgetMs: v.STORE_BUDGET_MS,
+    configTtlMs: v.CONFIG_TTL_MS,
+    ...(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
+      ? { redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN } }
+      : {}),
+  };
+  cache.set(env, settings);
+  return settings;
+}

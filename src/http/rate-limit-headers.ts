@@ -1,0 +1,77 @@
+/**
+ * Rate limit response headers: pure formatting of a decision.
+ *
+ * - `X-RateLimit-Limit/-Remaining/-Reset` describe the window that blocks first. `Reset` is Unix
+ *   seconds (rounded up) when more quota next becomes available in that window; on a 429 it is
+ *   the same instant `Retry-After` points at.
+ * - `RateLimit-Policy` and `RateLimit` follow draft-ietf-httpapi-ratelimit-headers-11 (Structured
+ *   Field lists, one item per window). In draft-11 `t` is the seconds until *additional* quota is
+ *   available, which is what a sliding window can promise; `r` is the remaining quota.
+ */
+import type { Decision, WindowResult } from '../limiter/decide';
+
+/** The window a client should watch: the one that rejects, else the one with least left. */
+export function blockingWindow(decision: Decision): WindowResult | undefined {
+  let pick: WindowResult | undefined;
+  for (const w of decision.windows) {
+    if (!pick) {
+      pick = w;
+      continue;
+    }
+    const wBlocked = w.retryAt > decision.now;
+    const pBlocked = pick.retryAt > decision.now;
+    if (wBlocked !== pBlocked) {
+      if (wBlocked) pick = w;
+    } else if (wBlocked ? w.retryAt > pick.retryAt : w.remaining < pick.remaining) {
+      pick = w;
+    } else if (!wBlocked && w.remaining === pick.remaining && w.resetAt > pick.resetAt) {
+      pick = w;
+    }
+  }
+  return pick;
+}
+
+/** Epoch ms when this window next gives quota back: the retry time if it blocks. */
+export function nextQuotaAt(w: WindowResult, now: number): number {
+  if (w.retryAt > now && Number.isFinite(w.retryAt)) return w.retryAt;
+  return w.used > 0 ? w.resetAt : now;
+}
+
+/** Seconds from `now` to `at`, rounded up so a client never comes back too early. */
+export function secondsUntil(at: number, now: number): number {
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** Headers for a decision; adds nothing for a bypass beyond saying so. */
+export function rateLimitHeaders(decision: Decision): Record<string, string> {
+  const headers: Record<string, string> = { 'X-Edgelimit-Status': decision.outcome };
+  if (decision.outcome === 'bypassed') return headers;
+  const top = blockingWindow(decision);
+  if (top) {
+    headers['X-RateLimit-Limit'] = String(top.limit);
+    headers['X-RateLimit-Remaining'] = String(top.remaining);
+    headers['X-RateLimit-Reset'] = String(Math.ceil(nextQuotaAt(top, decision.now) / 1000));
+    headers['RateLimit-Policy'] = decision.windows
+      .map((w) => `${sfString(w.id)};q=${w.limit};w=${Math.ceil(w.windowMs / 1000)}`)
+      .join(', ');
+    headers.RateLimit = decision.windows
+      .map(
+        (w) =>
+          `${sfString(w.id)};r=${w.remaining};t=${secondsUntil(nextQuotaAt(w, decision.now), decision.now)}`,
+      )
+      .join(', ');
+  }
+  if (decision.retryAt !== undefined && decision.outcome !== 'allowed') {
+    headers['Retry-After'] = String(Math.max(1, secondsUntil(decision.retryAt, decision.now)));
+  }
+  const tripped = decision.shadow.filter((w) => w.wouldReject).map((w) => w.id);
+  if (decision.shadow.length) {
+    headers['X-Edgelimit-Shadow'] = tripped.length ? `would-reject=${tripped.join(' ')}` : 'ok';
+  }
+  return headers;
+}
+
+/** An RFC 8941 sf-string: quoted, with `"` and `\` escaped. */
+function sfString(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}

@@ -1,0 +1,67 @@
+/** Turns a request into a verified caller, or a reason it has none. */
+import type { ConfigStore } from '../policy/config-store';
+import { clientIp, readCredentials } from './credentials';
+import { sha256Hex } from './hash';
+import type { ServiceTokenVerifier } from './service-tokens';
+
+/** Who is calling, verified. */
+export type Caller =
+  | { readonly kind: 'service'; readonly service: string; readonly ip: string }
+  | {
+      readonly kind: 'customer';
+      readonly customerId: string;
+      readonly keyHash: string;
+      readonly ip: string;
+    }
+  | { readonly kind: 'anonymous'; readonly ip: string };
+
+/** Why a request has no verified caller; each becomes a 401. */
+export interface IdentityFailure {
+  readonly code:
+    | 'invalid-service-token'
+    | 'unknown-api-key'
+    | 'revoked-api-key'
+    | 'malformed-api-key';
+  readonly message: string;
+  readonly ip: string;
+}
+
+export type Identity = { ok: true; caller: Caller } | { ok: false; failure: IdentityFailure };
+
+/** Dependencies of {@link identify}. */
+export interface IdentifyDeps {
+  readonly verifyServiceToken: ServiceTokenVerifier;
+  readonly config: Pick<ConfigStore, 'apiKey'>;
+}
+
+/**
+ * Identifies the caller. Service tokens are checked first and without I/O; an invalid token is a
+ * failure, never a fallback to anonymous.
+ */
+export async function identify(headers: Headers, deps: IdentifyDeps): Promise<Identity> {
+  const ip = clientIp(headers);
+  const presented = readCredentials(headers);
+  switch (presented.kind) {
+    case 'service-token': {
+      const service = await deps.verifyServiceToken(presented.token);
+      return service
+        ? { ok: true, caller: { kind: 'service', service, ip } }
+        : fail('invalid-service-token', 'the X-Service-Token is not valid', ip);
+    }
+    case 'malformed':
+      return fail('malformed-api-key', presented.message, ip);
+    case 'none':
+      return { ok: true, caller: { kind: 'anonymous', ip } };
+    case 'api-key': {
+      const keyHash = await sha256Hex(presented.key);
+      const record = await deps.config.apiKey(keyHash);
+      if (!record) return fail('unknown-api-key', 'the API key is not recognised', ip);
+      if (record.revoked) return fail('revoked-api-key', 'the API key has been revoked', ip);
+      return { ok: true, caller: { kind: 'customer', customerId: record.customerId, keyHash, ip } };
+    }
+  }
+}
+
+function fail(code: IdentityFailure['code'], message: string, ip: string): Identity {
+  return { ok: false, failure: { code, message, ip } };
+}

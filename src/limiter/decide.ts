@@ -1,0 +1,125 @@
+/** Decides one request: checks its windows in the store within a time budget, fails open or closed. */
+import type { Clock } from '../clock';
+import type { ResolvedPolicy, ResolvedWindow } from '../policy/resolve-policy';
+import { type CounterStore, StoreError } from '../store/counter-store';
+import type { WindowState } from './sliding-window';
+
+/** How a request was decided. */
+export type Outcome = 'allowed' | 'rejected' | 'bypassed' | 'failed-open' | 'failed-closed';
+
+/** A window as the store last saw it, with where it came from. */
+export type WindowResult = ResolvedWindow & WindowState;
+
+/** The decision for one request: everything headers, bodies, metrics and alerts need. */
+export interface Decision {
+  readonly outcome: Outcome;
+  readonly now: number;
+  /** Enforced windows. */
+  readonly windows: readonly WindowResult[];
+  /** Shadow windows: evaluated and reported, never enforced. */
+  readonly shadow: readonly (WindowResult & { readonly wouldReject: boolean })[];
+  /** Epoch ms when a rejected request may be retried. */
+  readonly retryAt?: number;
+  /** Time spent waiting for the store, ms. */
+  readonly storeLatencyMs: number;
+  readonly store: string;
+  readonly error?: StoreError;
+}
+
+/** Inputs of {@link decide}. */
+export interface DecideInput {
+  readonly store: CounterStore;
+  readonly identity: string;
+  readonly policy: ResolvedPolicy;
+  readonly clock: Clock;
+  /** Time budget for the store call; past it the request fails open or closed. */
+  readonly budgetMs: number;
+  readonly cost?: number;
+  readonly consume?: boolean;
+}
+
+/**
+ * Checks every enforced window atomically; shadow windows are checked in parallel on their own,
+ * so they can never block or delay beyond the enforced call.
+ */
+export async function decide(input: DecideInput): Promise<Decision> {
+  const { store, identity, policy, clock } = input;
+  const enforced = policy.windows.filter((w) => !w.shadow);
+  const shadowed = policy.windows.filter((w) => w.shadow);
+  const started = clock.now();
+  const check = (windows: readonly ResolvedWindow[]) =>
+    withBudget(
+      store.check({
+        identity,
+        windows,
+        ...(input.cost !== undefined ? { cost: input.cost } : {}),
+        ...(input.consume !== undefined ? { consume: input.consume } : {}),
+      }),
+      input.budgetMs,
+      store.name,
+    );
+
+  const [main, shadow] = await Promise.allSettled([
+    enforced.length ? check(enforced) : Promise.resolve(undefined),
+    shadowed.length ? check(shadowed) : Promise.resolve(undefined),
+  ]);
+  const storeLatencyMs = Math.max(0, clock.now() - started);
+  const shadowOutcome = shadow.status === 'fulfilled' ? shadow.value : undefined;
+  const shadowResults = shadowOutcome
+    ? shadowOutcome.windows.map((w, i) => ({
+        ...(shadowed[i] as ResolvedWindow),
+        ...w,
+        wouldReject: w.retryAt > shadowOutcome.now,
+      }))
+    : [];
+
+  if (main.status === 'rejected') {
+    const error =
+      main.reason instanceof StoreError
+        ? main.reason
+        : new StoreError(store.name, 'unavailable', String(main.reason));
+    return {
+      outcome: policy.failMode === 'closed' ? 'failed-closed' : 'failed-open',
+      now: clock.now(),
+      windows: enforced.map((w) => unknownState(w, clock.now())),
+      shadow: shadowResults,
+      storeLatencyMs,
+      store: store.name,
+      error,
+      ...(policy.failMode === 'closed' ? { retryAt: clock.now() + 1000 } : {}),
+    };
+  }
+  const result = main.value;
+  const now = result?.now ?? clock.now();
+  const windows = enforced.map((w, i) => ({
+    ...w,
+    ...(result?.windows[i] ?? unknownState(w, now)),
+  }));
+  const allowed = result?.allowed ?? true;
+  return {
+    outcome: allowed ? 'allowed' : 'rejected',
+    now,
+    windows,
+    shadow: shadowResults,
+    storeLatencyMs,
+    store: store.name,
+    ...(allowed ? {} : { retryAt: Math.max(...windows.map((w) => w.retryAt)) }),
+  };
+}
+
+/** A window whose count is unknown (the store failed): reported as untouched. */
+function unknownState(w: ResolvedWindow, now: number): WindowResult {
+  return { ...w, used: 0, remaining: w.limit, retryAt: now, resetAt: now };
+}
+
+/** Rejects with a timeout StoreError if `promise` takes longer than `ms`. */
+export function withBudget<T>(promise: Promise<T>, ms: number, store: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new StoreError(store, 'timeout', `no answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,174 @@
+/**
+ * Sliding-window arithmetic over bucketed counters: pure, shared by every store and mirrored
+ * line for line by the Redis Lua script.
+ *
+ * The reference is the exact sliding log: a request at `t` is allowed when fewer than `limit`
+ * requests were allowed in `(t - window, t]`. We keep counts in `BUCKETS_PER_WINDOW` buckets per
+ * window and count the whole bucket that straddles the window's trailing edge. The counted set is
+ * therefore always a superset of the exact window, so we can never allow more than the limit in
+ * any sliding window (no boundary attack, unlike the weighted two-window estimate). The price is a
+ * bounded false rejection: a request may be counted for up to one bucket (window / 100) longer
+ * than the exact log would count it.
+ */
+
+/** Buckets per window: the trade-off between memory (one hash field each) and early expiry. */
+export const BUCKETS_PER_WINDOW = 100;
+
+/** One window to check: `limit` units per `windowMs` milliseconds. */
+export interface WindowSpec {
+  /** Stable id, unique within one check, e.g. `minute` or `search:minute`. */
+  readonly id: string;
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/** Counts per bucket index for one window. Bucket `b` holds times in `[b*w, (b+1)*w)`. */
+export type Buckets = Map<number, number>;
+
+/** What one window looks like at a given time. */
+export interface WindowState {
+  readonly id: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  /** Units counted in the window, after this request if it was recorded. */
+  readonly used: number;
+  /** `max(0, limit - used)`. */
+  readonly remaining: number;
+  /** Epoch ms when a request of the checked cost would next be allowed by this window. */
+  readonly retryAt: number;
+  /** Epoch ms when more quota next becomes available (draft-11 `t`); `now` if nothing counted. */
+  readonly resetAt: number;
+}
+
+/** Width of one bucket in ms for a window; at least 1 ms. */
+export function bucketWidth(windowMs: number): number {
+  return Math.max(1, Math.ceil(windowMs / BUCKETS_PER_WINDOW));
+}
+
+/** Index of the oldest bucket that still counts at `now` (it holds the time `now - window + 1`). */
+export function oldestBucket(now: number, windowMs: number): number {
+  return Math.floor((now - windowMs + 1) / bucketWidth(windowMs));
+}
+
+/** Index of the bucket a request at `now` is recorded in. */
+export function currentBucket(now: number, windowMs: number): number {
+  return Math.floor(now / bucketWidth(windowMs));
+}
+
+/** Epoch ms from which bucket `b` no longer counts. */
+export function bucketExpiry(b: number, windowMs: number): number {
+  return (b + 1) * bucketWidth(windowMs) + windowMs - 1;
+}
+
+/** Drops buckets that no longer count at `now`. Mutates and returns `buckets`. */
+export function prune(buckets: Buckets, now: number, windowMs: number): Buckets {
+  const oldest = oldestBucket(now, windowMs);
+  for (const b of buckets.keys()) if (b < oldest) buckets.delete(b);
+  return buckets;
+}
+
+/**
+ * Evaluates one window at `now` for a request of `cost` units, without recording it.
+ * `buckets` must already be pruned for `now`.
+ */
+export function evaluate(
+  spec: WindowSpec,
+  buckets: Buckets,
+  now: number,
+  cost: number,
+): WindowState & { allowed: boolean } {
+  const ordered = [...buckets.entries()].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
+  let used = 0;
+  for (const [, n] of ordered) used += n;
+  const allowed = used + cost <= spec.limit;
+  let retryAt = now;
+  if (!allowed) {
+    retryAt = Number.POSITIVE_INFINITY;
+    let left = used;
+    for (const [b, n] of ordered) {
+      left -= n;
+      if (left + cost <= spec.limit) {
+        retryAt = bucketExpiry(b, spec.windowMs);
+        break;
+      }
+    }
+  }
+  const first = ordered[0];
+  const resetAt = first ? bucketExpiry(first[0], spec.windowMs) : now;
+  return {
+    id: spec.id,
+    limit: spec.limit,
+    windowMs: spec.windowMs,
+    used,
+    remaining: Math.max(0, spec.limit - used),
+    retryAt,
+    resetAt,
+    allowed,
+  };
+}
+
+/** Adds `cost` units at `now`. Mutates `buckets`. */
+export function record(buckets: Buckets, now: number, windowMs: number, cost: number): void {
+  const b = currentBucket(now, windowMs);
+  buckets.set(b, (buckets.get(b) ?? 0) + cost);
+}
+
+/** The result of checking every window of one request. */
+export interface CheckOutcome {
+  readonly allowed: boolean;
+  readonly now: number;
+  readonly windows: readonly WindowState[];
+}
+
+/**
+ * Checks all windows of one request and records it in every window only if every window allows
+ * it (all or nothing). `counters` maps window id to its buckets and is mutated.
+ */
+export function checkAll(
+  specs: readonly WindowSpec[],
+  counters: Map<string, Buckets>,
+  now: number,
+  cost = 1,
+  consume = true,
+): CheckOutcome {
+  const states = specs.map((spec) => {
+    let buckets = counters.get(spec.id);
+    if (!buckets) {
+      buckets = new Map();
+      counters.set(spec.id, buckets);
+    }
+    prune(buckets, now, spec.windowMs);
+    return evaluate(spec, buckets, now, cost);
+  });
+  const allowed = states.every((s) => s.allowed);
+  if (!allowed || !consume || cost === 0) {
+    return { allowed, now, windows: states.map(stripAllowed) };
+  }
+  const windows = specs.map((spec, i) => {
+    const buckets = counters.get(spec.id) ?? new Map<number, number>();
+    record(buckets, now, spec.windowMs, cost);
+    const before = states[i];
+    const used = (before?.used ?? 0) + cost;
+    const resetAt =
+      before && before.used > 0
+        ? before.resetAt
+        : bucketExpiry(currentBucket(now, spec.windowMs), spec.windowMs);
+    return {
+      id: spec.id,
+      limit: spec.limit,
+      windowMs: spec.windowMs,
+      used,
+      remaining: Math.max(0, spec.limit - used),
+      retryAt: now,
+      resetAt,
+    };
+  });
+  return { allowed, now, windows };
+}
+
+function stripAllowed({
+  allowed: _allowed,
+  ...state
+}: WindowState & { allowed: boolean }): WindowState {
+  return state;
+}

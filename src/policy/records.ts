@@ -1,0 +1,93 @@
+/** Schemas of the records kept in the CONFIG KV namespace; validated on every read. */
+import { z } from 'zod';
+import { limitListSchema } from './limit-spec';
+
+/** Tiers a customer can be on. */
+export const TIERS = ['free', 'pro', 'enterprise'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Customer ids: safe in KV keys, Redis hash tags and URLs. */
+export const customerIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'must be 1-64 of A-Z a-z 0-9 _ . - (not starting with _ . -)',
+  );
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
+
+/** An endpoint rule: stricter limits for a method and path pattern. */
+export const endpointRuleSchema = z.strictObject({
+  /** Short id, used in window ids, headers and metrics. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 of a-z 0-9 _ - '),
+  method: z.enum(METHODS),
+  /** `/v1/search`, `/v1/items/:id`, `/v1/*` (one segment) or `/v1/**` (the rest). */
+  path: z.string().regex(/^\/[^\s?#]*$/, 'must start with / and have no query or spaces'),
+  limits: limitListSchema,
+  /** Evaluate and report, never reject (try a rule on real traffic first). */
+  shadow: z.boolean().optional(),
+});
+export type EndpointRule = z.infer<typeof endpointRuleSchema>;
+
+/** A temporary increase: replaces the customer's limits until `expiresAt`. */
+export const overrideSchema = z.strictObject({
+  limits: limitListSchema,
+  expiresAt: z.iso.datetime({ offset: true }),
+  reason: z.string().min(1).max(500),
+  createdAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type Override = z.infer<typeof overrideSchema>;
+
+/** `customer:<id>` in KV. */
+export const customerRecordSchema = z.strictObject({
+  tier: z.enum(TIERS),
+  /** Replaces the tier's limits (required in spirit for enterprise; tier defaults otherwise). */
+  limits: limitListSchema.optional(),
+  /** Endpoint rules for this customer, added to (and for the same id, replacing) the global ones. */
+  endpoints: z.array(endpointRuleSchema).max(32).optional(),
+  overrides: z.array(overrideSchema).max(16).optional(),
+  /** What to do when the counter store fails: default open. */
+  failMode: z.enum(['open', 'closed']).optional(),
+  updatedAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type CustomerRecord = z.infer<typeof customerRecordSchema>;
+
+/** `key:<sha256 hex of the API key>` in KV. The key itself is never stored. */
+export const apiKeyRecordSchema = z.strictObject({
+  customerId: customerIdSchema,
+  createdAt: z.iso.datetime({ offset: true }),
+  revoked: z.boolean().optional(),
+  /** First characters of the key, so people can tell their keys apart. */
+  prefix: z.string().max(16).optional(),
+});
+export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
+
+/** Tier defaults and global endpoint rules; `config:policy` in KV overrides the built-in one. */
+export const policyConfigSchema = z.strictObject({
+  tiers: z.strictObject({
+    free: limitListSchema,
+    pro: limitListSchema,
+    enterprise: limitListSchema,
+    anonymous: limitListSchema,
+  }),
+  /** Endpoint rules by tier (`anonymous` included). */
+  endpoints: z.array(
+    z.strictObject({
+      id: endpointRuleSchema.shape.id,
+      method: endpointRuleSchema.shape.method,
+      path: endpointRuleSchema.shape.path,
+      limits: z.partialRecord(z.enum([...TIERS, 'anonymous']), limitListSchema),
+      shadow: z.boolean().optional(),
+    }),
+  ),
+  /** Failed API key lookups allowed per client IP before answering 429 instead of 401. */
+  keyGuessLimit: limitListSchema,
+});
+export type PolicyConfig = z.infer<typeof policyConfigSchema>;
+
+/** Formats a zod error as `field.path: message; ...` naming every bad field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,97 @@
+/** Turns a caller's tier, customer record and request into the windows that apply: pure. */
+import type { WindowSpec } from '../limiter/sliding-window';
+import type { Limit } from './limit-spec';
+import { limitsOf } from './limits-of';
+import { matchPath } from './path-pattern';
+import type { CustomerRecord, EndpointRule, Override, PolicyConfig, Tier } from './records';
+
+/** A window with where it came from, for headers, metrics and problem bodies. */
+export interface ResolvedWindow extends WindowSpec {
+  /** As written: `1m`, `5s`. */
+  readonly window: string;
+  /** Endpoint rule id, when the window comes from one. */
+  readonly rule?: string;
+  /** Evaluated and reported, never enforced. */
+  readonly shadow?: boolean;
+}
+
+/** Everything the limiter needs to decide one request. */
+export interface ResolvedPolicy {
+  readonly tier: Tier | 'anonymous';
+  readonly windows: readonly ResolvedWindow[];
+  readonly failMode: 'open' | 'closed';
+  /** The temporary increase in force, if any. */
+  readonly override?: Override;
+}
+
+/** Inputs of {@link resolvePolicy}. */
+export interface PolicyInput {
+  readonly policy: PolicyConfig;
+  readonly tier: Tier | 'anonymous';
+  readonly customer?: CustomerRecord;
+  readonly method: string;
+  readonly path: string;
+  /** Epoch ms, to tell which overrides are in force. */
+  readonly now: number;
+}
+
+/**
+ * Resolves the windows for one request: the tier's (or the customer's own) limits, raised by an
+ * override in force (same window replaced, new windows added), plus every matching endpoint rule.
+ * @example
+ * resolvePolicy({ policy: DEFAULT_POLICY, tier: 'free', method: 'GET', path: '/v1/x', now })
+ * // windows: minute (100), day (1000)
+ */
+export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
+  const { policy, tier, customer, now } = input;
+  const base = customer?.limits ?? policy.tiers[tier];
+  const override = activeOverride(customer?.overrides, now);
+  const limits = override ? mergeLimits(base, override.limits) : base;
+  const windows: ResolvedWindow[] = limitsOf(limits);
+
+  for (const rule of endpointRules(policy, tier, customer)) {
+    if (rule.method !== '*' && rule.method !== input.method.toUpperCase()) continue;
+    if (!matchPath(rule.path, input.path)) continue;
+    for (const w of limitsOf(rule.limits, rule.id)) {
+      windows.push({ ...w, rule: rule.id, ...(rule.shadow ? { shadow: true } : {}) });
+    }
+  }
+  return {
+    tier,
+    windows,
+    failMode: customer?.failMode ?? 'open',
+    ...(override ? { override } : {}),
+  };
+}
+
+/** The override in force at `now`: the one ending last when several overlap. */
+export function activeOverride(overrides: readonly Override[] | undefined, now: number) {
+  let best: Override | undefined;
+  for (const o of overrides ?? []) {
+    const end = Date.parse(o.expiresAt);
+    if (end > now && (!best || end > Date.parse(best.expiresAt))) best = o;
+  }
+  return best;
+}
+
+function mergeLimits(base: readonly Limit[], raised: readonly Limit[]): Limit[] {
+  const byWindow = new Map(base.map((l) => [l.window, l]));
+  for (const l of raised) byWindow.set(l.window, l);
+  return [...byWindow.values()];
+}
+
+function endpointRules(
+  policy: PolicyConfig,
+  tier: Tier | 'anonymous',
+  customer: CustomerRecord | undefined,
+): EndpointRule[] {
+  const rules = new Map<string, EndpointRule>();
+  for (const r of policy.endpoints) {
+    const limits = r.limits[tier];
+    if (limits?.length) {
+      rules.set(r.id, { id: r.id, method: r.method, path: r.path, limits, shadow: r.shadow });
+    }
+  }
+  for (const r of customer?.endpoints ?? []) rules.set(r.id, r);
+  return [...rules.values()];
+}

@@ -1,0 +1,181 @@
+/** The main path: identify, resolve the policy, decide, forward, add headers. */
+import type { Context } from 'hono';
+import type { Bindings } from '../env';
+import { demoOrigin } from '../http/demo-origin';
+import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
+import { problemResponse, quotaExceeded } from '../http/problem';
+import { rateLimitHeaders } from '../http/rate-limit-headers';
+import { type Caller, identify } from '../identity/identify';
+import { type Decision, decide } from '../limiter/decide';
+import { customerIdentity, ipIdentity, keyGuessIdentity } from '../limiter/keys';
+import { limitsOf } from '../policy/limits-of';
+import type { ResolvedPolicy } from '../policy/resolve-policy';
+import { resolvePolicy } from '../policy/resolve-policy';
+import { getServices, type Services } from '../services';
+import { log } from '../telemetry/log';
+
+type Ctx = Context<{ Bindings: Bindings }>;
+
+/** Handles every request outside the reserved prefix. */
+export async function proxy(c: Ctx): Promise<Response> {
+  const services = getServices(c.env);
+  const { settings, clock } = services;
+  const request = c.req.raw;
+  const url = new URL(request.url);
+  const identity = await identify(request.headers, services);
+
+  if (!identity.ok) {
+    const { failure } = identity;
+    log('auth-failure', { code: failure.code, ip: failure.ip, path: url.pathname }, 'warn');
+    // Failed key lookups are themselves limited per address, so keys cannot be guessed at speed.
+    const policy = await keyGuessPolicy(services);
+    const decision = await decide({
+      store: services.counters,
+      identity: keyGuessIdentity(failure.ip),
+      policy,
+      clock,
+      budgetMs: settings.storeBudgetMs,
+    });
+    const headers = rateLimitHeaders(decision);
+    if (decision.outcome === 'rejected') {
+      return problemResponse(
+        quotaExceeded(decision, settings.docsUrl, `failed API key attempts from ${failure.ip}`),
+        headers,
+      );
+    }
+    return problemResponse(
+      {
+        type: `${settings.docsUrl}#${failure.code}`,
+        title:
+          failure.code === 'invalid-service-token' ? 'Invalid service token' : 'Invalid API key',
+        status: 401,
+        detail: `${failure.message}.`,
+        code: failure.code,
+        documentation: settings.docsUrl,
+      },
+      { ...headers, 'WWW-Authenticate': 'Bearer realm="api"' },
+    );
+  }
+
+  const { caller } = identity;
+  const origin = originFor(settings.originUrl);
+  if (caller.kind === 'service') {
+    // Internal traffic never touches a store, so no store failure can ever reject it.
+    const bypass: Decision = {
+      outcome: 'bypassed',
+      now: clock.now(),
+      windows: [],
+      shadow: [],
+      storeLatencyMs: 0,
+      store: 'none',
+    };
+    const forwarded = forwardRequest(request, { 'X-Service-Name': caller.service });
+    return withHeaders(await origin(forwarded), rateLimitHeaders(bypass));
+  }
+
+  const policy = await policyFor(services, caller, request.method, url.pathname);
+  const decision = await decide({
+    store: services.counters,
+    identity:
+      caller.kind === 'customer' ? customerIdentity(caller.customerId) : ipIdentity(caller.ip),
+    policy,
+    clock,
+    budgetMs: settings.storeBudgetMs,
+  });
+  const headers = rateLimitHeaders(decision);
+  if (decision.error) {
+    log(
+      'store-error',
+      {
+        store: decision.store,
+        reason: decision.error.reason,
+        message: decision.error.message,
+        outcome: decision.outcome,
+      },
+      'error',
+    );
+  }
+
+  if (decision.outcome === 'rejected') {
+    const subject =
+      caller.kind === 'customer' ? `customer ${caller.customerId}` : `client ${caller.ip}`;
+    log('rejected', {
+      subject,
+      tier: policy.tier,
+      path: url.pathname,
+      windows: decision.windows.filter((w) => w.retryAt > decision.now).map((w) => w.id),
+    });
+    return problemResponse(quotaExceeded(decision, settings.docsUrl, subject), headers);
+  }
+  if (decision.outcome === 'failed-closed') {
+    return problemResponse(
+      {
+        type: `${settings.docsUrl}#store-unavailable`,
+        title: 'Rate limit store unavailable',
+        status: 503,
+        detail:
+          'The rate limiter could not check this request and this policy fails closed. Retry shortly.',
+        documentation: settings.docsUrl,
+      },
+      { ...headers, 'Retry-After': '1' },
+    );
+  }
+
+  const trusted: Record<string, string> =
+    caller.kind === 'customer'
+      ? { 'X-Customer-Id': caller.customerId, 'X-Customer-Tier': policy.tier }
+      : { 'X-Customer-Tier': 'anonymous' };
+  const response = await origin(forwardRequest(request, trusted));
+  return withHeaders(response, headers);
+}
+
+function forwardRequest(request: Request, trusted: Record<string, string>): Request {
+  return new Request(request.url, {
+    method: request.method,
+    headers: originHeaders(request.headers, trusted),
+    body: request.body,
+    redirect: 'manual',
+  });
+}
+
+const origins = new Map<string, Origin>();
+function originFor(originUrl: string): Origin {
+  if (originUrl === 'demo') return demoOrigin;
+  let origin = origins.get(originUrl);
+  if (!origin) {
+    origin = urlOrigin(originUrl);
+    origins.set(originUrl, origin);
+  }
+  return origin;
+}
+
+/** The policy of a verified, limited caller. */
+export async function policyFor(
+  services: Services,
+  caller: Exclude<Caller, { kind: 'service' }>,
+  method: string,
+  path: string,
+): Promise<ResolvedPolicy> {
+  const policy = await services.config.policy();
+  const now = services.clock.now();
+  if (caller.kind === 'anonymous')
+    return resolvePolicy({ policy, tier: 'anonymous', method, path, now });
+  const customer = await services.config.customer(caller.customerId);
+  return resolvePolicy({
+    policy,
+    tier: customer?.tier ?? 'free',
+    ...(customer ? { customer } : {}),
+    method,
+    path,
+    now,
+  });
+}
+
+async function keyGuessPolicy(services: Services): Promise<ResolvedPolicy> {
+  const policy = await services.config.policy();
+  return {
+    tier: 'anonymous',
+    failMode: 'open',
+    windows: limitsOf(policy.keyGuessLimit, 'auth-failures'),
+  };
+}

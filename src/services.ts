@@ -1,0 +1,75 @@
+/** The composition root: builds each port's implementation once per isolate from the settings. */
+import { Redis } from '@upstash/redis/cloudflare';
+import { type Clock, systemClock } from './clock';
+import { type Bindings, readSettings, type Settings } from './env';
+import { createServiceTokenVerifier, type ServiceTokenVerifier } from './identity/service-tokens';
+import { type ConfigStore, createConfigStore } from './policy/config-store';
+import type { CounterStore } from './store/counter-store';
+import { createDurableObjectStore } from './store/durable-object-store';
+import { createMemoryStore } from './store/memory-store';
+import { createRedisStore } from './store/redis-store';
+import { log } from './telemetry/log';
+
+/** Everything a request handler uses, built once per isolate. */
+export interface Services {
+  readonly settings: Settings;
+  readonly clock: Clock;
+  readonly config: ConfigStore;
+  readonly counters: CounterStore;
+  readonly verifyServiceToken: ServiceTokenVerifier;
+  readonly verifyAdminToken: ServiceTokenVerifier;
+}
+
+const built = new WeakMap<object, Services>();
+
+/** Returns this isolate's services for `env`, building them on first use. */
+export function getServices(env: Bindings): Services {
+  const existing = built.get(env);
+  if (existing) return existing;
+  const settings = readSettings(env);
+  const clock = systemClock;
+  const services: Services = {
+    settings,
+    clock,
+    config: createConfigStore({
+      kv: env.CONFIG,
+      clock,
+      ttlMs: settings.configTtlMs,
+      onProblem: (p) =>
+        log(
+          'config-error',
+          { key: p.key, message: p.message, keptLastGood: p.keptLastGood },
+          'error',
+        ),
+    }),
+    counters: createCounterStore(env, settings),
+    verifyServiceToken: createServiceTokenVerifier(env.SERVICE_TOKENS),
+    verifyAdminToken: createServiceTokenVerifier(env.ADMIN_TOKEN ? `admin=${env.ADMIN_TOKEN}` : ''),
+  };
+  built.set(env, services);
+  return services;
+}
+
+function createCounterStore(env: Bindings, settings: Settings): CounterStore {
+  switch (settings.storeMode) {
+    case 'memory':
+      return createMemoryStore();
+    case 'redis':
+      return createRedisStore({ redis: redisClient(settings) });
+    case 'durable-object':
+    case 'hybrid':
+      return createDurableObjectStore(env.LIMITER);
+  }
+}
+
+function redisClient(settings: Settings): Redis {
+  if (!settings.redis) throw new Error('Redis settings missing');
+  // No client retries: a retry would blow the store's time budget; the limiter fails over instead.
+  return new Redis({
+    url: settings.redis.url,
+    token: settings.redis.token,
+    retry: false,
+    enableAutoPipelining: false,
+    enableTelemetry: false,
+  });
+}
