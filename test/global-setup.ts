@@ -1,5 +1,8 @@
 /** Starts one real redis-server and the local Upstash REST server for the whole test run. */
+import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { startRedisServer } from '../scripts/lib/redis-server';
+import { startUpstashLocal, type UpstashLocal } from '../scripts/upstash-local';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -9,10 +12,23 @@ declare module 'vitest' {
   }
 }
 
+/** Vitest global setup: provides `upstashUrl`, `upstashToken` and `redisPort`; teardown stops both. */
 export default async function setup(project: TestProject) {
-  // Filled in by the local Upstash work: start redis-server + the REST server on free ports.
-  project.provide('upstashUrl', 'http://127.0.0.1:1');
-  project.provide('upstashToken', 'test-upstash-token');
-  project.provide('redisPort', 0);
-  return async () => {};
+  const redis = await startRedisServer();
+  // A fresh token per run, so nothing can depend on a hard-coded credential.
+  const token = randomBytes(18).toString('base64url');
+  let upstash: UpstashLocal;
+  try {
+    upstash = await startUpstashLocal({ redisPort: redis.port, token });
+  } catch (error) {
+    await redis.stop();
+    throw error;
+  }
+  project.provide('upstashUrl', upstash.url);
+  project.provide('upstashToken', token);
+  project.provide('redisPort', redis.port);
+  return async () => {
+    await upstash.stop();
+    await redis.stop();
+  };
 }
