@@ -9,6 +9,7 @@ import { createDurableObjectStore } from './store/durable-object-store';
 import { createMemoryStore } from './store/memory-store';
 import { createRedisStore } from './store/redis-store';
 import { log } from './telemetry/log';
+import { noTelemetry, type Telemetry } from './telemetry/telemetry';
 
 /** Everything a request handler uses, built once per isolate. */
 export interface Services {
@@ -18,6 +19,7 @@ export interface Services {
   readonly counters: CounterStore;
   readonly verifyServiceToken: ServiceTokenVerifier;
   readonly verifyAdminToken: ServiceTokenVerifier;
+  readonly telemetry: Telemetry;
 }
 
 const built = new WeakMap<object, Services>();
@@ -45,6 +47,7 @@ export function getServices(env: Bindings): Services {
     counters: createCounterStore(env, settings),
     verifyServiceToken: createServiceTokenVerifier(env.SERVICE_TOKENS),
     verifyAdminToken: createServiceTokenVerifier(env.ADMIN_TOKEN ? `admin=${env.ADMIN_TOKEN}` : ''),
+    telemetry: noTelemetry,
   };
   built.set(env, services);
   return services;

@@ -13,12 +13,28 @@ import type { ResolvedPolicy } from '../policy/resolve-policy';
 import { resolvePolicy } from '../policy/resolve-policy';
 import { getServices, type Services } from '../services';
 import { log } from '../telemetry/log';
+import type { DecisionEvent } from '../telemetry/telemetry';
 
 type Ctx = Context<{ Bindings: Bindings }>;
 
-/** Handles every request outside the reserved prefix. */
+/** Handles every request outside the reserved prefix; reports each decision to telemetry. */
 export async function proxy(c: Ctx): Promise<Response> {
   const services = getServices(c.env);
+  const report = (event: DecisionEvent) => {
+    c.executionCtx.waitUntil(
+      services.telemetry.onDecision(event).catch((error: unknown) => {
+        log('internal-error', { where: 'telemetry', message: String(error) }, 'error');
+      }),
+    );
+  };
+  return limitAndForward(c, services, report);
+}
+
+async function limitAndForward(
+  c: Ctx,
+  services: Services,
+  report: (event: DecisionEvent) => void,
+): Promise<Response> {
   const { settings, clock } = services;
   const request = c.req.raw;
   const url = new URL(request.url);
@@ -37,12 +53,15 @@ export async function proxy(c: Ctx): Promise<Response> {
       budgetMs: settings.storeBudgetMs,
     });
     const headers = rateLimitHeaders(decision);
+    const event = { decision, tier: 'unauthenticated', method: request.method, path: url.pathname };
     if (decision.outcome === 'rejected') {
+      report({ ...event, status: 429 });
       return problemResponse(
         quotaExceeded(decision, settings.docsUrl, `failed API key attempts from ${failure.ip}`),
         headers,
       );
     }
+    report({ ...event, status: 401 });
     return problemResponse(
       {
         type: `${settings.docsUrl}#${failure.code}`,
@@ -70,7 +89,16 @@ export async function proxy(c: Ctx): Promise<Response> {
       store: 'none',
     };
     const forwarded = forwardRequest(request, { 'X-Service-Name': caller.service });
-    return withHeaders(await origin(forwarded), rateLimitHeaders(bypass));
+    const response = await origin(forwarded);
+    report({
+      decision: bypass,
+      caller,
+      tier: 'internal',
+      method: request.method,
+      path: url.pathname,
+      status: response.status,
+    });
+    return withHeaders(response, rateLimitHeaders(bypass));
   }
 
   const policy = await policyFor(services, caller, request.method, url.pathname);
@@ -83,6 +111,7 @@ export async function proxy(c: Ctx): Promise<Response> {
     budgetMs: settings.storeBudgetMs,
   });
   const headers = rateLimitHeaders(decision);
+  const event = { decision, caller, tier: policy.tier, method: request.method, path: url.pathname };
   if (decision.error) {
     log(
       'store-error',
@@ -105,9 +134,11 @@ export async function proxy(c: Ctx): Promise<Response> {
       path: url.pathname,
       windows: decision.windows.filter((w) => w.retryAt > decision.now).map((w) => w.id),
     });
+    report({ ...event, status: 429 });
     return problemResponse(quotaExceeded(decision, settings.docsUrl, subject), headers);
   }
   if (decision.outcome === 'failed-closed') {
+    report({ ...event, status: 503 });
     return problemResponse(
       {
         type: `${settings.docsUrl}#store-unavailable`,
@@ -126,6 +157,7 @@ export async function proxy(c: Ctx): Promise<Response> {
       ? { 'X-Customer-Id': caller.customerId, 'X-Customer-Tier': policy.tier }
       : { 'X-Customer-Tier': 'anonymous' };
   const response = await origin(forwardRequest(request, trusted));
+  report({ ...event, status: response.status });
   return withHeaders(response, headers);
 }
 
