@@ -14,6 +14,9 @@ export const customerIdSchema = z
     'must be 1-64 of A-Z a-z 0-9 _ . - (not starting with _ . -)',
   );
 
+/** Upper bound of `throttle.maxDelayMs`. */
+export const MAX_THROTTLE_DELAY_MS = 2_000;
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', '*'] as const;
 
 /** An endpoint rule: stricter limits for a method and path pattern. */
@@ -38,6 +41,18 @@ export const overrideSchema = z.strictObject({
 });
 export type Override = z.infer<typeof overrideSchema>;
 
+/**
+ * Graduated throttling (off unless configured): past `softAt` of a window's limit, allowed
+ * responses carry `X-Edgelimit-Warning` and wait up to `maxDelayMs`, growing with usage.
+ */
+export const throttleSchema = z.strictObject({
+  /** Fraction of a window's limit from which responses are warned and slowed, e.g. 0.8. */
+  softAt: z.number().gt(0).lt(1),
+  /** Delay at the hard limit, ms; 0 warns without slowing. Bounded so a worker never stalls. */
+  maxDelayMs: z.number().int().min(0).max(MAX_THROTTLE_DELAY_MS),
+});
+export type ThrottleConfig = z.infer<typeof throttleSchema>;
+
 /** `customer:<id>` in KV. */
 export const customerRecordSchema = z.strictObject({
   tier: z.enum(TIERS),
@@ -48,6 +63,8 @@ export const customerRecordSchema = z.strictObject({
   overrides: z.array(overrideSchema).max(16).optional(),
   /** What to do when the counter store fails: default open. */
   failMode: z.enum(['open', 'closed']).optional(),
+  /** Replaces the policy's `throttle` for this customer. */
+  throttle: throttleSchema.optional(),
   updatedAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type CustomerRecord = z.infer<typeof customerRecordSchema>;
@@ -82,6 +99,8 @@ export const policyConfigSchema = z.strictObject({
   ),
   /** Failed API key lookups allowed per client IP before answering 429 instead of 401. */
   keyGuessLimit: limitListSchema,
+  /** Graduated throttling for every customer without their own; absent = off. */
+  throttle: throttleSchema.optional(),
 });
 export type PolicyConfig = z.infer<typeof policyConfigSchema>;
 

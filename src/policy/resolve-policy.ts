@@ -3,7 +3,14 @@ import type { WindowSpec } from '../limiter/sliding-window';
 import type { Limit } from './limit-spec';
 import { limitsOf } from './limits-of';
 import { matchPath } from './path-pattern';
-import type { CustomerRecord, EndpointRule, Override, PolicyConfig, Tier } from './records';
+import type {
+  CustomerRecord,
+  EndpointRule,
+  Override,
+  PolicyConfig,
+  ThrottleConfig,
+  Tier,
+} from './records';
 
 /** A window with where it came from, for headers, metrics and problem bodies. */
 export interface ResolvedWindow extends WindowSpec {
@@ -22,6 +29,8 @@ export interface ResolvedPolicy {
   readonly failMode: 'open' | 'closed';
   /** The temporary increase in force, if any. */
   readonly override?: Override;
+  /** Graduated throttling in force (the customer's, else the policy's); absent = off. */
+  readonly throttle?: ThrottleConfig;
 }
 
 /** Inputs of {@link resolvePolicy}. */
@@ -56,11 +65,13 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
       windows.push({ ...w, rule: rule.id, ...(rule.shadow ? { shadow: true } : {}) });
     }
   }
+  const throttle = customer?.throttle ?? policy.throttle;
   return {
     tier,
     windows,
     failMode: customer?.failMode ?? 'open',
     ...(override ? { override } : {}),
+    ...(throttle ? { throttle } : {}),
   };
 }
 
