@@ -9,6 +9,7 @@
  *   available, which is what a sliding window can promise; `r` is the remaining quota.
  */
 import type { Decision, WindowResult } from '../limiter/decide';
+import type { Throttle } from '../limiter/throttle';
 
 /** The window a client should watch: the one that rejects, else the one with least left. */
 export function blockingWindow(decision: Decision): WindowResult | undefined {
@@ -68,6 +69,19 @@ export function rateLimitHeaders(decision: Decision): Record<string, string> {
   if (decision.shadow.length) {
     headers['X-Edgelimit-Shadow'] = tripped.length ? `would-reject=${tripped.join(' ')}` : 'ok';
   }
+  return headers;
+}
+
+/**
+ * Graduated throttling headers, only past the soft threshold:
+ * `X-Edgelimit-Warning: 85% of "minute" used` (integer percent, floored, of the window most used
+ * relative to its limit, counting this request) and `X-Edgelimit-Delay: 250` (ms the worker held
+ * the request before forwarding; absent when it did not wait).
+ */
+export function throttleHeaders(throttle: Throttle): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (throttle.warning) headers['X-Edgelimit-Warning'] = throttle.warning;
+  if (throttle.delayMs > 0) headers['X-Edgelimit-Delay'] = String(throttle.delayMs);
   return headers;
 }
 

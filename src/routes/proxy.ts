@@ -4,10 +4,11 @@ import type { Bindings } from '../env';
 import { demoOrigin } from '../http/demo-origin';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
 import { problemResponse, quotaExceeded } from '../http/problem';
-import { rateLimitHeaders } from '../http/rate-limit-headers';
+import { rateLimitHeaders, throttleHeaders } from '../http/rate-limit-headers';
 import { type Caller, identify } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
 import { customerIdentity, ipIdentity, keyGuessIdentity } from '../limiter/keys';
+import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
 import { limitsOf } from '../policy/limits-of';
 import type { ResolvedPolicy } from '../policy/resolve-policy';
 import { resolvePolicy } from '../policy/resolve-policy';
@@ -124,6 +125,16 @@ async function limitAndForward(
       'error',
     );
   }
+  const wouldReject = decision.shadow.filter((w) => w.wouldReject).map((w) => w.id);
+  if (wouldReject.length) {
+    // Shadow rules are being tried on real traffic: say whom they would have stopped, never stop.
+    log('shadow-would-reject', {
+      subject: caller.kind === 'customer' ? `customer ${caller.customerId}` : `client ${caller.ip}`,
+      tier: policy.tier,
+      path: url.pathname,
+      windows: wouldReject,
+    });
+  }
 
   if (decision.outcome === 'rejected') {
     const subject =
@@ -156,9 +167,13 @@ async function limitAndForward(
     caller.kind === 'customer'
       ? { 'X-Customer-Id': caller.customerId, 'X-Customer-Tier': policy.tier }
       : { 'X-Customer-Tier': 'anonymous' };
+  const throttle =
+    decision.outcome === 'allowed' ? throttleFor(decision.windows, policy.throttle) : NO_THROTTLE;
+  // Graduated throttling slows a caller near the hard limit; the request is already counted.
+  if (throttle.delayMs > 0) await scheduler.wait(throttle.delayMs);
   const response = await origin(forwardRequest(request, trusted));
   report({ ...event, status: response.status });
-  return withHeaders(response, headers);
+  return withHeaders(response, { ...headers, ...throttleHeaders(throttle) });
 }
 
 function forwardRequest(request: Request, trusted: Record<string, string>): Request {

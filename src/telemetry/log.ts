@@ -11,6 +11,8 @@ export type LogEvent =
   | 'alert'
   | 'alert-delivery-failed'
   | 'override-applied'
+  | 'shadow-would-reject'
+  | 'increase-request'
   | 'internal-error';
 
 /** Fields of a log line; values must already be safe to log (hashes, ids, never keys). */
