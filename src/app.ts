@@ -4,6 +4,7 @@ import { ensureDemoData } from './demo-seed';
 import { type Bindings, readSettings, SettingsError } from './env';
 import { problemResponse } from './http/problem';
 import { adminRoutes } from './routes/admin';
+import { increaseRequest } from './routes/increase-request';
 import { proxy } from './routes/proxy';
 import { log } from './telemetry/log';
 
@@ -29,6 +30,7 @@ export function createApp(): Hono<Env> {
     if (path === prefix || path.startsWith(`${prefix}/`)) {
       const rest = path.slice(prefix.length) || '/';
       if (rest === '/health') return c.json({ ok: true, store: readSettings(c.env).storeMode });
+      if (rest === '/usage/increase-request') return increaseRequest(c);
       if (rest === '/admin' || rest.startsWith('/admin/')) {
         const url = new URL(c.req.url);
         url.pathname = rest.slice('/admin'.length) || '/';

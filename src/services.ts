@@ -20,6 +20,18 @@ export interface Services {
   readonly verifyServiceToken: ServiceTokenVerifier;
   readonly verifyAdminToken: ServiceTokenVerifier;
   readonly telemetry: Telemetry;
+  /**
+   * Raises an operator alert outside the decision path (a malformed KV record, an increase
+   * request): always logged, then handed to the telemetry's alert sink when it has one.
+   */
+  readonly alert: (alert: OperatorAlert) => Promise<void>;
+}
+
+/** An alert about configuration or a customer's request, not about one decision. */
+export interface OperatorAlert {
+  readonly kind: 'config-error' | 'increase-request';
+  readonly customerId?: string;
+  readonly message: string;
 }
 
 const built = new WeakMap<object, Services>();
@@ -37,18 +49,27 @@ export function getServices(env: Bindings): Services {
       kv: env.CONFIG,
       clock,
       ttlMs: settings.configTtlMs,
-      onProblem: (p) =>
+      onProblem: (p) => {
         log(
           'config-error',
           { key: p.key, message: p.message, keptLastGood: p.keptLastGood },
           'error',
-        ),
+        );
+        void alert({
+          kind: 'config-error',
+          message: `KV record ${p.key} is malformed (${p.message}); ${p.keptLastGood ? 'the last good value stays in force' : 'the default applies'}.`,
+        });
+      },
     }),
     counters: createCounterStore(env, settings),
     verifyServiceToken: createServiceTokenVerifier(env.SERVICE_TOKENS),
     verifyAdminToken: createServiceTokenVerifier(env.ADMIN_TOKEN ? `admin=${env.ADMIN_TOKEN}` : ''),
     telemetry: noTelemetry,
+    alert: (a) => alert(a),
   };
+  async function alert(a: OperatorAlert): Promise<void> {
+    log('alert', { kind: a.kind, customerId: a.customerId, message: a.message }, 'warn');
+  }
   built.set(env, services);
   return services;
 }

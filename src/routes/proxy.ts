@@ -218,7 +218,8 @@ export async function policyFor(
   });
 }
 
-async function keyGuessPolicy(services: Services): Promise<ResolvedPolicy> {
+/** The policy that limits failed API key lookups per client address. */
+export async function keyGuessPolicy(services: Services): Promise<ResolvedPolicy> {
   const policy = await services.config.policy();
   return {
     tier: 'anonymous',
