@@ -32,8 +32,11 @@ export interface DecideInput {
   readonly identity: string;
   readonly policy: ResolvedPolicy;
   readonly clock: Clock;
-  /** Time budget for the store call; past it the request fails open or closed. */
-  readonly budgetMs: number;
+  /**
+   * Extra time budget for the store call. The composed store already carries one (see
+   * store/compose.ts); pass this only for bare stores.
+   */
+  readonly budgetMs?: number;
   readonly cost?: number;
   readonly consume?: boolean;
 }
@@ -47,17 +50,15 @@ export async function decide(input: DecideInput): Promise<Decision> {
   const enforced = policy.windows.filter((w) => !w.shadow);
   const shadowed = policy.windows.filter((w) => w.shadow);
   const started = clock.now();
-  const check = (windows: readonly ResolvedWindow[]) =>
-    withBudget(
-      store.check({
-        identity,
-        windows,
-        ...(input.cost !== undefined ? { cost: input.cost } : {}),
-        ...(input.consume !== undefined ? { consume: input.consume } : {}),
-      }),
-      input.budgetMs,
-      store.name,
-    );
+  const check = (windows: readonly ResolvedWindow[]) => {
+    const pending = store.check({
+      identity,
+      windows,
+      ...(input.cost !== undefined ? { cost: input.cost } : {}),
+      ...(input.consume !== undefined ? { consume: input.consume } : {}),
+    });
+    return input.budgetMs === undefined ? pending : withBudget(pending, input.budgetMs, store.name);
+  };
 
   const [main, shadow] = await Promise.allSettled([
     enforced.length ? check(enforced) : Promise.resolve(undefined),

@@ -1,27 +1,32 @@
-/** Counter store backed by one Durable Object per identity. */
+/** Counter store backed by one Durable Object per identity (the hot cache), optionally hybrid. */
 import type { CheckRequest, CounterStore } from './counter-store';
 import { StoreError } from './counter-store';
 import type { LimiterObject } from './limiter-object';
 
+/** Options of {@link createDurableObjectStore}. */
+export interface DurableObjectStoreOptions {
+  /** Hybrid mode: the object writes counts behind to Redis and reloads cold windows from it. */
+  readonly writeBehind?: boolean;
+}
+
 /**
  * Creates a store that routes each identity to its own Durable Object, where decisions are
- * serialized in memory: exact under any concurrency, one RPC per check.
+ * serialized in memory: exact under any concurrency, one RPC per check, no Redis on the hot path.
  */
 export function createDurableObjectStore(
   namespace: DurableObjectNamespace<LimiterObject>,
+  options: DurableObjectStoreOptions = {},
 ): CounterStore {
+  const writeBehind = options.writeBehind === true;
   return {
-    name: 'durable-object',
+    name: writeBehind ? 'hybrid' : 'durable-object',
     async check(request: CheckRequest) {
       const stub = namespace.get(namespace.idFromName(request.identity));
       try {
-        return await stub.check(request);
+        return await stub.check(request, { writeBehind });
       } catch (error) {
-        throw new StoreError(
-          'durable-object',
-          'unavailable',
-          error instanceof Error ? error.message : String(error),
-        );
+        const message = error instanceof Error ? error.message : String(error);
+        throw new StoreError('durable-object', 'unavailable', message);
       }
     },
   };

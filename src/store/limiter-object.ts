@@ -1,68 +1,123 @@
 /**
- * The Durable Object per rate-limit identity: decisions for one identity are serialized in its
- * memory, and every recorded count is written to the object's storage before the answer leaves,
- * so an eviction or restart loses nothing that was acknowledged.
+ * The Durable Object per rate-limit identity: the hot cache. Decisions for one identity are
+ * serialized in its memory; every recorded count is written to the object's storage before the
+ * answer leaves, so an eviction or restart loses nothing that was acknowledged. In hybrid mode it
+ * also writes counts behind to Redis in batches and, on a cold start with no storage, reloads a
+ * window's counts from Redis.
  */
+
 import { DurableObject } from 'cloudflare:workers';
+import type { Redis } from '@upstash/redis/cloudflare';
 import { windowKey } from '../limiter/keys';
-import { type Buckets, type CheckOutcome, checkAll, prune } from '../limiter/sliding-window';
+import {
+  type Buckets,
+  type CheckOutcome,
+  checkAll,
+  currentBucket,
+  prune,
+} from '../limiter/sliding-window';
 import type { CheckRequest } from './counter-store';
+import { createRedisClient } from './redis-client';
+import { runScript } from './run-script';
+import {
+  addDelta,
+  FLUSH_INTERVAL_MS,
+  FLUSH_UNITS,
+  fromStored,
+  MERGE_SCRIPT,
+  MERGE_SHA1,
+  mergeArguments,
+  type Pending,
+  type StoredPending,
+  toStored,
+} from './write-behind';
 
 type Stored = [bucket: number, count: number][];
 
-/** Storage key of one window's buckets: the same key Redis uses, so both read alike. */
-const storageKey = windowKey;
+/** Options a caller passes with each check. */
+export interface LimiterCallOptions {
+  /** Hybrid mode: write counts behind to Redis and reload cold windows from it. */
+  readonly writeBehind?: boolean;
+}
+
+const PENDING_KEY = 'wb:pending';
+/** How long a cold reload from Redis may take before we go on without it. */
+const RELOAD_BUDGET_MS = 200;
+const MERGE = { script: MERGE_SCRIPT, sha1: MERGE_SHA1 };
 
 export class LimiterObject extends DurableObject<Env> {
   private readonly counters = new Map<string, Buckets>();
+  private pending: Pending = new Map();
+  private alarmAt: number | null = null;
+  private redis: Redis | undefined;
+  private flushing: Promise<void> | undefined;
+  /** Redis commands this object sent (write-behind and reloads), for the benchmark. */
+  private commands = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       const stored = await ctx.storage.list<Stored>({ prefix: 'el:' });
       for (const [key, entries] of stored) this.counters.set(key, new Map(entries));
+      this.pending = fromStored(await ctx.storage.get<StoredPending>(PENDING_KEY));
+      this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
   /** Checks and records every window of one request, all or nothing. */
-  async check(request: CheckRequest): Promise<CheckOutcome> {
+  async check(request: CheckRequest, options: LimiterCallOptions = {}): Promise<CheckOutcome> {
+    const writeBehind = options.writeBehind === true && this.redisClient() !== undefined;
+    const keys = request.windows.map((spec) => windowKey(request.identity, spec));
+    if (writeBehind) await this.reloadCold(keys);
+
     const now = request.now ?? Date.now();
     const byId = new Map<string, Buckets>();
-    const keys = new Map<string, string>();
-    for (const spec of request.windows) {
-      const key = storageKey(request.identity, spec);
+    request.windows.forEach((spec, i) => {
+      const key = keys[i] ?? windowKey(request.identity, spec);
       let buckets = this.counters.get(key);
       if (!buckets) {
         buckets = new Map();
         this.counters.set(key, buckets);
       }
       byId.set(spec.id, buckets);
-      keys.set(spec.id, key);
-    }
-    const outcome = checkAll(
-      request.windows,
-      byId,
-      now,
-      request.cost ?? 1,
-      request.consume ?? true,
-    );
-    if (outcome.allowed && request.consume !== false && (request.cost ?? 1) > 0) {
-      const writes: Record<string, Stored> = {};
-      for (const spec of request.windows) {
-        const key = keys.get(spec.id);
-        const buckets = byId.get(spec.id);
-        if (key && buckets) writes[key] = [...prune(buckets, now, spec.windowMs)];
+    });
+    const cost = request.cost ?? 1;
+    const outcome = checkAll(request.windows, byId, now, cost, request.consume ?? true);
+    if (!outcome.allowed || request.consume === false || cost <= 0) return outcome;
+
+    const writes: Record<string, Stored | StoredPending> = {};
+    let units = 0;
+    request.windows.forEach((spec, i) => {
+      const key = keys[i] ?? windowKey(request.identity, spec);
+      const buckets = byId.get(spec.id);
+      if (buckets) writes[key] = [...prune(buckets, now, spec.windowMs)];
+      if (writeBehind) {
+        units = addDelta(this.pending, key, spec.windowMs, currentBucket(now, spec.windowMs), cost);
       }
-      // Not awaited on purpose: the output gate holds our reply until the write is durable,
-      // while later requests are decided from memory without waiting on disk.
-      void this.ctx.storage.put(writes);
-      await this.scheduleCleanup(now, request);
+    });
+    if (writeBehind) writes[PENDING_KEY] = toStored(this.pending);
+    // Not awaited: the output gate holds this reply until the write is durable, while the next
+    // request is already decided from memory.
+    void this.ctx.storage.put(writes);
+
+    if (writeBehind && units >= FLUSH_UNITS) void this.flush();
+    const wanted = writeBehind ? now + FLUSH_INTERVAL_MS : now + cleanupDelay(request);
+    if (this.alarmAt === null || this.alarmAt > wanted) {
+      this.alarmAt = wanted;
+      void this.ctx.storage.setAlarm(wanted);
     }
     return outcome;
   }
 
-  /** Deletes windows whose counts have all expired, so idle objects cost no storage. */
+  /** Number of Redis commands sent by this object so far (benchmarks and tests). */
+  redisCommands(): number {
+    return this.commands;
+  }
+
+  /** Flushes write-behind deltas, then drops windows whose counts have all expired. */
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    await this.flush();
     const now = Date.now();
     const dead: string[] = [];
     for (const [key, buckets] of this.counters) {
@@ -71,12 +126,101 @@ export class LimiterObject extends DurableObject<Env> {
     }
     for (const key of dead) this.counters.delete(key);
     if (dead.length) await this.ctx.storage.delete(dead);
-    if (this.counters.size) await this.ctx.storage.setAlarm(now + 60_000);
+    const next = this.pending.size
+      ? now + FLUSH_INTERVAL_MS
+      : this.counters.size
+        ? now + 60_000
+        : null;
+    if (next !== null) {
+      this.alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 
-  private async scheduleCleanup(now: number, request: CheckRequest): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) !== null) return;
-    const longest = Math.max(...request.windows.map((w) => w.windowMs));
-    await this.ctx.storage.setAlarm(now + Math.min(longest + 60_000, 3_600_000));
+  /** Sends pending deltas in one script call; on failure they stay pending for the next try. */
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    const redis = this.redisClient();
+    if (!redis || this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const { keys, args } = mergeArguments(batch);
+    this.flushing = (async () => {
+      try {
+        await runScript(redis, MERGE, keys, args, () => {
+          this.commands++;
+        });
+        await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
+      } catch (error) {
+        // Put the batch back in front of anything added meanwhile; the alarm retries.
+        for (const [key, { windowMs, deltas }] of batch) {
+          for (const [bucket, units] of deltas)
+            addDelta(this.pending, key, windowMs, bucket, units);
+        }
+        await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
+        console.log(
+          JSON.stringify({
+            level: 'error',
+            event: 'store-error',
+            store: 'write-behind',
+            message: String(error),
+          }),
+        );
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
   }
+
+  /** On a cold start, windows this object has never seen are loaded from Redis once. */
+  private async reloadCold(keys: string[]): Promise<void> {
+    const cold = keys.filter((k) => !this.counters.has(k));
+    const redis = this.redisClient();
+    if (!cold.length || !redis) return;
+    try {
+      const loads = cold.map(async (key) => {
+        this.commands++;
+        const hash = await redis.hgetall<Record<string, string | number>>(key);
+        const buckets: Buckets = new Map();
+        for (const [bucket, count] of Object.entries(hash ?? {})) {
+          const b = Number(bucket);
+          const n = Number(count);
+          if (Number.isSafeInteger(b) && Number.isSafeInteger(n) && n > 0) buckets.set(b, n);
+        }
+        // A request may have created the window while we waited; keep the larger count per bucket.
+        const existing = this.counters.get(key);
+        if (existing)
+          for (const [b, n] of existing) buckets.set(b, Math.max(n, buckets.get(b) ?? 0));
+        this.counters.set(key, buckets);
+      });
+      await Promise.race([Promise.all(loads), new Promise((r) => setTimeout(r, RELOAD_BUDGET_MS))]);
+    } catch (error) {
+      console.log(
+        JSON.stringify({
+          level: 'error',
+          event: 'store-error',
+          store: 'reload',
+          message: String(error),
+        }),
+      );
+    }
+    for (const key of cold) if (!this.counters.has(key)) this.counters.set(key, new Map());
+  }
+
+  private redisClient(): Redis | undefined {
+    const env = this.env as Env & {
+      UPSTASH_REDIS_REST_URL?: string;
+      UPSTASH_REDIS_REST_TOKEN?: string;
+    };
+    if (!this.redis && env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN) {
+      this.redis = createRedisClient(env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN);
+    }
+    return this.redis;
+  }
+}
+
+function cleanupDelay(request: CheckRequest): number {
+  const longest = Math.max(...request.windows.map((w) => w.windowMs));
+  return Math.min(longest + 60_000, 3_600_000);
 }

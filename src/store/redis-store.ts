@@ -3,6 +3,7 @@ import type { Redis } from '@upstash/redis/cloudflare';
 import { windowKey } from '../limiter/keys';
 import { BUCKETS_PER_WINDOW, type CheckOutcome, type WindowState } from '../limiter/sliding-window';
 import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
+import { runScript } from './run-script';
 import { SLIDING_WINDOW_SCRIPT, SLIDING_WINDOW_SHA1 } from './sliding-window-script';
 
 /** Options of {@link createRedisStore}. */
@@ -34,27 +35,19 @@ export function createRedisStore(options: RedisStoreOptions): CounterStore {
       ];
       let reply: unknown;
       try {
-        onCommand?.('evalsha');
-        reply = await redis.evalsha(SLIDING_WINDOW_SHA1, keys, args);
+        reply = await runScript(redis, SLIDING_WINDOW, keys, args, onCommand);
       } catch (error) {
-        if (!isNoScript(error)) throw toStoreError(error);
-        try {
-          onCommand?.('eval');
-          reply = await redis.eval(SLIDING_WINDOW_SCRIPT, keys, args);
-        } catch (retryError) {
-          throw toStoreError(retryError);
-        }
+        throw toStoreError(error);
       }
       return parseReply(reply, request);
     },
   };
 }
 
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.includes('NOSCRIPT');
-}
+const SLIDING_WINDOW = { script: SLIDING_WINDOW_SCRIPT, sha1: SLIDING_WINDOW_SHA1 };
 
-function toStoreError(error: unknown): StoreError {
+/** Classifies a Redis client error as a store failure. */
+export function toStoreError(error: unknown): StoreError {
   if (error instanceof StoreError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {

@@ -1,0 +1,72 @@
+/** Assembles the counter store for a store mode: L1 -> breaker -> time budget -> store(s). */
+import type { Clock } from '../clock';
+import type { Bindings, Settings } from '../env';
+import { log } from '../telemetry/log';
+import { type BlockedCacheStore, withBlockedCache } from './blocked-cache';
+import { type BreakerState, withCircuitBreaker } from './circuit-breaker';
+import type { CounterStore } from './counter-store';
+import { createDurableObjectStore } from './durable-object-store';
+import { createMemoryStore } from './memory-store';
+import { createRedisClient } from './redis-client';
+import { createRedisStore } from './redis-store';
+import { withFallback, withTimeBudget } from './time-budget';
+
+/** The assembled store and the health figures it exposes. */
+export interface ComposedStore {
+  readonly store: BlockedCacheStore;
+  breaker(): { state: BreakerState; since: number | null };
+  /** Redis commands sent from this isolate (the DO's own write-behind commands not included). */
+  redisCommands(): number;
+}
+
+/**
+ * Builds the store chain for `settings.storeMode`:
+ * - `memory`: this isolate only (tests, benchmarks).
+ * - `durable-object`: one object per identity; no Redis.
+ * - `redis`: one Lua script call per check.
+ * - `hybrid`: the object per identity decides and writes behind to Redis; if the object cannot
+ *   answer within budget, Redis decides directly.
+ * Every mode gets the time budget, the circuit breaker and the L1 for blocked windows.
+ */
+export function composeStore(env: Bindings, settings: Settings, clock: Clock): ComposedStore {
+  let commands = 0;
+  const redis = () => {
+    if (!settings.redis) throw new Error('Redis settings missing');
+    return createRedisStore({
+      redis: createRedisClient(settings.redis.url, settings.redis.token),
+      onCommand: () => {
+        commands++;
+      },
+    });
+  };
+  const budget = (store: CounterStore) => withTimeBudget(store, settings.storeBudgetMs);
+
+  let base: CounterStore;
+  switch (settings.storeMode) {
+    case 'memory':
+      base = createMemoryStore(clock);
+      break;
+    case 'redis':
+      base = budget(redis());
+      break;
+    case 'durable-object':
+      base = budget(createDurableObjectStore(env.LIMITER));
+      break;
+    case 'hybrid':
+      base = withFallback(
+        budget(createDurableObjectStore(env.LIMITER, { writeBehind: true })),
+        budget(redis()),
+      );
+      break;
+  }
+  const breaker = withCircuitBreaker(base, {
+    clock,
+    onChange: (state, store, reason) =>
+      log('breaker-change', { store, state, reason }, state === 'open' ? 'error' : 'warn'),
+  });
+  return {
+    store: withBlockedCache(breaker, clock),
+    breaker: () => breaker.state(),
+    redisCommands: () => commands,
+  };
+}
