@@ -1,13 +1,10 @@
 /** The composition root: builds each port's implementation once per isolate from the settings. */
-import { Redis } from '@upstash/redis/cloudflare';
 import { type Clock, systemClock } from './clock';
 import { type Bindings, readSettings, type Settings } from './env';
 import { createServiceTokenVerifier, type ServiceTokenVerifier } from './identity/service-tokens';
 import { type ConfigStore, createConfigStore } from './policy/config-store';
+import { type ComposedStore, composeStore } from './store/compose';
 import type { CounterStore } from './store/counter-store';
-import { createDurableObjectStore } from './store/durable-object-store';
-import { createMemoryStore } from './store/memory-store';
-import { createRedisStore } from './store/redis-store';
 import { log } from './telemetry/log';
 import { noTelemetry, type Telemetry } from './telemetry/telemetry';
 
@@ -17,6 +14,10 @@ export interface Services {
   readonly clock: Clock;
   readonly config: ConfigStore;
   readonly counters: CounterStore;
+  /** Breaker state and Redis command counts of the counter store. */
+  readonly storeHealth: Pick<ComposedStore, 'breaker' | 'redisCommands'> & {
+    readonly store: { hits(): number };
+  };
   readonly verifyServiceToken: ServiceTokenVerifier;
   readonly verifyAdminToken: ServiceTokenVerifier;
   readonly telemetry: Telemetry;
@@ -42,6 +43,7 @@ export function getServices(env: Bindings): Services {
   if (existing) return existing;
   const settings = readSettings(env);
   const clock = systemClock;
+  const composed = composeStore(env, settings, clock);
   const services: Services = {
     settings,
     clock,
@@ -61,7 +63,8 @@ export function getServices(env: Bindings): Services {
         });
       },
     }),
-    counters: createCounterStore(env, settings),
+    counters: composed.store,
+    storeHealth: composed,
     verifyServiceToken: createServiceTokenVerifier(env.SERVICE_TOKENS),
     verifyAdminToken: createServiceTokenVerifier(env.ADMIN_TOKEN ? `admin=${env.ADMIN_TOKEN}` : ''),
     telemetry: noTelemetry,
@@ -72,28 +75,4 @@ export function getServices(env: Bindings): Services {
   }
   built.set(env, services);
   return services;
-}
-
-function createCounterStore(env: Bindings, settings: Settings): CounterStore {
-  switch (settings.storeMode) {
-    case 'memory':
-      return createMemoryStore();
-    case 'redis':
-      return createRedisStore({ redis: redisClient(settings) });
-    case 'durable-object':
-    case 'hybrid':
-      return createDurableObjectStore(env.LIMITER);
-  }
-}
-
-function redisClient(settings: Settings): Redis {
-  if (!settings.redis) throw new Error('Redis settings missing');
-  // No client retries: a retry would blow the store's time budget; the limiter fails over instead.
-  return new Redis({
-    url: settings.redis.url,
-    token: settings.redis.token,
-    retry: false,
-    enableAutoPipelining: false,
-    enableTelemetry: false,
-  });
 }

@@ -51,7 +51,6 @@ async function limitAndForward(
       identity: keyGuessIdentity(failure.ip),
       policy,
       clock,
-      budgetMs: settings.storeBudgetMs,
     });
     const headers = rateLimitHeaders(decision);
     const event = { decision, tier: 'unauthenticated', method: request.method, path: url.pathname };
@@ -109,7 +108,6 @@ async function limitAndForward(
       caller.kind === 'customer' ? customerIdentity(caller.customerId) : ipIdentity(caller.ip),
     policy,
     clock,
-    budgetMs: settings.storeBudgetMs,
   });
   const headers = rateLimitHeaders(decision);
   const event = { decision, caller, tier: policy.tier, method: request.method, path: url.pathname };
