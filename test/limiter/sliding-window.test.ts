@@ -1,0 +1,249 @@
+/** The bucketed sliding window against the exact sliding log: examples and properties. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { exactSlidingLog } from '../../scripts/lib/exact-log';
+import {
+  type Buckets,
+  bucketExpiry,
+  bucketWidth,
+  checkAll,
+  currentBucket,
+  oldestBucket,
+  prune,
+  type WindowSpec,
+} from '../../src/limiter/sliding-window';
+import { cloneCounters, traceArb, windowSpecArb } from '../support/arbitraries';
+
+/** Runs one check of a single window and returns its outcome. */
+function checkOne(spec: WindowSpec, counters: Map<string, Buckets>, t: number, cost = 1) {
+  return checkAll([spec], counters, t, cost);
+}
+
+describe('bucket arithmetic', () => {
+  it('uses 100 buckets per window, at least 1 ms wide', () => {
+    expect(bucketWidth(60_000)).toBe(600);
+    expect(bucketWidth(86_400_000)).toBe(864_000);
+    expect(bucketWidth(5_000)).toBe(50);
+    expect(bucketWidth(150)).toBe(2);
+    expect(bucketWidth(7)).toBe(1);
+  });
+
+  it('stops counting a bucket exactly when its last millisecond leaves (t - W, t]', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000_000 }), fc.nat(1e9), (windowMs, b) => {
+        const end = bucketExpiry(b, windowMs);
+        const lastMs = (b + 1) * bucketWidth(windowMs) - 1;
+        // At `end` the bucket's last ms is exactly W old, so it is outside (end - W, end].
+        expect(lastMs).toBe(end - windowMs);
+        expect(oldestBucket(end - 1, windowMs)).toBeLessThanOrEqual(b);
+        expect(oldestBucket(end, windowMs)).toBe(b + 1);
+      }),
+    );
+  });
+
+  it('records a request in the bucket holding its timestamp', () => {
+    expect(currentBucket(1_199, 60_000)).toBe(1);
+    expect(currentBucket(1_200, 60_000)).toBe(2);
+  });
+
+  it('prunes only buckets that no longer count', () => {
+    const buckets: Buckets = new Map([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
+    prune(buckets, bucketExpiry(0, 1_000), 1_000);
+    expect([...buckets.keys()]).toEqual([1, 2]);
+  });
+});
+
+describe('checkAll on one window', () => {
+  const spec: WindowSpec = { id: 'second', limit: 2, windowMs: 1_000 };
+
+  it('allows the limit, then rejects with the time the oldest bucket expires', () => {
+    const counters = new Map<string, Buckets>();
+    expect(checkOne(spec, counters, 0).allowed).toBe(true);
+    expect(checkOne(spec, counters, 10).allowed).toBe(true);
+    const third = checkOne(spec, counters, 20);
+    expect(third.allowed).toBe(false);
+    expect(third.windows[0]).toMatchObject({ used: 2, remaining: 0, retryAt: 1_009 });
+    expect(checkOne(spec, counters, 1_008).allowed).toBe(false);
+    expect(checkOne(spec, counters, 1_009).allowed).toBe(true);
+  });
+
+  it('reports used, remaining and the reset time after recording', () => {
+    const counters = new Map<string, Buckets>();
+    const first = checkOne(spec, counters, 5);
+    expect(first.windows[0]).toMatchObject({ used: 1, remaining: 1, retryAt: 5, resetAt: 1_009 });
+    const second = checkOne(spec, counters, 500);
+    expect(second.windows[0]).toMatchObject({ used: 2, remaining: 0, resetAt: 1_009 });
+  });
+
+  it('never allows a cost above the limit, and says it never will', () => {
+    const result = checkOne(spec, new Map(), 0, 3);
+    expect(result.allowed).toBe(false);
+    expect(result.windows[0]?.retryAt).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('peeks without recording when consume is false', () => {
+    const counters = new Map<string, Buckets>();
+    expect(checkAll([spec], counters, 0, 1, false).allowed).toBe(true);
+    expect(checkOne(spec, counters, 1).windows[0]?.used).toBe(1);
+  });
+});
+
+describe('checkAll against the exact sliding log (properties)', () => {
+  /** Replays a trace through our window while judging our own history with an exact log. */
+  function replay(spec: WindowSpec, trace: readonly number[]) {
+    const counters = new Map<string, Buckets>();
+    const judged = exactSlidingLog(spec.limit, spec.windowMs);
+    return trace.map((t) => {
+      const exactBefore = judged.count(t);
+      const result = checkOne(spec, counters, t);
+      if (result.allowed) judged.record(t);
+      return { t, exactBefore, result };
+    });
+  }
+
+  it('never overshoots: at every allowed request fewer than limit were allowed in (t - W, t]', () => {
+    fc.assert(
+      fc.property(
+        windowSpecArb().chain((spec) => fc.tuple(fc.constant(spec), traceArb(spec.windowMs))),
+        ([spec, trace]) => {
+          for (const step of replay(spec, trace)) {
+            if (step.result.allowed) expect(step.exactBefore).toBeLessThan(spec.limit);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never allows more than a fresh exact-log replay, at any prefix of the trace', () => {
+    // The exact log admits greedily, which maximises admissions among all histories with no
+    // overshoot; ours has none, so at every prefix it has admitted at most as many.
+    fc.assert(
+      fc.property(
+        windowSpecArb().chain((spec) => fc.tuple(fc.constant(spec), traceArb(spec.windowMs))),
+        ([spec, trace]) => {
+          const exact = exactSlidingLog(spec.limit, spec.windowMs);
+          let ours = 0;
+          let theirs = 0;
+          for (const step of replay(spec, trace)) {
+            if (step.result.allowed) ours++;
+            if (exact.check(step.t)) theirs++;
+            expect(ours).toBeLessThanOrEqual(theirs);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('over-counts only requests within one bucket width past their expiry', () => {
+    fc.assert(
+      fc.property(
+        windowSpecArb().chain((spec) => fc.tuple(fc.constant(spec), traceArb(spec.windowMs))),
+        ([spec, trace]) => {
+          const w = bucketWidth(spec.windowMs);
+          const allowed: number[] = [];
+          for (const step of replay(spec, trace)) {
+            const { t, result } = step;
+            const state = result.windows[0];
+            const usedBefore = (state?.used ?? 0) - (result.allowed ? 1 : 0);
+            // Our count is the exact count plus the requests that expired less than a bucket ago.
+            const late = allowed.filter((s) => s <= t - spec.windowMs && s > t - spec.windowMs - w);
+            expect(usedBefore).toBeGreaterThanOrEqual(step.exactBefore);
+            expect(usedBefore).toBeLessThanOrEqual(step.exactBefore + late.length);
+            if (!result.allowed && step.exactBefore < spec.limit) {
+              // A false rejection (given the same past) needs a counted request in its last bucket.
+              expect(late.length).toBeGreaterThan(0);
+              expect((state?.retryAt ?? 0) - t).toBeLessThanOrEqual(w);
+            }
+            if (result.allowed) allowed.push(t);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives a retry time at which the request is allowed, and not a millisecond earlier', () => {
+    fc.assert(
+      fc.property(
+        windowSpecArb().chain((spec) => fc.tuple(fc.constant(spec), traceArb(spec.windowMs))),
+        ([spec, trace]) => {
+          const counters = new Map<string, Buckets>();
+          for (const t of trace) {
+            const before = cloneCounters(counters);
+            const result = checkOne(spec, counters, t);
+            if (result.allowed) continue;
+            const retryAt = result.windows[0]?.retryAt ?? 0;
+            expect(retryAt).toBeGreaterThan(t);
+            expect(checkOne(spec, cloneCounters(before), retryAt - 1).allowed).toBe(false);
+            expect(checkOne(spec, cloneCounters(before), retryAt).allowed).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('checkAll on several windows', () => {
+  const specsArb = fc
+    .tuple(windowSpecArb('a'), windowSpecArb('b'), windowSpecArb('c'))
+    .map(([a, b, c]) => [a, b, c] as const);
+
+  it('is all or nothing: a rejected request changes no counter, an allowed one all of them', () => {
+    fc.assert(
+      fc.property(
+        specsArb.chain((specs) =>
+          fc.tuple(
+            fc.constant(specs),
+            traceArb(Math.max(...specs.map((s) => s.windowMs))),
+            fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 120, maxLength: 120 }),
+          ),
+        ),
+        ([specs, trace, costs]) => {
+          const counters = new Map<string, Buckets>();
+          trace.forEach((t, i) => {
+            const cost = costs[i] ?? 1;
+            const before = cloneCounters(counters);
+            for (const s of specs) prune(before.get(s.id) ?? new Map(), t, s.windowMs);
+            const result = checkAll(specs, counters, t, cost);
+            expect(result.allowed).toBe(
+              specs.every((s) => {
+                const used = [...(before.get(s.id)?.values() ?? [])].reduce((x, y) => x + y, 0);
+                return used + cost <= s.limit;
+              }),
+            );
+            for (const s of specs) {
+              const was = before.get(s.id) ?? new Map<number, number>();
+              const now = counters.get(s.id) ?? new Map<number, number>();
+              const b = currentBucket(t, s.windowMs);
+              const expected = new Map(was);
+              if (result.allowed) expected.set(b, (was.get(b) ?? 0) + cost);
+              expect(now).toEqual(expected);
+            }
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('blames only the windows that are full, and retries when the last of them frees up', () => {
+    const specs: WindowSpec[] = [
+      { id: 'minute', limit: 3, windowMs: 60_000 },
+      { id: 'second', limit: 1, windowMs: 1_000 },
+    ];
+    const counters = new Map<string, Buckets>();
+    expect(checkAll(specs, counters, 0).allowed).toBe(true);
+    const rejected = checkAll(specs, counters, 100);
+    expect(rejected.allowed).toBe(false);
+    expect(rejected.windows.map((w) => w.retryAt > 100)).toEqual([false, true]);
+    expect(rejected.windows[0]?.used).toBe(1);
+    expect(checkAll(specs, counters, 1_009).allowed).toBe(true);
+  });
+});

@@ -1,0 +1,83 @@
+/** Test builders for calling the worker: the real entry, or a fresh app with overridden settings. */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { createApp } from '../../src/app';
+import type { Bindings } from '../../src/env';
+
+/** Base URL of every test request; the host is irrelevant to the worker. */
+export const API = 'http://api.test';
+
+/** A worker to send requests to, with the env it runs on. */
+export interface TestWorker {
+  readonly env: Bindings;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/** The deployed worker entry (`exports.default`) with the test bindings of vitest.config.ts. */
+export const worker: TestWorker = {
+  env,
+  fetch: (path, init) => exports.default.fetch(`${API}${path}`, init),
+};
+
+/**
+ * A fresh app on a fresh env spread: settings and services are cached per env object, so
+ * `overrides` (e.g. `{ LIMITER_STORE: 'memory', CONFIG_TTL_MS: '0' }`) take effect here only.
+ * Waits for `waitUntil` work so telemetry cannot outlive the test.
+ */
+export function testWorker(overrides: Partial<Record<keyof Bindings, string>> = {}): TestWorker {
+  const app = createApp();
+  const appEnv: Bindings = { ...env, ...overrides };
+  return {
+    env: appEnv,
+    async fetch(path, init) {
+      const ctx = createExecutionContext();
+      const response = await app.fetch(new Request(`${API}${path}`, init), appEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    },
+  };
+}
+
+/** What the demo origin says it received. */
+export interface OriginEcho {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+}
+
+/** Reads the demo origin's echo from a forwarded response. */
+export async function originEcho(response: Response): Promise<OriginEcho> {
+  return (await response.json()) as OriginEcho;
+}
+
+/** Sends `count` requests at once and returns the responses in order. */
+export function burst(
+  target: TestWorker,
+  count: number,
+  path: string,
+  init?: RequestInit,
+): Promise<Response[]> {
+  return Promise.all(Array.from({ length: count }, () => target.fetch(path, init)));
+}
+
+/** Sends `count` requests one after another and returns the responses in order. */
+export async function sequence(
+  target: TestWorker,
+  count: number,
+  path: string,
+  init?: RequestInit,
+): Promise<Response[]> {
+  const out: Response[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await target.fetch(path, init);
+    out.push(response);
+  }
+  return out;
+}
+
+/** Counts responses by status. */
+export function statusCounts(responses: readonly Response[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const r of responses) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+}
