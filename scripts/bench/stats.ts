@@ -1,0 +1,151 @@
+/** Pure statistics for the benchmark: percentiles, overheads, run-to-run drift, accuracy scores. */
+import { exactSlidingLog } from '../lib/exact-log';
+
+/** Percentiles and spread of one series of latencies, in ms. */
+export interface Summary {
+  readonly n: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly mean: number;
+  readonly max: number;
+}
+
+/**
+ * The `p`-th percentile (0-100) of an ascending array, interpolated linearly between the two
+ * closest ranks (the usual "type 7" definition), so small samples do not jump from rank to rank.
+ * @throws RangeError on an empty array or `p` outside 0-100.
+ * @example percentile([1, 2, 3, 4], 50) // 2.5
+ */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) throw new RangeError('percentile of an empty series');
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be 0-100, got ${p}`);
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const a = sorted[lo] ?? 0;
+  const b = sorted[hi] ?? a;
+  return a + (b - a) * (rank - lo);
+}
+
+/**
+ * Summarizes a series (any order; not mutated).
+ * @example summarize([3, 1, 2]).p50 // 2
+ */
+export function summarize(samples: readonly number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const sum = sorted.reduce((s, x) => s + x, 0);
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    mean: sum / sorted.length,
+    max: sorted[sorted.length - 1] ?? 0,
+  };
+}
+
+/** What the limiter adds on top of a bypassed request, in ms. */
+export interface Overhead {
+  /** p50 of the limited series minus p50 of the bypassed series. */
+  readonly p50: number;
+  /** p99 of the limited series minus p99 of the bypassed series. */
+  readonly p99: number;
+  /** Median of the per-pair differences (limited minus the bypassed request next to it). */
+  readonly pairedP50: number;
+}
+
+/**
+ * The overhead of `limited` against `bypassed`, measured as interleaved pairs: percentiles are
+ * compared side by side (a p99 of pair differences would add the two series' noise together),
+ * and the median of the pair differences is kept as a drift-free cross-check.
+ * @example overhead([2, 2, 3], [1, 1, 1]).p50 // 1
+ */
+export function overhead(limited: readonly number[], bypassed: readonly number[]): Overhead {
+  const l = summarize(limited);
+  const b = summarize(bypassed);
+  const n = Math.min(limited.length, bypassed.length);
+  const diffs: number[] = [];
+  for (let i = 0; i < n; i++) diffs.push((limited[i] ?? 0) - (bypassed[i] ?? 0));
+  return {
+    p50: l.p50 - b.p50,
+    p99: l.p99 - b.p99,
+    pairedP50: diffs.length ? summarize(diffs).p50 : 0,
+  };
+}
+
+/**
+ * How far two measurements of the same quantity are apart, in the unit of the quantity; the
+ * benchmark prints it beside each repeated cell so a reader can tell signal from noise.
+ * @example drift(1.0, 1.3) // 0.3
+ */
+export function drift(first: number, second: number): number {
+  return Math.abs(second - first);
+}
+
+/** How a limiter's decisions on one trace compare with the exact sliding log. */
+export interface AccuracyScore {
+  readonly requests: number;
+  readonly allowed: number;
+  /** Allowed by an exact sliding log deciding the same trace on its own. */
+  readonly exactAllowed: number;
+  /** Most requests the limiter allowed in any sliding window, minus the limit (0 when never over). */
+  readonly overshoot: number;
+  /** Allowed requests that found `limit` already allowed in `(t - W, t]` of the limiter's own history. */
+  readonly overLimit: number;
+  /** Rejected requests the independent exact log allowed, % of requests. */
+  readonly falseRejectionPct: number;
+  /** Rejected requests that found fewer than `limit` allowed in the limiter's own history, %. */
+  readonly unjustRejectionPct: number;
+}
+
+/**
+ * Scores decisions (`allowed[i]` for a request at `times[i]`, ascending) against the exact sliding
+ * log of `limit` per `windowMs`: judged on the limiter's own history (overshoot, over-limit,
+ * unjust rejections) and against an exact log deciding the same trace alone (false rejections).
+ * @throws RangeError when the two arrays differ in length.
+ * @example scoreDecisions([0, 1, 2], [true, true, true], 2, 1000).overshoot // 1
+ */
+export function scoreDecisions(
+  times: readonly number[],
+  allowed: readonly boolean[],
+  limit: number,
+  windowMs: number,
+): AccuracyScore {
+  if (times.length !== allowed.length) {
+    throw new RangeError(`${times.length} times but ${allowed.length} decisions`);
+  }
+  const own = exactSlidingLog(limit, windowMs);
+  const fresh = exactSlidingLog(limit, windowMs);
+  let allowedCount = 0;
+  let exactAllowed = 0;
+  let maxInWindow = 0;
+  let overLimit = 0;
+  let falseRejections = 0;
+  let unjust = 0;
+  times.forEach((t, i) => {
+    const before = own.count(t);
+    const ok = allowed[i] === true;
+    if (ok) {
+      allowedCount++;
+      if (before >= limit) overLimit++;
+      maxInWindow = Math.max(maxInWindow, before + 1);
+      own.record(t);
+    } else if (before < limit) {
+      unjust++;
+    }
+    const exactOk = fresh.check(t);
+    if (exactOk) exactAllowed++;
+    if (exactOk && !ok) falseRejections++;
+  });
+  const pct = (n: number) => (100 * n) / Math.max(1, times.length);
+  return {
+    requests: times.length,
+    allowed: allowedCount,
+    exactAllowed,
+    overshoot: Math.max(0, maxInWindow - limit),
+    overLimit,
+    falseRejectionPct: pct(falseRejections),
+    unjustRejectionPct: pct(unjust),
+  };
+}
