@@ -18,6 +18,9 @@ export interface Secrets {
   /** Optional tuning, as strings like every var. */
   STORE_BUDGET_MS?: string;
   CONFIG_TTL_MS?: string;
+  /** Circuit breaker: consecutive store failures that open it, and how long it stays open. */
+  BREAKER_FAILURES?: string;
+  BREAKER_OPEN_MS?: string;
 }
 
 /** Everything the worker receives as `env`. */
@@ -35,6 +38,8 @@ const settingsSchema = z.object({
   SEED_DEMO: z.enum(['true', 'false']),
   STORE_BUDGET_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   CONFIG_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -50,6 +55,7 @@ export interface Settings {
   readonly seedDemo: boolean;
   readonly storeBudgetMs: number;
   readonly configTtlMs: number;
+  readonly breaker: { readonly failures: number; readonly openMs: number };
   readonly redis?: { readonly url: string; readonly token: string };
 }
 
@@ -85,6 +91,7 @@ export function readSettings(env: Bindings): Settings {
     seedDemo: v.SEED_DEMO === 'true',
     storeBudgetMs: v.STORE_BUDGET_MS,
     configTtlMs: v.CONFIG_TTL_MS,
+    breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
     ...(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
       ? { redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN } }
       : {}),

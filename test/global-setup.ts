@@ -3,12 +3,17 @@ import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startRedisServer } from '../scripts/lib/redis-server';
 import { startUpstashLocal, type UpstashLocal } from '../scripts/upstash-local';
+import { startChaos } from './support/chaos-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     upstashUrl: string;
     upstashToken: string;
     redisPort: number;
+    /** A second, breakable Redis behind its own local Upstash server (failure tests). */
+    chaosUpstashUrl: string;
+    chaosUpstashToken: string;
+    chaosControlUrl: string;
   }
 }
 
@@ -27,7 +32,12 @@ export default async function setup(project: TestProject) {
   project.provide('upstashUrl', upstash.url);
   project.provide('upstashToken', token);
   project.provide('redisPort', redis.port);
+  const chaos = await startChaos();
+  project.provide('chaosUpstashUrl', chaos.upstashUrl);
+  project.provide('chaosUpstashToken', chaos.upstashToken);
+  project.provide('chaosControlUrl', chaos.controlUrl);
   return async () => {
+    await chaos.stop();
     await upstash.stop();
     await redis.stop();
   };

@@ -61,6 +61,8 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
   }
   const breaker = withCircuitBreaker(base, {
     clock,
+    failureThreshold: settings.breaker.failures,
+    openMs: settings.breaker.openMs,
     onChange: (state, store, reason) =>
       log('breaker-change', { store, state, reason }, state === 'open' ? 'error' : 'warn'),
   });
