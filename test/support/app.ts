@@ -7,6 +7,11 @@ import type { Bindings } from '../../src/env';
 /** Base URL of every test request; the host is irrelevant to the worker. */
 export const API = 'http://api.test';
 
+/** String settings a test may override: vars and secrets, never bindings. */
+export type Settings = {
+  [K in keyof Bindings]?: Bindings[K] extends string | undefined ? string : never;
+};
+
 /** A worker to send requests to, with the env it runs on. */
 export interface TestWorker {
   readonly env: Bindings;
@@ -24,7 +29,7 @@ export const worker: TestWorker = {
  * `overrides` (e.g. `{ LIMITER_STORE: 'memory', CONFIG_TTL_MS: '0' }`) take effect here only.
  * Waits for `waitUntil` work so telemetry cannot outlive the test.
  */
-export function testWorker(overrides: Partial<Record<keyof Bindings, string>> = {}): TestWorker {
+export function testWorker(overrides: Settings = {}): TestWorker {
   const app = createApp();
   const appEnv: Bindings = { ...env, ...overrides };
   return {

@@ -26,7 +26,10 @@ export function traceArb(windowMs: number, maxLength = 120): fc.Arbitrary<number
     fc.integer({ min: 0, max: 2 * windowMs }),
   );
   return fc
-    .tuple(fc.integer({ min: 0, max: 10 * windowMs }), fc.array(gap, { maxLength }))
+    .tuple(
+      fc.integer({ min: 0, max: 10 * windowMs }),
+      fc.array(gap, { minLength: Math.ceil(maxLength / 3), maxLength }),
+    )
     .map(([offset, gaps]) => {
       let t = EPOCH + offset;
       return gaps.map((g) => {
