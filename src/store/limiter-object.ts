@@ -137,40 +137,51 @@ export class LimiterObject extends DurableObject<Env> {
     }
   }
 
-  /** Sends pending deltas in one script call; on failure they stay pending for the next try. */
+  /**
+   * Sends every pending delta, one script call per batch; on failure the batch stays pending for
+   * the next alarm. Concurrent callers share the batch in flight, then send what piled up meanwhile.
+   */
   async flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
     const redis = this.redisClient();
-    if (!redis || this.pending.size === 0) return;
+    while (redis && this.pending.size) {
+      if (this.flushing) {
+        await this.flushing;
+        continue;
+      }
+      const sent = this.sendBatch(redis);
+      this.flushing = sent.then(() => undefined);
+      const ok = await sent;
+      this.flushing = undefined;
+      if (!ok) return;
+    }
+  }
+
+  private async sendBatch(redis: Redis): Promise<boolean> {
     const batch = this.pending;
     this.pending = new Map();
     const { keys, args } = mergeArguments(batch);
-    this.flushing = (async () => {
-      try {
-        await runScript(redis, MERGE, keys, args, () => {
-          this.commands++;
-        });
-        await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
-      } catch (error) {
-        // Put the batch back in front of anything added meanwhile; the alarm retries.
-        for (const [key, { windowMs, deltas }] of batch) {
-          for (const [bucket, units] of deltas)
-            addDelta(this.pending, key, windowMs, bucket, units);
-        }
-        await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
-        console.log(
-          JSON.stringify({
-            level: 'error',
-            event: 'store-error',
-            store: 'write-behind',
-            message: String(error),
-          }),
-        );
-      } finally {
-        this.flushing = undefined;
+    try {
+      await runScript(redis, MERGE, keys, args, () => {
+        this.commands++;
+      });
+      await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
+      return true;
+    } catch (error) {
+      // Put the batch back together with anything added meanwhile; the next alarm retries.
+      for (const [key, { windowMs, deltas }] of batch) {
+        for (const [bucket, units] of deltas) addDelta(this.pending, key, windowMs, bucket, units);
       }
-    })();
-    return this.flushing;
+      await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
+      console.log(
+        JSON.stringify({
+          level: 'error',
+          event: 'store-error',
+          store: 'write-behind',
+          message: String(error),
+        }),
+      );
+      return false;
+    }
   }
 
   /** On a cold start, windows this object has never seen are loaded from Redis once. */
