@@ -1,0 +1,43 @@
+/** The Durable Object check path: one object per identity, exact under concurrency, durable. */
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { windowKey } from '../../src/limiter/keys';
+import type { WindowSpec } from '../../src/limiter/sliding-window';
+import { createDurableObjectStore } from '../../src/store/durable-object-store';
+import { EPOCH } from '../support/arbitraries';
+import { uniqueId } from '../support/customers';
+
+const windows: WindowSpec[] = [
+  { id: 'minute', limit: 100, windowMs: 60_000 },
+  { id: 'second', limit: 3, windowMs: 1_000 },
+];
+
+describe('LimiterObject.check', () => {
+  it('decides like the pure window and persists the counts it acknowledged', async () => {
+    const identity = `c:${uniqueId('do')}`;
+    const stub = env.LIMITER.get(env.LIMITER.idFromName(identity));
+    const results = [];
+    for (let i = 0; i < 4; i++)
+      results.push(await stub.check({ identity, windows, now: EPOCH + i }));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+    expect(results[3]?.windows.map((w) => w.used)).toEqual([3, 3]);
+    expect(results[3]?.windows[1]?.retryAt).toBe(EPOCH + 1_009);
+
+    const stored = await runInDurableObject(stub, (_instance, state) =>
+      state.storage.get<[number, number][]>(windowKey(identity, windows[0] as WindowSpec)),
+    );
+    expect(stored).toEqual([[Math.floor(EPOCH / 600), 3]]);
+  });
+
+  it('allows exactly the limit of 150 concurrent checks on one identity', async () => {
+    const identity = `c:${uniqueId('do-race')}`;
+    const store = createDurableObjectStore(env.LIMITER);
+    const minute = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
+    const outcomes = await Promise.all(
+      Array.from({ length: 150 }, () => store.check({ identity, windows: minute })),
+    );
+    expect(outcomes.filter((o) => o.allowed)).toHaveLength(100);
+    expect(Math.max(...outcomes.map((o) => o.windows[0]?.used ?? 0))).toBe(100);
+  });
+});
