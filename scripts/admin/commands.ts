@@ -1,0 +1,570 @@
+/** The admin CLI's commands: what each sends to the admin API and how it prints the answer. */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import {
+  customerRecordSchema,
+  type EndpointRule,
+  type Override,
+  overrideSchema,
+  policyConfigSchema,
+  type ThrottleConfig,
+  TIERS,
+} from '../../src/policy/records';
+import { activeOverride } from '../../src/policy/resolve-policy';
+import type { CommandSpec, ParsedCommand } from './args';
+import type { AdminClient } from './client';
+import { ApiError, UsageError } from './errors';
+import { formatFields, formatLimits, formatTable, formatTime, section } from './format';
+import { parseEndpoint, parseLimits, parseThrottle, parseUntil } from './values';
+
+/** What a command needs from the outside world. */
+export interface CommandContext {
+  /** The admin API client; resolving it may throw a UsageError (no token). */
+  client(): AdminClient;
+  /** Writes one block of output to stdout. */
+  out(text: string): void;
+  readonly json: boolean;
+  readonly now: number;
+}
+
+type Command = CommandSpec<CommandContext>;
+
+// Responses are read leniently (unknown fields ignored) but still validated: they enter the CLI.
+const customerResponse = z.object({
+  ...customerRecordSchema.shape,
+  customerId: z.string(),
+  activeOverride: overrideSchema.nullable().optional(),
+});
+type CustomerResponse = z.infer<typeof customerResponse>;
+const keyResponse = z.object({
+  key: z.string(),
+  customerId: z.string(),
+  tier: z.string(),
+  prefix: z.string().optional(),
+});
+const policyResponse = z.object(policyConfigSchema.shape);
+const overrideResponse = z.object({ customerId: z.string(), override: overrideSchema });
+
+function read<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ApiError(
+      `unexpected ${what} from the admin API: ${parsed.error.issues[0]?.message}`,
+      200,
+    );
+  }
+  return parsed.data;
+}
+
+function str(parsed: ParsedCommand, key: string): string | undefined {
+  const value = parsed.options[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function list(parsed: ParsedCommand, key: string): string[] {
+  const value = parsed.options[key];
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+}
+
+function arg(parsed: ParsedCommand, index: number): string {
+  return parsed.positionals[index] ?? '';
+}
+
+function tierOption(parsed: ParsedCommand, label: string): (typeof TIERS)[number] | undefined {
+  const tier = str(parsed, 'tier');
+  if (tier === undefined) return undefined;
+  const known = TIERS.find((t) => t === tier);
+  if (!known) {
+    throw new UsageError(
+      `--tier ${JSON.stringify(tier)}: must be one of ${TIERS.join(', ')}`,
+      label,
+    );
+  }
+  return known;
+}
+
+const customerPath = (id: string) => `/customers/${encodeURIComponent(id)}`;
+
+/** GET a customer, or `null` when there is no record. */
+async function fetchCustomer(client: AdminClient, id: string): Promise<CustomerResponse | null> {
+  try {
+    return read(customerResponse, await client.get(customerPath(id)), 'customer');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+function describeThrottle(throttle: ThrottleConfig | undefined): string {
+  if (!throttle) return 'off';
+  return `warn from ${Math.round(throttle.softAt * 100)}% of a window, delay up to ${throttle.maxDelayMs} ms`;
+}
+
+function overrideRows(overrides: readonly Override[], now: number): string[][] {
+  const inForce = activeOverride(overrides, now);
+  return overrides.map((o) => [
+    formatLimits(o.limits),
+    formatTime(o.expiresAt, now),
+    o === inForce ? 'in force' : Date.parse(o.expiresAt) > now ? 'superseded' : 'expired',
+    o.reason,
+  ]);
+}
+
+function endpointTable(rules: readonly EndpointRule[]): string {
+  return formatTable(
+    ['id', 'method', 'path', 'limits', 'mode'],
+    rules.map((r) => [
+      r.id,
+      r.method,
+      r.path,
+      formatLimits(r.limits),
+      r.shadow ? 'shadow' : 'enforce',
+    ]),
+  );
+}
+
+async function printCustomer(
+  context: CommandContext,
+  customer: CustomerResponse,
+  raw: unknown,
+): Promise<void> {
+  if (context.json) {
+    context.out(JSON.stringify(raw, null, 2));
+    return;
+  }
+  const { now } = context;
+  let limits: string;
+  if (customer.limits?.length) {
+    limits = `${formatLimits(customer.limits)} (custom)`;
+  } else {
+    const policy = read(policyResponse, await context.client().get('/policy'), 'policy');
+    limits = `${formatLimits(policy.tiers[customer.tier])} (${customer.tier} tier default)`;
+  }
+  const override = activeOverride(customer.overrides, now);
+  context.out(
+    [
+      formatFields([
+        ['customer', customer.customerId],
+        ['tier', customer.tier],
+        ['limits', limits],
+        [
+          'override',
+          override
+            ? `${formatLimits(override.limits)} until ${formatTime(override.expiresAt, now)}: ${override.reason}`
+            : 'none',
+        ],
+        ['fail mode', customer.failMode ?? 'open'],
+        ['throttle', describeThrottle(customer.throttle)],
+        ['updated', customer.updatedAt],
+      ]),
+      '',
+      section(
+        'Endpoint rules',
+        customer.endpoints?.length ? endpointTable(customer.endpoints) : '',
+      ),
+      '',
+      section(
+        'Overrides',
+        customer.overrides?.length
+          ? formatTable(
+              ['limits', 'expires', 'status', 'reason'],
+              overrideRows(customer.overrides, now),
+            )
+          : '',
+      ),
+    ].join('\n'),
+  );
+}
+
+const keysCreate: Command = {
+  group: 'keys',
+  name: 'create',
+  args: ['customerId'],
+  summary: 'Create an API key for a customer (creating the customer on its tier if new).',
+  description:
+    'The key is shown once and stored only as a SHA-256 hash. --tier also moves an existing\n' +
+    'customer to that tier; without it a new customer starts on free.',
+  options: {
+    tier: { type: 'string', value: '<free|pro|enterprise>', description: 'tier of the customer' },
+  },
+  examples: ['npm run admin -- keys create acme --tier pro'],
+  async run(parsed, context) {
+    const tier = tierOption(parsed, 'keys create');
+    const raw = await context
+      .client()
+      .post('/keys', { customerId: arg(parsed, 0), ...(tier ? { tier } : {}) });
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const key = read(keyResponse, raw, 'key');
+    context.out(
+      [
+        formatFields([
+          ['key', key.key],
+          ['customer', key.customerId],
+          ['tier', key.tier],
+          ['prefix', key.prefix],
+        ]),
+        '',
+        'Store the key now: it is not shown again.',
+      ].join('\n'),
+    );
+  },
+};
+
+const keysRevoke: Command = {
+  group: 'keys',
+  name: 'revoke',
+  args: ['key'],
+  summary: 'Revoke an API key; requests with it get 401 within the config TTL (10 s default).',
+  options: {},
+  examples: ['npm run admin -- keys revoke el_Xk3...'],
+  async run(parsed, context) {
+    const raw = await context.client().post('/keys/revoke', { key: arg(parsed, 0) });
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const done = read(z.object({ customerId: z.string() }), raw, 'revocation');
+    context.out(
+      formatFields([
+        ['revoked', 'yes'],
+        ['customer', done.customerId],
+      ]),
+    );
+  },
+};
+
+const customersShow: Command = {
+  group: 'customers',
+  name: 'show',
+  args: ['id'],
+  summary: "Show a customer's tier, limits, endpoint rules and overrides.",
+  options: {},
+  examples: ['npm run admin -- customers show demo-enterprise'],
+  async run(parsed, context) {
+    const raw = await context.client().get(customerPath(arg(parsed, 0)));
+    await printCustomer(context, read(customerResponse, raw, 'customer'), raw);
+  },
+};
+
+const customersSet: Command = {
+  group: 'customers',
+  name: 'set',
+  args: ['id'],
+  summary: "Create or change a customer's record (fields not given are kept).",
+  description:
+    '--limit replaces all custom limits and --endpoint all endpoint rules of the customer;\n' +
+    'overrides are never touched. Endpoint rule syntax: <id>:<METHOD>:<path>:<limits>[:shadow],\n' +
+    'where <limits> is <count>/<window>[,<count>/<window>...] and the path may use :param, * and **.',
+  options: {
+    tier: {
+      type: 'string',
+      value: '<free|pro|enterprise>',
+      description: 'tier (required for a new customer)',
+    },
+    limit: {
+      type: 'string',
+      multiple: true,
+      value: '<count>/<window>',
+      description: 'custom limit replacing the tier default, e.g. 10000/1d',
+    },
+    endpoint: {
+      type: 'string',
+      multiple: true,
+      value: '<rule>',
+      description: "endpoint rule, e.g. 'search:POST:/v1/search:10/1m'",
+    },
+    'clear-endpoints': { type: 'boolean', description: "drop the customer's endpoint rules" },
+    'fail-closed': { type: 'boolean', description: 'reject (503) when the counter store fails' },
+    'fail-open': {
+      type: 'boolean',
+      description: 'let requests through when the store fails (default)',
+    },
+    throttle: {
+      type: 'string',
+      value: '<softAt>:<maxDelayMs>|off',
+      description: 'graduated throttling, e.g. 0.8:500 or 80%:500',
+    },
+  },
+  examples: [
+    'npm run admin -- customers set acme --tier enterprise --limit 50/10s --limit 100000/1d',
+    "npm run admin -- customers set acme --endpoint 'search:POST:/v1/search:3/5s' --fail-closed",
+    'npm run admin -- customers set acme --throttle 0.8:500',
+  ],
+  async run(parsed, context) {
+    const label = 'customers set';
+    const id = arg(parsed, 0);
+    const tier = tierOption(parsed, label);
+    const limits = list(parsed, 'limit');
+    const endpoints = list(parsed, 'endpoint');
+    if (parsed.options['fail-closed'] && parsed.options['fail-open']) {
+      throw new UsageError('--fail-closed and --fail-open exclude each other', label);
+    }
+    if (endpoints.length && parsed.options['clear-endpoints']) {
+      throw new UsageError('--endpoint and --clear-endpoints exclude each other', label);
+    }
+    const throttleText = str(parsed, 'throttle');
+    const throttle = throttleText === undefined ? undefined : parseThrottle(throttleText);
+    const newLimits = limits.length ? parseLimits(limits) : undefined;
+    const newRules = endpoints.map(parseEndpoint);
+    const client = context.client();
+    const existing = await fetchCustomer(client, id);
+    const finalTier = tier ?? existing?.tier;
+    if (!finalTier) throw new UsageError(`${id} has no record yet: --tier is required`, label);
+    const failMode = parsed.options['fail-closed']
+      ? 'closed'
+      : parsed.options['fail-open']
+        ? 'open'
+        : existing?.failMode;
+    const rules = parsed.options['clear-endpoints']
+      ? []
+      : newRules.length
+        ? newRules
+        : (existing?.endpoints ?? []);
+    const finalThrottle = throttle === 'off' ? undefined : (throttle ?? existing?.throttle);
+    const finalLimits = newLimits ?? existing?.limits;
+    const body = {
+      tier: finalTier,
+      ...(finalLimits ? { limits: finalLimits } : {}),
+      ...(rules.length ? { endpoints: rules } : {}),
+      ...(failMode ? { failMode } : {}),
+      ...(finalThrottle ? { throttle: finalThrottle } : {}),
+    };
+    const raw = await client.put(customerPath(id), body);
+    await printCustomer(context, read(customerResponse, raw, 'customer'), raw);
+  },
+};
+
+const customersRemoveLimits: Command = {
+  group: 'customers',
+  name: 'remove-limits',
+  args: ['id'],
+  summary: "Drop a customer's custom limits: the tier defaults apply again (tier, rules kept).",
+  options: {},
+  examples: ['npm run admin -- customers remove-limits acme'],
+  async run(parsed, context) {
+    const id = arg(parsed, 0);
+    const client = context.client();
+    const existing = read(customerResponse, await client.get(customerPath(id)), 'customer');
+    const { tier, endpoints, failMode, throttle } = existing;
+    const raw = await client.put(customerPath(id), {
+      tier,
+      ...(endpoints?.length ? { endpoints } : {}),
+      ...(failMode ? { failMode } : {}),
+      ...(throttle ? { throttle } : {}),
+    });
+    await printCustomer(context, read(customerResponse, raw, 'customer'), raw);
+  },
+};
+
+const customersDelete: Command = {
+  group: 'customers',
+  name: 'delete',
+  args: ['id'],
+  summary: "Delete a customer's record (its keys stay valid and fall back to the free tier).",
+  options: {},
+  examples: ['npm run admin -- customers delete acme'],
+  async run(parsed, context) {
+    const raw = await context.client().delete(customerPath(arg(parsed, 0)));
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    context.out(
+      `Deleted the record of ${arg(parsed, 0)}. Its API keys still work, on the free tier; ` +
+        'revoke them with "keys revoke".',
+    );
+  },
+};
+
+const overridesAdd: Command = {
+  group: 'overrides',
+  name: 'add',
+  args: ['id'],
+  summary: "Raise a customer's limits temporarily; the increase ends by itself at --until.",
+  description:
+    'Each --limit replaces the limit of the same window (other windows stay) until the expiry.\n' +
+    '--until takes an ISO 8601 date-time with offset or a time from now: +30m, +2h, +3d, +1w.',
+  options: {
+    limit: {
+      type: 'string',
+      multiple: true,
+      required: true,
+      value: '<count>/<window>',
+      description: 'raised limit, e.g. 500/1m',
+    },
+    until: { type: 'string', required: true, value: '<ISO|+2h|+3d>', description: 'when it ends' },
+    reason: {
+      type: 'string',
+      required: true,
+      value: '<text>',
+      description: 'why (kept in the record)',
+    },
+  },
+  examples: [
+    'npm run admin -- overrides add acme --limit 500/1m --until +2h --reason "launch day"',
+  ],
+  async run(parsed, context) {
+    const label = 'overrides add';
+    const limits = parseLimits(list(parsed, 'limit'));
+    const expiresAt = parseUntil(str(parsed, 'until') ?? '', context.now);
+    const reason = (str(parsed, 'reason') ?? '').trim();
+    if (!reason) throw new UsageError('--reason must not be empty', label);
+    const raw = await context
+      .client()
+      .post(`${customerPath(arg(parsed, 0))}/overrides`, { limits, expiresAt, reason });
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const done = read(overrideResponse, raw, 'override');
+    context.out(
+      formatFields([
+        ['customer', done.customerId],
+        ['limits', formatLimits(done.override.limits)],
+        ['until', formatTime(done.override.expiresAt, context.now)],
+        ['reason', done.override.reason],
+      ]),
+    );
+  },
+};
+
+const overridesList: Command = {
+  group: 'overrides',
+  name: 'list',
+  args: ['id'],
+  summary: "List a customer's temporary overrides and which one is in force.",
+  options: {},
+  examples: ['npm run admin -- overrides list acme'],
+  async run(parsed, context) {
+    const raw = await context.client().get(customerPath(arg(parsed, 0)));
+    const customer = read(customerResponse, raw, 'customer');
+    if (context.json) {
+      context.out(JSON.stringify(customer.overrides ?? [], null, 2));
+      return;
+    }
+    context.out(
+      customer.overrides?.length
+        ? formatTable(
+            ['limits', 'expires', 'status', 'reason'],
+            overrideRows(customer.overrides, context.now),
+          )
+        : `${customer.customerId} has no overrides.`,
+    );
+  },
+};
+
+function printPolicy(context: CommandContext, raw: unknown): void {
+  if (context.json) {
+    context.out(JSON.stringify(raw, null, 2));
+    return;
+  }
+  const policy = read(policyResponse, raw, 'policy');
+  const tiers = ['free', 'pro', 'enterprise', 'anonymous'] as const;
+  context.out(
+    [
+      section(
+        'Tiers',
+        formatTable(
+          ['tier', 'limits'],
+          tiers.map((t) => [t, formatLimits(policy.tiers[t])]),
+        ),
+      ),
+      '',
+      section(
+        'Endpoint rules',
+        policy.endpoints.length
+          ? formatTable(
+              ['id', 'method', 'path', ...tiers, 'mode'],
+              policy.endpoints.map((r) => [
+                r.id,
+                r.method,
+                r.path,
+                ...tiers.map((t) => formatLimits(r.limits[t] ?? []) || '-'),
+                r.shadow ? 'shadow' : 'enforce',
+              ]),
+            )
+          : '',
+      ),
+      '',
+      formatFields([
+        ['key guessing', `${formatLimits(policy.keyGuessLimit)} failed lookups per client IP`],
+        ['throttle', describeThrottle(policy.throttle)],
+      ]),
+    ].join('\n'),
+  );
+}
+
+const policyShow: Command = {
+  group: 'policy',
+  name: 'show',
+  args: [],
+  summary: 'Show the global policy: tier defaults, endpoint rules, key-guess limit, throttling.',
+  options: {},
+  examples: ['npm run admin -- policy show', 'npm run admin -- policy show --json > policy.json'],
+  async run(_parsed, context) {
+    printPolicy(context, await context.client().get('/policy'));
+  },
+};
+
+const policySet: Command = {
+  group: 'policy',
+  name: 'set',
+  args: ['file.json'],
+  summary: 'Replace the global policy with a JSON file (validated by the worker).',
+  description:
+    'Start from "policy show --json"; the schema is policyConfigSchema in src/policy/records.ts.',
+  options: {},
+  examples: ['npm run admin -- policy set policy.json'],
+  async run(parsed, context) {
+    const file = arg(parsed, 0);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`,
+        'policy set',
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(
+        `${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+        'policy set',
+      );
+    }
+    printPolicy(context, await context.client().put('/policy', body));
+  },
+};
+
+const policyReset: Command = {
+  group: 'policy',
+  name: 'reset',
+  args: [],
+  summary: 'Delete the stored policy: the built-in default applies again.',
+  options: {},
+  examples: ['npm run admin -- policy reset'],
+  async run(_parsed, context) {
+    printPolicy(context, await context.client().delete('/policy'));
+  },
+};
+
+/** Every command, in help order. */
+export const COMMANDS: readonly Command[] = [
+  keysCreate,
+  keysRevoke,
+  customersShow,
+  customersSet,
+  customersRemoveLimits,
+  customersDelete,
+  overridesAdd,
+  overridesList,
+  policyShow,
+  policySet,
+  policyReset,
+];
