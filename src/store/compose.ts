@@ -54,7 +54,12 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
       break;
     case 'hybrid':
       base = withFallback(
-        budget(createDurableObjectStore(env.LIMITER, { writeBehind: true })),
+        budget(
+          createDurableObjectStore(
+            env.LIMITER,
+            settings.redis ? { writeBehind: settings.redis } : {},
+          ),
+        ),
         budget(redis()),
       );
       break;

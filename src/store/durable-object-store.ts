@@ -5,8 +5,8 @@ import type { LimiterObject } from './limiter-object';
 
 /** Options of {@link createDurableObjectStore}. */
 export interface DurableObjectStoreOptions {
-  /** Hybrid mode: the object writes counts behind to Redis and reloads cold windows from it. */
-  readonly writeBehind?: boolean;
+  /** Hybrid mode: the object writes counts behind to this Redis and reloads cold windows from it. */
+  readonly writeBehind?: { readonly url: string; readonly token: string };
 }
 
 /**
@@ -17,13 +17,14 @@ export function createDurableObjectStore(
   namespace: DurableObjectNamespace<LimiterObject>,
   options: DurableObjectStoreOptions = {},
 ): CounterStore {
-  const writeBehind = options.writeBehind === true;
+  const { writeBehind } = options;
+  const callOptions = writeBehind ? { writeBehind } : {};
   return {
     name: writeBehind ? 'hybrid' : 'durable-object',
     async check(request: CheckRequest) {
       const stub = namespace.get(namespace.idFromName(request.identity));
       try {
-        return await stub.check(request, { writeBehind });
+        return await stub.check(request, callOptions);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new StoreError('durable-object', 'unavailable', message);

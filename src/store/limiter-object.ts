@@ -36,8 +36,11 @@ type Stored = [bucket: number, count: number][];
 
 /** Options a caller passes with each check. */
 export interface LimiterCallOptions {
-  /** Hybrid mode: write counts behind to Redis and reload cold windows from it. */
-  readonly writeBehind?: boolean;
+  /**
+   * Hybrid mode: write counts behind to this Redis and reload cold windows from it. The worker
+   * passes its own settings so the object always agrees with the worker on which Redis is used.
+   */
+  readonly writeBehind?: { readonly url: string; readonly token: string };
 }
 
 const PENDING_KEY = 'wb:pending';
@@ -66,7 +69,8 @@ export class LimiterObject extends DurableObject<Env> {
 
   /** Checks and records every window of one request, all or nothing. */
   async check(request: CheckRequest, options: LimiterCallOptions = {}): Promise<CheckOutcome> {
-    const writeBehind = options.writeBehind === true && this.redisClient() !== undefined;
+    if (options.writeBehind) this.useRedis(options.writeBehind.url, options.writeBehind.token);
+    const writeBehind = options.writeBehind !== undefined && this.redis !== undefined;
     const keys = request.windows.map((spec) => windowKey(request.identity, spec));
     if (writeBehind) await this.reloadCold(keys);
 
@@ -142,7 +146,7 @@ export class LimiterObject extends DurableObject<Env> {
    * the next alarm. Concurrent callers share the batch in flight, then send what piled up meanwhile.
    */
   async flush(): Promise<void> {
-    const redis = this.redisClient();
+    const redis = this.redis;
     while (redis && this.pending.size) {
       if (this.flushing) {
         await this.flushing;
@@ -187,7 +191,7 @@ export class LimiterObject extends DurableObject<Env> {
   /** On a cold start, windows this object has never seen are loaded from Redis once. */
   private async reloadCold(keys: string[]): Promise<void> {
     const cold = keys.filter((k) => !this.counters.has(k));
-    const redis = this.redisClient();
+    const redis = this.redis;
     if (!cold.length || !redis) return;
     try {
       const loads = cold.map(async (key) => {
@@ -219,15 +223,12 @@ export class LimiterObject extends DurableObject<Env> {
     for (const key of cold) if (!this.counters.has(key)) this.counters.set(key, new Map());
   }
 
-  private redisClient(): Redis | undefined {
-    const env = this.env as Env & {
-      UPSTASH_REDIS_REST_URL?: string;
-      UPSTASH_REDIS_REST_TOKEN?: string;
-    };
-    if (!this.redis && env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN) {
-      this.redis = createRedisClient(env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN);
-    }
-    return this.redis;
+  private redisUrl: string | undefined;
+
+  private useRedis(url: string, token: string): void {
+    if (this.redisUrl === url && this.redis) return;
+    this.redis = createRedisClient(url, token);
+    this.redisUrl = url;
   }
 }
 

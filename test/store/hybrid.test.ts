@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { windowKey } from '../../src/limiter/keys';
 import { currentBucket, type WindowSpec } from '../../src/limiter/sliding-window';
 import type { CounterStore } from '../../src/store/counter-store';
@@ -14,6 +14,7 @@ import { uniqueId } from '../support/customers';
 import { testRedis } from '../support/redis';
 
 const namespace = env.LIMITER as DurableObjectNamespace<LimiterObject>;
+const upstash = () => ({ url: inject('upstashUrl'), token: inject('upstashToken') });
 const T0 = 1_800_000_000_000;
 
 /** Every store mode, fresh, each answering for its own identity namespace. */
@@ -22,7 +23,7 @@ function allStores(): Record<string, CounterStore> {
     memory: createMemoryStore(),
     'durable-object': createDurableObjectStore(namespace),
     redis: createRedisStore({ redis: testRedis() }),
-    hybrid: createDurableObjectStore(namespace, { writeBehind: true }),
+    hybrid: createDurableObjectStore(namespace, { writeBehind: upstash() }),
   };
 }
 
@@ -77,7 +78,7 @@ describe('LimiterObject', () => {
 
   it('writes counts behind to Redis in batches, far fewer commands than checks', async () => {
     const identity = `c:${uniqueId('wb')}`;
-    const store = createDurableObjectStore(namespace, { writeBehind: true });
+    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
     const windows = [{ id: 'minute', limit: 10_000, windowMs: 60_000 }];
     const stub = namespace.get(namespace.idFromName(identity));
     const now = Date.now();
@@ -104,7 +105,7 @@ describe('LimiterObject', () => {
     await testRedis().hincrby(key, String(currentBucket(now, spec.windowMs)), 9);
     await testRedis().pexpire(key, 120_000);
 
-    const store = createDurableObjectStore(namespace, { writeBehind: true });
+    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
     const first = await store.check({ identity, windows: [spec], now });
     expect(first.allowed).toBe(true);
     expect(first.windows[0]?.used).toBe(10);

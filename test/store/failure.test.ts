@@ -1,0 +1,119 @@
+import { runDurableObjectAlarm } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { Redis } from '@upstash/redis/cloudflare';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { customerIdentity, windowKey } from '../../src/limiter/keys';
+import { getServices } from '../../src/services';
+import { setLogSink } from '../../src/telemetry/log';
+import { testWorker } from '../support/app';
+import { createCustomer, randomIp } from '../support/customers';
+
+const control = (path: string) => fetch(`${inject('chaosControlUrl')}${path}`, { method: 'POST' });
+
+/** A worker whose Redis is the breakable chaos pair. */
+function chaosWorker(overrides: Record<string, string> = {}) {
+  return testWorker({
+    LIMITER_STORE: 'redis',
+    UPSTASH_REDIS_REST_URL: inject('chaosUpstashUrl'),
+    UPSTASH_REDIS_REST_TOKEN: inject('chaosUpstashToken'),
+    STORE_BUDGET_MS: '200',
+    BREAKER_FAILURES: '3',
+    BREAKER_OPEN_MS: '300',
+    ...overrides,
+  });
+}
+
+afterEach(async () => {
+  await control('/redis/start');
+  await control('/delay?ms=0');
+});
+
+describe('when Redis fails', () => {
+  it('keeps requests flowing (marked failed-open), leaves internal traffic alone, and the breaker opens and closes', async () => {
+    const lines: string[] = [];
+    const previous = setLogSink((line) => lines.push(line));
+    try {
+      const worker = chaosWorker();
+      const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+      const ok = await worker.fetch('/v1/items', { headers: customer.headers });
+      expect(ok.headers.get('X-Edgelimit-Status')).toBe('allowed');
+
+      await control('/redis/stop');
+      const during = [];
+      for (let i = 0; i < 6; i++)
+        during.push(await worker.fetch('/v1/items', { headers: customer.headers }));
+      expect(during.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(new Set(during.map((r) => r.headers.get('X-Edgelimit-Status')))).toEqual(
+        new Set(['failed-open']),
+      );
+      const internal = await worker.fetch('/v1/items', {
+        headers: { 'X-Service-Token': 'test-service-token' },
+      });
+      expect(internal.status).toBe(200);
+      expect(internal.headers.get('X-Edgelimit-Status')).toBe('bypassed');
+      expect(getServices(worker.env).storeHealth.breaker().state).toBe('open');
+      expect(lines.some((l) => l.includes('"breaker-change"') && l.includes('"open"'))).toBe(true);
+
+      await control('/redis/start');
+      await new Promise((r) => setTimeout(r, 350));
+      const healed = await worker.fetch('/v1/items', { headers: customer.headers });
+      expect(healed.headers.get('X-Edgelimit-Status')).toBe('allowed');
+      expect(getServices(worker.env).storeHealth.breaker().state).toBe('closed');
+    } finally {
+      setLogSink(previous);
+    }
+  });
+
+  it('fails closed with a 503 where the customer policy says so', async () => {
+    const worker = chaosWorker();
+    const customer = await createCustomer(env.CONFIG, { tier: 'pro', failMode: 'closed' });
+    await control('/redis/stop');
+    const res = await worker.fetch('/v1/items', { headers: customer.headers });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('X-Edgelimit-Status')).toBe('failed-closed');
+    expect(res.headers.get('Retry-After')).toBe('1');
+  });
+
+  it('bounds the added latency by the store budget when Redis is slow', async () => {
+    const worker = chaosWorker({ STORE_BUDGET_MS: '100' });
+    await control('/delay?ms=1500');
+    const started = Date.now();
+    const res = await worker.fetch('/v1/items', { headers: { 'CF-Connecting-IP': randomIp() } });
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('X-Edgelimit-Status')).toBe('failed-open');
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  it('keeps deciding exactly in hybrid mode while Redis is down, and writes the counts behind later', async () => {
+    const worker = testWorker({
+      LIMITER_STORE: 'hybrid',
+      UPSTASH_REDIS_REST_URL: inject('chaosUpstashUrl'),
+      UPSTASH_REDIS_REST_TOKEN: inject('chaosUpstashToken'),
+    });
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [{ limit: 3, window: '1m' }],
+    });
+    await control('/redis/stop');
+    const statuses = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push((await worker.fetch('/v1/x', { headers: customer.headers })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+
+    // The counts written behind while Redis was down arrive once it is back.
+    await control('/redis/start');
+    const identity = customerIdentity(customer.customerId);
+    const stub = env.LIMITER.get(env.LIMITER.idFromName(identity));
+    await runDurableObjectAlarm(stub);
+    const chaosRedis = new Redis({
+      url: inject('chaosUpstashUrl'),
+      token: inject('chaosUpstashToken'),
+      retry: false,
+    });
+    const hash = await chaosRedis.hgetall<Record<string, number>>(
+      windowKey(identity, { id: 'minute', limit: 3, windowMs: 60_000 }),
+    );
+    expect(Object.values(hash ?? {}).reduce((a, b) => a + Number(b), 0)).toBe(3);
+  });
+});
