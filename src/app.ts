@@ -5,7 +5,9 @@ import { type Bindings, readSettings, SettingsError } from './env';
 import { problemResponse } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { increaseRequest } from './routes/increase-request';
+import { metricsRoutes } from './routes/metrics';
 import { proxy } from './routes/proxy';
+import { usageRoutes } from './routes/usage';
 import { log } from './telemetry/log';
 
 type Env = { Bindings: Bindings };
@@ -17,6 +19,8 @@ type Env = { Bindings: Bindings };
 export function createApp(): Hono<Env> {
   const app = new Hono<Env>();
   const admin = adminRoutes();
+  const usage = usageRoutes();
+  const metrics = metricsRoutes();
 
   app.use('*', async (c, next) => {
     const settings = readSettings(c.env);
@@ -31,6 +35,17 @@ export function createApp(): Hono<Env> {
       const rest = path.slice(prefix.length) || '/';
       if (rest === '/health') return c.json({ ok: true, store: readSettings(c.env).storeMode });
       if (rest === '/usage/increase-request') return increaseRequest(c);
+      const observability =
+        rest === '/usage' || rest === '/rate_limit'
+          ? usage
+          : rest === '/admin/metrics'
+            ? metrics
+            : undefined;
+      if (observability) {
+        const url = new URL(c.req.url);
+        url.pathname = rest;
+        return observability.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
+      }
       if (rest === '/admin' || rest.startsWith('/admin/')) {
         const url = new URL(c.req.url);
         url.pathname = rest.slice('/admin'.length) || '/';

@@ -18,6 +18,8 @@ export interface Secrets {
   /** Optional tuning, as strings like every var. */
   STORE_BUDGET_MS?: string;
   CONFIG_TTL_MS?: string;
+  /** Approaching-limit alert threshold, `0.8` or `80`; default 0.8. */
+  ALERT_THRESHOLD?: string;
   /** Circuit breaker: consecutive store failures that open it, and how long it stays open. */
   BREAKER_FAILURES?: string;
   BREAKER_OPEN_MS?: string;
@@ -38,6 +40,8 @@ const settingsSchema = z.object({
   SEED_DEMO: z.enum(['true', 'false']),
   STORE_BUDGET_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   CONFIG_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  // A share of the limit (0.8) or a percentage (80).
+  ALERT_THRESHOLD: z.coerce.number().gt(0).max(100).default(0.8),
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
@@ -55,6 +59,8 @@ export interface Settings {
   readonly seedDemo: boolean;
   readonly storeBudgetMs: number;
   readonly configTtlMs: number;
+  /** Share of a limit (0..1] at which a customer is alerted as approaching it; default 0.8. */
+  readonly alertThreshold: number;
   readonly breaker: { readonly failures: number; readonly openMs: number };
   readonly redis?: { readonly url: string; readonly token: string };
 }
@@ -91,6 +97,7 @@ export function readSettings(env: Bindings): Settings {
     seedDemo: v.SEED_DEMO === 'true',
     storeBudgetMs: v.STORE_BUDGET_MS,
     configTtlMs: v.CONFIG_TTL_MS,
+    alertThreshold: v.ALERT_THRESHOLD > 1 ? v.ALERT_THRESHOLD / 100 : v.ALERT_THRESHOLD,
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
     ...(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
       ? { redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN } }

@@ -5,8 +5,12 @@ import { createServiceTokenVerifier, type ServiceTokenVerifier } from './identit
 import { type ConfigStore, createConfigStore } from './policy/config-store';
 import { type ComposedStore, composeStore } from './store/compose';
 import type { CounterStore } from './store/counter-store';
+import { createAnalyticsEngineUsage } from './telemetry/analytics-engine-usage';
+import { createTelemetry } from './telemetry/create-telemetry';
+import { createEmbeddedUsage } from './telemetry/embedded-usage';
 import { log } from './telemetry/log';
-import { noTelemetry, type Telemetry } from './telemetry/telemetry';
+import type { Telemetry } from './telemetry/telemetry';
+import type { UsageSource } from './telemetry/usage-source';
 
 /** Everything a request handler uses, built once per isolate. */
 export interface Services {
@@ -21,6 +25,8 @@ export interface Services {
   readonly verifyServiceToken: ServiceTokenVerifier;
   readonly verifyAdminToken: ServiceTokenVerifier;
   readonly telemetry: Telemetry;
+  /** Usage history: Analytics Engine when CF_ACCOUNT_ID and CF_API_TOKEN are set, else embedded. */
+  readonly usage: UsageSource;
   /**
    * Raises an operator alert outside the decision path (a malformed KV record, an increase
    * request): always logged, then handed to the telemetry's alert sink when it has one.
@@ -44,6 +50,13 @@ export function getServices(env: Bindings): Services {
   const settings = readSettings(env);
   const clock = systemClock;
   const composed = composeStore(env, settings, clock);
+  const telemetry = createTelemetry({
+    metrics: env.METRICS,
+    usage: env.USAGE,
+    clock,
+    alertThreshold: settings.alertThreshold,
+    ...(env.ALERT_WEBHOOK_URL ? { webhookUrl: env.ALERT_WEBHOOK_URL } : {}),
+  });
   const services: Services = {
     settings,
     clock,
@@ -67,11 +80,16 @@ export function getServices(env: Bindings): Services {
     storeHealth: composed,
     verifyServiceToken: createServiceTokenVerifier(env.SERVICE_TOKENS),
     verifyAdminToken: createServiceTokenVerifier(env.ADMIN_TOKEN ? `admin=${env.ADMIN_TOKEN}` : ''),
-    telemetry: noTelemetry,
+    telemetry,
+    usage:
+      env.CF_ACCOUNT_ID && env.CF_API_TOKEN
+        ? createAnalyticsEngineUsage({ accountId: env.CF_ACCOUNT_ID, apiToken: env.CF_API_TOKEN })
+        : createEmbeddedUsage(env.USAGE),
     alert: (a) => alert(a),
   };
   async function alert(a: OperatorAlert): Promise<void> {
     log('alert', { kind: a.kind, customerId: a.customerId, message: a.message }, 'warn');
+    await telemetry.raiseAlert?.(a);
   }
   built.set(env, services);
   return services;

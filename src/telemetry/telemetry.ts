@@ -14,10 +14,33 @@ export interface DecisionEvent {
   readonly status: number;
 }
 
+/** A circuit breaker transition, as the hot path reports it. */
+export interface BreakerChange {
+  /** Store the breaker guards, e.g. `redis`. */
+  readonly store: string;
+  readonly state: 'closed' | 'open' | 'half-open';
+  /** Epoch ms of the transition. */
+  readonly at: number;
+}
+
+/** An alert raised outside the decision path (config errors, increase requests). */
+export interface RaisedAlert {
+  readonly kind: 'config-error' | 'increase-request';
+  readonly customerId?: string;
+  readonly message: string;
+}
+
 /** Where decisions go: Analytics Engine, usage aggregates, alerts. */
 export interface Telemetry {
   /** Called once per request, inside `waitUntil`; must not throw. */
   onDecision(event: DecisionEvent): Promise<void>;
+  /** Called on breaker transitions, inside `waitUntil`; must not throw. */
+  onBreakerChange?(change: BreakerChange): Promise<void>;
+  /**
+   * Records and delivers an operator alert (deduplicated per message per hour for config errors);
+   * resolves when delivery is done, so call it from `waitUntil`. Must not throw.
+   */
+  raiseAlert?(alert: RaisedAlert): Promise<void>;
 }
 
 /** Telemetry that does nothing (tests of pure paths, benchmarks of the bare limiter). */

@@ -1,0 +1,79 @@
+/** `GET <prefix>/admin/metrics`: fleet health for operators (admin token), per the usage API contract. */
+import { Hono } from 'hono';
+import type { Bindings } from '../env';
+import { problemResponse } from '../http/problem';
+import { getServices } from '../services';
+import { usageStub } from '../telemetry/embedded-usage';
+import { spanOf } from '../telemetry/usage-source';
+import { dashboardCors, iso, parseQuery, sourceFailed, spanQuerySchema } from './usage';
+
+type Env = { Bindings: Bindings };
+
+const metricsQuery = spanQuerySchema(['1h', '24h', '7d'], '1h');
+
+/** Builds the metrics route (mounted at `<prefix>/admin/metrics`). */
+export function metricsRoutes(): Hono<Env> {
+  const app = new Hono<Env>();
+  app.use('*', dashboardCors());
+
+  app.get('/admin/metrics', async (c) => {
+    const services = getServices(c.env);
+    if (!c.env.ADMIN_TOKEN) {
+      return problem(
+        503,
+        'Admin API disabled',
+        'Set the ADMIN_TOKEN secret to enable the admin API.',
+      );
+    }
+    const auth = c.req.header('authorization') ?? '';
+    const token = /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '').trim() : '';
+    if (!token || !(await services.verifyAdminToken(token))) {
+      return problem(401, 'Unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>.');
+    }
+    const query = parseQuery(c, metricsQuery);
+    if (!query.ok) return query.response;
+    const { range, resolution } = query.value;
+    const now = services.clock.now();
+    const span = spanOf(range, resolution, now);
+    const stub = usageStub(c.env.USAGE);
+    try {
+      const [fleet, alerts, recorded] = await Promise.all([
+        services.usage.fleetMetrics(span),
+        stub.recentAlerts(50),
+        stub.breaker(now),
+      ]);
+      // This isolate's own breaker is the freshest view; the recorded one covers the fleet.
+      const local = services.storeHealth.breaker();
+      const breaker = local.state !== 'closed' ? local : recorded;
+      return c.json({
+        range,
+        resolution,
+        from: iso(span.from),
+        to: iso(span.to),
+        series: fleet.series.map((p) => ({ ...p, t: iso(p.t) })),
+        totals: fleet.totals,
+        topLimited: fleet.topLimited,
+        breaker: {
+          state: breaker.state,
+          since: breaker.since === null ? null : iso(breaker.since),
+        },
+        recentAlerts: alerts.map((a) => ({
+          time: iso(a.time),
+          kind: a.kind,
+          ...(a.customerId ? { customerId: a.customerId } : {}),
+          message: a.message,
+          severity: a.severity,
+        })),
+        source: services.usage.name,
+      });
+    } catch (error) {
+      return sourceFailed(services.usage.name, error);
+    }
+  });
+
+  return app;
+}
+
+function problem(status: number, title: string, detail: string): Response {
+  return problemResponse({ type: 'about:blank', title, status, detail });
+}
