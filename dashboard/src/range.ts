@@ -1,0 +1,76 @@
+/** History ranges and resolutions the usage API accepts, and which combinations make sense. */
+
+export type UsageRange = '1h' | '24h' | '7d' | '30d';
+export type Resolution = 'minute' | 'hour' | 'day';
+
+/** Ranges offered to customers (the usage API) and to operators (the metrics API). */
+export const USAGE_RANGES: readonly UsageRange[] = ['1h', '24h', '7d', '30d'];
+export const METRICS_RANGES: readonly UsageRange[] = ['1h', '24h', '7d'];
+export const RESOLUTIONS: readonly Resolution[] = ['minute', 'hour', 'day'];
+
+const RANGE_MS: Record<UsageRange, number> = {
+  '1h': 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+};
+const RESOLUTION_MS: Record<Resolution, number> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
+
+/** The API refuses more points than this (the contract: minute over 30 days is refused). */
+export const MAX_POINTS = 1440;
+
+/** Labels for the pickers. */
+export const RANGE_LABELS: Record<UsageRange, string> = {
+  '1h': 'Last hour',
+  '24h': 'Last 24 hours',
+  '7d': 'Last 7 days',
+  '30d': 'Last 30 days',
+};
+export const RESOLUTION_LABELS: Record<Resolution, string> = {
+  minute: 'Per minute',
+  hour: 'Per hour',
+  day: 'Per day',
+};
+
+/**
+ * Number of buckets a range has at a resolution (rounded up).
+ * @example pointCount('24h', 'minute') // 1440
+ */
+export function pointCount(range: UsageRange, resolution: Resolution): number {
+  return Math.ceil(RANGE_MS[range] / RESOLUTION_MS[resolution]);
+}
+
+/**
+ * Whether a combination is worth asking for: at most {@link MAX_POINTS} buckets and at least two,
+ * so a chart has a line to draw.
+ * @example isUsefulCombination('30d', 'minute') // false
+ */
+export function isUsefulCombination(range: UsageRange, resolution: Resolution): boolean {
+  const points = pointCount(range, resolution);
+  return points >= 2 && points <= MAX_POINTS;
+}
+
+/**
+ * The resolution to use after the range changes: keep the current one if still useful, otherwise
+ * the finest useful one with at most 200 points (readable on a phone), otherwise the coarsest useful.
+ * @example resolutionFor('30d', 'minute') // "day"
+ */
+export function resolutionFor(range: UsageRange, current: Resolution): Resolution {
+  if (isUsefulCombination(range, current)) return current;
+  const useful = RESOLUTIONS.filter((r) => isUsefulCombination(range, r));
+  return useful.find((r) => pointCount(range, r) <= 200) ?? useful.at(-1) ?? 'hour';
+}
+
+/** Narrows a string (say, from the URL) to a range. */
+export function isUsageRange(value: unknown): value is UsageRange {
+  return typeof value === 'string' && value in RANGE_MS;
+}
+
+/** Narrows a string to a resolution. */
+export function isResolution(value: unknown): value is Resolution {
+  return typeof value === 'string' && value in RESOLUTION_MS;
+}
