@@ -12,6 +12,7 @@ import {
   burst,
   originEcho,
   sequence,
+  silenceLogs,
   statusCounts,
   type TestWorker,
   testWorker,
@@ -20,6 +21,8 @@ import {
 import { EPOCH } from '../support/arbitraries';
 import { createCustomer, randomIp, uniqueId } from '../support/customers';
 import { redisSettings } from '../support/redis';
+
+silenceLogs();
 
 /** The draft-11 fields and X-RateLimit-* of a response, checked for shape. */
 function expectRateLimitHeaders(response: Response, policy: string): void {

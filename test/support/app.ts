@@ -1,8 +1,10 @@
 /** Test builders for calling the worker: the real entry, or a fresh app with overridden settings. */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
+import { afterEach, beforeEach } from 'vitest';
 import { createApp } from '../../src/app';
 import type { Bindings } from '../../src/env';
+import { type LogSink, setLogSink } from '../../src/telemetry/log';
 
 /** Base URL of every test request; the host is irrelevant to the worker. */
 export const API = 'http://api.test';
@@ -85,4 +87,15 @@ export function statusCounts(responses: readonly Response[]): Record<number, num
   const counts: Record<number, number> = {};
   for (const r of responses) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return counts;
+}
+
+/** Swallows structured log lines for the tests of the calling file (they are asserted elsewhere). */
+export function silenceLogs(): void {
+  let restore: LogSink | undefined;
+  beforeEach(() => {
+    restore = setLogSink(() => {});
+  });
+  afterEach(() => {
+    if (restore) setLogSink(restore);
+  });
 }

@@ -1,0 +1,170 @@
+/** The main path's security: service-token bypass, 401s and key guessing, header spoofing. */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { originEcho, sequence, silenceLogs, testWorker, worker } from '../support/app';
+import { createCustomer, randomIp } from '../support/customers';
+
+silenceLogs();
+
+const GUESS_POLICY = '"auth-failures:minute";q=20;w=60';
+
+describe('internal service tokens', () => {
+  it('bypass limiting without touching any store, even with Redis down', async () => {
+    const deadRedis = testWorker({
+      LIMITER_STORE: 'redis',
+      UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9',
+      UPSTASH_REDIS_REST_TOKEN: 'nothing-listens-here',
+    });
+    const responses = await sequence(deadRedis, 3, '/v1/internal', {
+      headers: { 'X-Service-Token': 'second-service-token', 'X-Service-Name': 'spoofed' },
+    });
+    for (const response of responses) {
+      expect(response.status).toBe(200);
+      expect(response.headers.get('X-Edgelimit-Status')).toBe('bypassed');
+      expect(response.headers.get('X-RateLimit-Limit')).toBeNull();
+    }
+    const seen = await originEcho(responses[0] as Response);
+    expect(seen.headers['x-service-name']).toBe('service-2');
+    expect(seen.headers['x-service-token']).toBeUndefined();
+  });
+
+  it('are never a bypass when invalid, even alongside a valid API key', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'pro' });
+    const response = await worker.fetch('/v1/internal', {
+      headers: {
+        'X-Service-Token': 'not-a-service-token',
+        ...customer.headers,
+        'CF-Connecting-IP': randomIp(),
+      },
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('Content-Type')).toBe('application/problem+json');
+    expect(await response.json()).toMatchObject({
+      status: 401,
+      title: 'Invalid service token',
+      code: 'invalid-service-token',
+    });
+  });
+});
+
+describe('failed authentication', () => {
+  /** Asserts a 401 problem with its code and the auth-failures rate limit headers. */
+  async function expect401(response: Response, code: string, detail?: string) {
+    expect(response.status).toBe(401);
+    expect(response.headers.get('Content-Type')).toBe('application/problem+json');
+    expect(response.headers.get('WWW-Authenticate')).toContain('Bearer');
+    expect(response.headers.get('RateLimit-Policy')).toBe(GUESS_POLICY);
+    expect(response.headers.get('X-RateLimit-Limit')).toBe('20');
+    expect(response.headers.get('X-RateLimit-Reset')).toMatch(/^\d{10}$/);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 401, code });
+    if (detail) expect(body.detail).toBe(detail);
+  }
+
+  it('answers an unknown key with 401', async () => {
+    const response = await worker.fetch('/v1/x', {
+      headers: {
+        Authorization: 'Bearer el_this-key-was-never-issued',
+        'CF-Connecting-IP': randomIp(),
+      },
+    });
+    await expect401(response, 'unknown-api-key', 'the API key is not recognised.');
+  });
+
+  it('answers a revoked key with 401 once the admin API revoked it', async () => {
+    const admin = { Authorization: 'Bearer test-admin-token', 'Content-Type': 'application/json' };
+    const created = await worker.fetch('/_edgelimit/admin/keys', {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ customerId: `revoke-${crypto.randomUUID().slice(0, 8)}` }),
+    });
+    const { key } = (await created.json()) as { key: string };
+    const ip = randomIp();
+    const before = await worker.fetch('/v1/x', {
+      headers: { 'X-API-Key': key, 'CF-Connecting-IP': ip },
+    });
+    expect(before.status).toBe(200);
+    const revoked = await worker.fetch('/_edgelimit/admin/keys/revoke', {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ key }),
+    });
+    expect(revoked.status).toBe(200);
+    const after = await worker.fetch('/v1/x', {
+      headers: { 'X-API-Key': key, 'CF-Connecting-IP': ip },
+    });
+    await expect401(after, 'revoked-api-key', 'the API key has been revoked.');
+  });
+
+  it('says precisely what is wrong with a malformed key', async () => {
+    const ip = randomIp();
+    const short = await worker.fetch('/v1/x', {
+      headers: { 'X-API-Key': 'abc', 'CF-Connecting-IP': ip },
+    });
+    await expect401(
+      short,
+      'malformed-api-key',
+      'the API key is malformed: expected 8-200 characters of A-Z a-z 0-9 . _ ~ + / = -, got 3 characters.',
+    );
+    const mismatch = await worker.fetch('/v1/x', {
+      headers: {
+        'X-API-Key': 'aaaaaaaaaa',
+        Authorization: 'Bearer bbbbbbbbbb',
+        'CF-Connecting-IP': ip,
+      },
+    });
+    await expect401(
+      mismatch,
+      'malformed-api-key',
+      'X-API-Key and Authorization: Bearer carry different keys; send one of them.',
+    );
+  });
+
+  it('turns the 21st failed attempt per IP per minute into a 429', async () => {
+    const ip = randomIp();
+    const responses = await sequence(worker, 21, '/v1/x', {
+      headers: { 'X-API-Key': 'guessing-0000000000', 'CF-Connecting-IP': ip },
+    });
+    expect(responses.slice(0, 20).every((r) => r.status === 401)).toBe(true);
+    expect(responses[19]?.headers.get('X-RateLimit-Remaining')).toBe('0');
+    const last = responses[20] as Response;
+    expect(last.status).toBe(429);
+    expect(await last.json()).toMatchObject({ 'violated-policies': ['auth-failures:minute'] });
+    // Another address is not affected.
+    const other = await worker.fetch('/v1/x', {
+      headers: { 'X-API-Key': 'guessing-0000000000', 'CF-Connecting-IP': randomIp() },
+    });
+    expect(other.status).toBe(401);
+  });
+});
+
+describe('headers only the worker may set', () => {
+  const spoofed = {
+    'X-Customer-Id': 'someone-else',
+    'X-Customer-Tier': 'enterprise',
+    'X-Edgelimit-Status': 'bypassed',
+    'X-Edgelimit-Anything': 'forged',
+    'X-Service-Name': 'billing',
+  };
+
+  it('are stripped and replaced by the verified identity for a customer', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const response = await worker.fetch('/v1/me', { headers: { ...spoofed, ...customer.headers } });
+    const seen = (await originEcho(response)).headers;
+    expect(seen['x-customer-id']).toBe(customer.customerId);
+    expect(seen['x-customer-tier']).toBe('free');
+    expect(seen['x-service-name']).toBeUndefined();
+    expect(Object.keys(seen).filter((h) => h.startsWith('x-edgelimit-'))).toEqual([]);
+  });
+
+  it('are stripped for an anonymous caller, who gets no customer id', async () => {
+    const response = await worker.fetch('/v1/me', {
+      headers: { ...spoofed, 'CF-Connecting-IP': randomIp() },
+    });
+    const seen = (await originEcho(response)).headers;
+    expect(seen['x-customer-id']).toBeUndefined();
+    expect(seen['x-customer-tier']).toBe('anonymous');
+    expect(seen['x-service-name']).toBeUndefined();
+    expect(seen['x-edgelimit-anything']).toBeUndefined();
+  });
+});
