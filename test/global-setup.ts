@@ -4,6 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { startRedisServer } from '../scripts/lib/redis-server';
 import { startUpstashLocal, type UpstashLocal } from '../scripts/upstash-local';
 import { startChaos } from './support/chaos-server';
+import { startWebhookServer } from './telemetry/webhook-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +15,8 @@ declare module 'vitest' {
     chaosUpstashUrl: string;
     chaosUpstashToken: string;
     chaosControlUrl: string;
+    /** A real local webhook receiver with programmable failures (test/telemetry/webhook-server.ts). */
+    webhookUrl: string;
   }
 }
 
@@ -36,7 +39,10 @@ export default async function setup(project: TestProject) {
   project.provide('chaosUpstashUrl', chaos.upstashUrl);
   project.provide('chaosUpstashToken', chaos.upstashToken);
   project.provide('chaosControlUrl', chaos.controlUrl);
+  const webhook = await startWebhookServer();
+  project.provide('webhookUrl', webhook.url);
   return async () => {
+    await webhook.stop();
     await chaos.stop();
     await upstash.stop();
     await redis.stop();

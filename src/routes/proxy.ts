@@ -53,7 +53,13 @@ async function limitAndForward(
       clock,
     });
     const headers = rateLimitHeaders(decision);
-    const event = { decision, tier: 'unauthenticated', method: request.method, path: url.pathname };
+    const event = {
+      decision,
+      tier: 'unauthenticated',
+      method: request.method,
+      path: url.pathname,
+      clientIp: failure.ip,
+    };
     if (decision.outcome === 'rejected') {
       report({ ...event, status: 429 });
       return problemResponse(

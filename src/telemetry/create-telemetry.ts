@@ -84,7 +84,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     async onDecision(event: DecisionEvent) {
       if (options.metrics) {
         try {
-          const ip = event.caller?.ip ?? 'unknown';
+          const ip = event.caller?.ip ?? event.clientIp ?? 'unknown';
           const ipHash = (await sha256Hex(ip)).slice(0, 16);
           options.metrics.writeDataPoint(toDataPoint(event, ipHash));
         } catch (error) {

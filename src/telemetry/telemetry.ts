@@ -7,6 +7,8 @@ export interface DecisionEvent {
   readonly decision: Decision;
   /** The verified caller; `undefined` when identification failed (401 path). */
   readonly caller?: Caller;
+  /** Client address when there is no verified caller (hashed before it is recorded anywhere). */
+  readonly clientIp?: string;
   readonly tier: string;
   readonly method: string;
   readonly path: string;
