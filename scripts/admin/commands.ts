@@ -83,6 +83,22 @@ function tierOption(parsed: ParsedCommand, label: string): (typeof TIERS)[number
   return known;
 }
 
+/**
+ * The writable fields of a customer as the API returned it: everything but the read-only ones,
+ * so settings this CLI does not know about (added to the schema later) survive a `set`.
+ */
+function storedFields(customer: CustomerResponse | null): Record<string, unknown> {
+  if (!customer) return {};
+  return withoutFields(customer, ['customerId', 'activeOverride', 'overrides', 'updatedAt']);
+}
+
+function withoutFields(
+  record: Readonly<Record<string, unknown>>,
+  names: readonly string[],
+): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => !names.includes(k)));
+}
+
 const customerPath = (id: string) => `/customers/${encodeURIComponent(id)}`;
 
 /** GET a customer, or `null` when there is no record. */
@@ -318,6 +334,7 @@ const customersSet: Command = {
       : parsed.options['fail-open']
         ? 'open'
         : existing?.failMode;
+    const kept = storedFields(existing);
     const rules = parsed.options['clear-endpoints']
       ? []
       : newRules.length
@@ -326,6 +343,7 @@ const customersSet: Command = {
     const finalThrottle = throttle === 'off' ? undefined : (throttle ?? existing?.throttle);
     const finalLimits = newLimits ?? existing?.limits;
     const body = {
+      ...withoutFields(kept, ['limits', 'endpoints', 'failMode', 'throttle']),
       tier: finalTier,
       ...(finalLimits ? { limits: finalLimits } : {}),
       ...(rules.length ? { endpoints: rules } : {}),
@@ -348,13 +366,10 @@ const customersRemoveLimits: Command = {
     const id = arg(parsed, 0);
     const client = context.client();
     const existing = read(customerResponse, await client.get(customerPath(id)), 'customer');
-    const { tier, endpoints, failMode, throttle } = existing;
-    const raw = await client.put(customerPath(id), {
-      tier,
-      ...(endpoints?.length ? { endpoints } : {}),
-      ...(failMode ? { failMode } : {}),
-      ...(throttle ? { throttle } : {}),
-    });
+    const raw = await client.put(
+      customerPath(id),
+      withoutFields(storedFields(existing), ['limits']),
+    );
     await printCustomer(context, read(customerResponse, raw, 'customer'), raw);
   },
 };

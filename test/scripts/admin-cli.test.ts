@@ -19,14 +19,16 @@ interface Run {
 
 /** Runs `tsx scripts/admin.ts ...args` with only the given EDGELIMIT_* variables set. */
 function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('EDGELIMIT_')),
-  );
+  const childEnv = { ...process.env };
+  for (const name of Object.keys(childEnv)) {
+    if (name.startsWith('EDGELIMIT_')) delete childEnv[name];
+  }
+  Object.assign(childEnv, env);
   return new Promise((resolve) => {
     execFile(
       TSX,
       ['scripts/admin.ts', ...args],
-      { cwd: ROOT, env: { ...base, ...env }, timeout: 30_000 },
+      { cwd: ROOT, env: childEnv, timeout: 30_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
