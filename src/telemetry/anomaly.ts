@@ -64,12 +64,14 @@ export const DEFAULT_RULES: AnomalyRules = {
 /**
  * A breaker state inferred from counts when nothing reports one: open when at least half of the
  * minute's limited checks failed over (and at least 10 did), since the first such minute in a row.
+ * Minutes without limited traffic are no evidence either way and leave the state as it was.
  */
 export function derivedBreaker(minutes: readonly MinuteCounters[]): BreakerState {
   let since: number | null = null;
   for (const m of minutes) {
     const failed = m.failedOpen + m.failedClosed;
     const limited = m.checks - m.bypassed;
+    if (limited <= 0) continue;
     const open = failed >= 10 && failed >= 0.5 * limited;
     since = open ? (since ?? m.t) : null;
   }

@@ -1,7 +1,13 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/limiter/decide';
-import { BLOB, DOUBLE, MAX_INDEX_BYTES, toDataPoint, truncateUtf8 } from '../../src/telemetry/data-point';
+import {
+  BLOB,
+  DOUBLE,
+  MAX_INDEX_BYTES,
+  toDataPoint,
+  truncateUtf8,
+} from '../../src/telemetry/data-point';
 import type { DecisionEvent } from '../../src/telemetry/telemetry';
 import { createCustomer, randomIp } from '../support/customers';
 import { appWith, metricsRecorder } from './helpers';
@@ -42,7 +48,9 @@ describe('the data point written per decision', () => {
     await app.fetch('/v1/items?token=secret', { headers: customer.headers });
     await app.fetch('/v1/items', { headers: customer.headers });
     await app.fetch('/v1/items', { headers: { 'X-Service-Token': 'test-service-token' } });
-    await app.fetch('/v1/items', { headers: { 'X-API-Key': 'not-a-real-key-123', 'CF-Connecting-IP': ip } });
+    await app.fetch('/v1/items', {
+      headers: { 'X-API-Key': 'not-a-real-key-123', 'CF-Connecting-IP': ip },
+    });
     await app.fetch('/v1/items', { headers: { 'CF-Connecting-IP': ip } });
     expect(metrics.points).toHaveLength(5);
 
