@@ -70,9 +70,13 @@ export function getServices(env: Bindings): Services {
           { key: p.key, message: p.message, keptLastGood: p.keptLastGood },
           'error',
         );
-        void alert({
+        // A config read has no execution context to extend: the log lines are written at once,
+        // the webhook delivery runs alongside the request that triggered the read.
+        alert({
           kind: 'config-error',
           message: `KV record ${p.key} is malformed (${p.message}); ${p.keptLastGood ? 'the last good value stays in force' : 'the default applies'}.`,
+        }).catch((error: unknown) => {
+          log('alert-delivery-failed', { kind: 'config-error', message: String(error) }, 'error');
         });
       },
     }),
