@@ -1,0 +1,201 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { createCustomer, randomIp } from '../support/customers';
+import { appWith } from '../telemetry/helpers';
+
+interface UsageBody {
+  customerId: string;
+  tier: string;
+  range: { from: string; to: string };
+  resolution: string;
+  series: { t: string; allowed: number; rejected: number }[];
+  byRule: { rule: string; allowed: number; rejected: number }[];
+  totals: { allowed: number; rejected: number };
+  recentRejections: { time: string; method: string; path: string; window: string }[];
+  source: string;
+}
+
+interface RateLimitBody {
+  customerId: string | null;
+  tier: string;
+  windows: {
+    id: string;
+    limit: number;
+    remaining: number;
+    window: string;
+    windowMs: number;
+    resetAt: string;
+    rule: string | null;
+  }[];
+  override: { limits: unknown[]; expiresAt: string; reason: string } | null;
+}
+
+const app = () => appWith({ LIMITER_STORE: 'memory' });
+
+describe('GET /_edgelimit/usage', () => {
+  it('reports the caller’s own requests per minute, split allowed/rejected and by rule', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [{ limit: 4, window: '1h' }],
+      endpoints: [
+        { id: 'search', method: 'POST', path: '/v1/search', limits: [{ limit: 1, window: '1h' }] },
+      ],
+    });
+    const other = await createCustomer(env.CONFIG, { tier: 'free' });
+    await worker.fetch('/v1/items', { headers: other.headers });
+    for (let i = 0; i < 2; i++) await worker.fetch('/v1/items', { headers: customer.headers });
+    await worker.fetch('/v1/search', { method: 'POST', headers: customer.headers });
+    await worker.fetch('/v1/search', { method: 'POST', headers: customer.headers });
+    await worker.fetch('/v1/items/9', { headers: customer.headers });
+    await worker.fetch('/v1/items/10', { headers: customer.headers });
+
+    const res = await worker.fetch(
+      `/_edgelimit/usage?range=1h&resolution=minute&customerId=${other.customerId}`,
+      {
+        headers: { Authorization: `Bearer ${customer.key}` },
+      },
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as UsageBody;
+    expect(body.customerId).toBe(customer.customerId);
+    expect(body.tier).toBe('enterprise');
+    expect(body.resolution).toBe('minute');
+    expect(body.source).toBe('embedded');
+    expect(body.series).toHaveLength(60);
+    expect(Date.parse(body.series[0]?.t ?? '')).toBe(Date.parse(body.range.from));
+    expect(body.series.reduce((n, p) => n + p.allowed, 0)).toBe(4);
+    expect(body.totals).toEqual({ allowed: 4, rejected: 2 });
+    expect(body.byRule).toEqual([
+      { rule: 'default', allowed: 3, rejected: 1 },
+      { rule: 'search', allowed: 1, rejected: 1 },
+    ]);
+    expect(body.recentRejections.map((r) => [r.method, r.path, r.window])).toEqual([
+      ['GET', '/v1/items/10', 'hour'],
+      ['POST', '/v1/search', 'search:hour'],
+    ]);
+  });
+
+  it('answers 401 problem+json without a valid key', async () => {
+    const worker = app();
+    const anonymous = await worker.fetch('/_edgelimit/usage', {
+      headers: { 'CF-Connecting-IP': randomIp() },
+    });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('Content-Type')).toBe('application/problem+json');
+    const unknown = await worker.fetch('/_edgelimit/usage', {
+      headers: { 'X-API-Key': 'unknown-key-123456', 'CF-Connecting-IP': randomIp() },
+    });
+    expect(unknown.status).toBe(401);
+    expect(((await unknown.json()) as { code: string }).code).toBe('unknown-api-key');
+  });
+
+  it('refuses bad parameters naming them, including more than 1440 points', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const get = async (query: string) => {
+      const res = await worker.fetch(`/_edgelimit/usage?${query}`, { headers: customer.headers });
+      return {
+        status: res.status,
+        body: (await res.json()) as { detail: string; errors: { field: string }[] },
+      };
+    };
+    const tooFine = await get('range=30d&resolution=minute');
+    expect(tooFine.status).toBe(400);
+    expect(tooFine.body.errors.map((e) => e.field)).toEqual(['resolution']);
+    const badRange = await get('range=2y');
+    expect(badRange.status).toBe(400);
+    expect(badRange.body.errors.map((e) => e.field)).toEqual(['range']);
+    expect((await get('range=24h&resolution=second')).body.errors.map((e) => e.field)).toEqual([
+      'resolution',
+    ]);
+    expect((await get('range=24h&resolution=minute')).status).toBe(200);
+    const defaults = (await (
+      await worker.fetch('/_edgelimit/usage', { headers: customer.headers })
+    ).json()) as UsageBody;
+    expect([defaults.resolution, defaults.series.length]).toEqual(['hour', 24]);
+  });
+
+  it('never consumes rate limit', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [{ limit: 1, window: '1h' }],
+    });
+    for (let i = 0; i < 3; i++) {
+      expect((await worker.fetch('/_edgelimit/usage', { headers: customer.headers })).status).toBe(
+        200,
+      );
+    }
+    expect((await worker.fetch('/v1/items', { headers: customer.headers })).status).toBe(200);
+  });
+
+  it('answers CORS preflights for the dashboard origin only', async () => {
+    const worker = app();
+    const preflight = (origin: string) =>
+      worker.fetch('/_edgelimit/usage', {
+        method: 'OPTIONS',
+        headers: {
+          Origin: origin,
+          'Access-Control-Request-Method': 'GET',
+          'Access-Control-Request-Headers': 'x-api-key',
+        },
+      });
+    const ok = await preflight('http://127.0.0.1:8788');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('Access-Control-Allow-Origin')).toBe('http://127.0.0.1:8788');
+    expect(ok.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain('x-api-key');
+    const evil = await preflight('https://evil.example');
+    expect(evil.headers.get('Access-Control-Allow-Origin')).toBeNull();
+  });
+});
+
+describe('GET /_edgelimit/rate_limit', () => {
+  it('lists every window that applies, rule windows included, without consuming', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const read = async () => {
+      const res = await worker.fetch('/_edgelimit/rate_limit', { headers: customer.headers });
+      expect(res.status).toBe(200);
+      return (await res.json()) as RateLimitBody;
+    };
+    const first = await read();
+    expect(first.customerId).toBe(customer.customerId);
+    expect(first.tier).toBe('free');
+    expect(first.override).toBeNull();
+    expect(
+      first.windows.map((w) => [w.id, w.limit, w.remaining, w.window, w.windowMs, w.rule]),
+    ).toEqual([
+      ['minute', 100, 100, '1m', 60_000, null],
+      ['day', 1000, 1000, '1d', 86_400_000, null],
+      ['search:minute', 10, 10, '1m', 60_000, 'search'],
+    ]);
+    expect(Number.isNaN(Date.parse(first.windows[0]?.resetAt ?? ''))).toBe(false);
+    for (let i = 0; i < 4; i++) await read();
+    expect((await read()).windows.map((w) => w.remaining)).toEqual([100, 1000, 10]);
+
+    await worker.fetch('/v1/search', { method: 'POST', headers: customer.headers });
+    await worker.fetch('/v1/items', { headers: customer.headers });
+    expect((await read()).windows.map((w) => w.remaining)).toEqual([98, 998, 9]);
+  });
+
+  it('shows an override in force, and anonymous callers their per-address windows', async () => {
+    const worker = app();
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'free',
+      overrides: [{ limits: [{ limit: 500, window: '1m' }], expiresAt, reason: 'launch' }],
+    });
+    const body = (await (
+      await worker.fetch('/_edgelimit/rate_limit', { headers: customer.headers })
+    ).json()) as RateLimitBody;
+    expect(body.override).toMatchObject({ expiresAt, reason: 'launch' });
+    expect(body.windows.find((w) => w.id === 'minute')?.limit).toBe(500);
+
+    const anon = (await (
+      await worker.fetch('/_edgelimit/rate_limit', { headers: { 'CF-Connecting-IP': randomIp() } })
+    ).json()) as RateLimitBody;
+    expect([anon.customerId, anon.tier]).toEqual([null, 'anonymous']);
+    expect(anon.windows.map((w) => w.id)).toContain('minute');
+  });
+});
