@@ -1,0 +1,85 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { createCustomer } from '../support/customers';
+import { appWith } from '../telemetry/helpers';
+
+interface MetricsBody {
+  range: string;
+  resolution: string;
+  series: {
+    t: string;
+    checks: number;
+    allowed: number;
+    rejected: number;
+    bypassed: number;
+    failedOpen: number;
+    failedClosed: number;
+    storeErrors: number;
+    latencyP50Ms: number;
+    latencyP99Ms: number;
+  }[];
+  totals: { checks: number; allowed: number; rejected: number; bypassed: number };
+  topLimited: { customerId: string; rejected: number; allowed: number }[];
+  breaker: { state: string; since: string | null };
+  recentAlerts: { time: string; kind: string; customerId?: string; message: string }[];
+}
+
+const admin = { Authorization: 'Bearer test-admin-token' };
+
+describe('GET /_edgelimit/admin/metrics', () => {
+  it('reports fleet counters, the most limited customers and the customer alerts raised', async () => {
+    const worker = appWith({ LIMITER_STORE: 'memory' });
+    const read = async () => {
+      const res = await worker.fetch('/_edgelimit/admin/metrics?range=1h&resolution=minute', {
+        headers: admin,
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as MetricsBody;
+    };
+    const before = await read();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [{ limit: 2, window: '1h' }],
+    });
+    for (let i = 0; i < 5; i++) await worker.fetch('/v1/items', { headers: customer.headers });
+    await worker.fetch('/v1/items', { headers: { 'X-Service-Token': 'test-service-token' } });
+    const after = await read();
+
+    expect(after.range).toBe('1h');
+    expect(after.resolution).toBe('minute');
+    expect(after.series).toHaveLength(60);
+    expect(after.totals.checks - before.totals.checks).toBeGreaterThanOrEqual(6);
+    expect(after.totals.rejected - before.totals.rejected).toBeGreaterThanOrEqual(3);
+    expect(after.totals.bypassed - before.totals.bypassed).toBeGreaterThanOrEqual(1);
+    expect(after.series.reduce((n, p) => n + p.checks, 0)).toBe(after.totals.checks);
+    expect(after.topLimited).toContainEqual({
+      customerId: customer.customerId,
+      rejected: 3,
+      allowed: 2,
+    });
+    expect(['closed', 'open', 'half-open']).toContain(after.breaker.state);
+    const mine = after.recentAlerts.filter((a) => a.customerId === customer.customerId);
+    expect(mine.map((a) => a.kind).sort()).toEqual(['approaching', 'exceeded']);
+  });
+
+  it('requires the admin token and refuses ranges past 7 days', async () => {
+    const worker = appWith({ LIMITER_STORE: 'memory' });
+    expect((await worker.fetch('/_edgelimit/admin/metrics')).status).toBe(401);
+    expect(
+      (
+        await worker.fetch('/_edgelimit/admin/metrics', {
+          headers: { Authorization: 'Bearer nope' },
+        })
+      ).status,
+    ).toBe(401);
+    const tooLong = await worker.fetch('/_edgelimit/admin/metrics?range=30d', { headers: admin });
+    expect(tooLong.status).toBe(400);
+    expect(((await tooLong.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe(
+      'range',
+    );
+    const tooFine = await worker.fetch('/_edgelimit/admin/metrics?range=7d&resolution=minute', {
+      headers: admin,
+    });
+    expect(tooFine.status).toBe(400);
+  });
+});
