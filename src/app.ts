@@ -4,7 +4,7 @@ import { ensureDemoData } from './demo-seed';
 import { type Bindings, readSettings, SettingsError } from './env';
 import { problemResponse } from './http/problem';
 import { adminRoutes } from './routes/admin';
-import { increaseRequest } from './routes/increase-request';
+import { increaseRequestRoutes } from './routes/increase-request';
 import { metricsRoutes } from './routes/metrics';
 import { proxy } from './routes/proxy';
 import { usageRoutes } from './routes/usage';
@@ -20,6 +20,7 @@ export function createApp(): Hono<Env> {
   const app = new Hono<Env>();
   const admin = adminRoutes();
   const usage = usageRoutes();
+  const increaseRequests = increaseRequestRoutes();
   const metrics = metricsRoutes();
 
   app.use('*', async (c, next) => {
@@ -34,7 +35,9 @@ export function createApp(): Hono<Env> {
     if (path === prefix || path.startsWith(`${prefix}/`)) {
       const rest = path.slice(prefix.length) || '/';
       if (rest === '/health') return c.json({ ok: true, store: readSettings(c.env).storeMode });
-      if (rest === '/usage/increase-request') return increaseRequest(c);
+      if (rest === '/usage/increase-request') {
+        return increaseRequests.fetch(c.req.raw, c.env, c.executionCtx);
+      }
       const observability =
         rest === '/usage' || rest === '/rate_limit'
           ? usage

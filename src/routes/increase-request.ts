@@ -1,5 +1,5 @@
 /** `POST <prefix>/usage/increase-request`: a customer asks operators for a temporary increase. */
-import type { Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Bindings } from '../env';
 import { problemResponse, quotaExceeded } from '../http/problem';
@@ -13,8 +13,10 @@ import { describeIssues } from '../policy/records';
 import { getServices } from '../services';
 import { log } from '../telemetry/log';
 import { keyGuessPolicy } from './proxy';
+import { dashboardCors } from './usage';
 
-type Ctx = Context<{ Bindings: Bindings }>;
+type Env = { Bindings: Bindings };
+type Ctx = Context<Env>;
 
 /** Longest increase a customer can ask for; operators can still grant anything. */
 const MAX_REQUEST_AHEAD_MS = 90 * 86_400_000;
@@ -34,12 +36,15 @@ export type IncreaseRequest = z.infer<typeof increaseRequestSchema>;
 const REQUESTS_PER_HOUR = 5;
 
 /**
- * Handles an increase request: authenticates the API key, validates the body, and reports it to
- * operators (a log line and an `increase-request` alert). Answers 202, since a person decides.
+ * Builds the route (mounted at `<prefix>/usage/increase-request`): CORS for the dashboard, the
+ * POST handler, and 405 for every other method.
  */
-export async function increaseRequest(c: Ctx): Promise<Response> {
-  if (c.req.method !== 'POST') {
-    return problemResponse(
+export function increaseRequestRoutes(): Hono<Env> {
+  const app = new Hono<Env>();
+  app.use('*', dashboardCors());
+  app.post('*', increaseRequest);
+  app.all('*', () =>
+    problemResponse(
       {
         type: 'about:blank',
         title: 'Method not allowed',
@@ -47,8 +52,16 @@ export async function increaseRequest(c: Ctx): Promise<Response> {
         detail: 'Send POST with a JSON body { reason, limits?, until? }.',
       },
       { Allow: 'POST' },
-    );
-  }
+    ),
+  );
+  return app;
+}
+
+/**
+ * Handles an increase request: authenticates the API key, validates the body, and reports it to
+ * operators (a log line and an `increase-request` alert). Answers 202, since a person decides.
+ */
+async function increaseRequest(c: Ctx): Promise<Response> {
   const services = getServices(c.env);
   const { settings, clock } = services;
   const identity = await identify(c.req.raw.headers, services);

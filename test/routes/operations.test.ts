@@ -362,6 +362,35 @@ describe('POST /_edgelimit/usage/increase-request', () => {
     expect(get.headers.get('Allow')).toBe('POST');
   });
 
+  it("answers the dashboard origin's CORS preflight and POST", async () => {
+    const e = freshEnv({ DASHBOARD_ORIGIN: 'https://dash.example' });
+    const preflight = await call(e, path, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'https://dash.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('Access-Control-Allow-Origin')).toBe('https://dash.example');
+    expect(preflight.headers.get('Access-Control-Allow-Methods')).toContain('POST');
+    const { key } = await givenCustomer({ tier: 'free' });
+    const res = await post(
+      e,
+      { reason: 'x' },
+      { Authorization: `Bearer ${key}`, Origin: 'https://dash.example' },
+    );
+    expect(res.status).toBe(202);
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://dash.example');
+    const other = await post(
+      e,
+      { reason: 'x' },
+      { Authorization: `Bearer ${key}`, Origin: 'https://evil.example' },
+    );
+    expect(other.headers.get('Access-Control-Allow-Origin')).toBeNull();
+  });
+
   it('takes at most 5 requests per customer per hour', async () => {
     const e = freshEnv();
     const { key } = await givenCustomer({ tier: 'free' });
