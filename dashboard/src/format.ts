@@ -124,6 +124,27 @@ export function formatWindow(spec: string): string {
   return n === 1 ? `per ${units[0]}` : `per ${n} ${units[1]}`;
 }
 
+const NAMED_WINDOWS: Record<string, string> = {
+  second: 'per second',
+  minute: 'per minute',
+  hour: 'per hour',
+  day: 'per day',
+};
+
+/**
+ * A window id from the API for people: "minute" → "per minute", "search:minute" →
+ * "search, per minute", "10s" → "per 10 seconds". Unknown ids are shown as they are.
+ * @example formatWindowId('search:minute') // "search, per minute"
+ */
+export function formatWindowId(id: string): string {
+  const colon = id.lastIndexOf(':');
+  const rule = colon >= 0 ? id.slice(0, colon) : '';
+  const tail = colon >= 0 ? id.slice(colon + 1) : id;
+  const named = NAMED_WINDOWS[tail] ?? (/^\d+[smhd]$/.test(tail) ? formatWindow(tail) : undefined);
+  if (!named) return id;
+  return rule ? `${rule}, ${named}` : named;
+}
+
 /**
  * A limit for people: "100 per minute", "1.2k per day".
  * @example formatLimit(1000, '1d') // "1k per day"
@@ -150,6 +171,7 @@ export function formatPercent(part: number, whole: number): string {
  */
 export function formatLatency(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '–';
+  if (ms === 0) return '0 ms';
   if (ms < 1) return `${Math.round(ms * 1000)} µs`;
   if (ms < 10) return `${ms.toFixed(1).replace(/\.0$/, '')} ms`;
   return `${Math.round(ms)} ms`;

@@ -25,15 +25,15 @@ export const MAX_POINTS = 1440;
 
 /** Labels for the pickers. */
 export const RANGE_LABELS: Record<UsageRange, string> = {
-  '1h': 'Last hour',
-  '24h': 'Last 24 hours',
-  '7d': 'Last 7 days',
-  '30d': 'Last 30 days',
+  '1h': 'hour',
+  '24h': '24 hours',
+  '7d': '7 days',
+  '30d': '30 days',
 };
 export const RESOLUTION_LABELS: Record<Resolution, string> = {
-  minute: 'Per minute',
-  hour: 'Per hour',
-  day: 'Per day',
+  minute: 'minute',
+  hour: 'hour',
+  day: 'day',
 };
 
 /**

@@ -8,7 +8,8 @@ const limitSpec = z.object({ limit: z.number(), window: z.string() });
 
 /** GET /_edgelimit/rate_limit */
 export const rateLimitSchema = z.object({
-  customerId: z.string(),
+  // null for callers without a customer (anonymous); the dashboard always signs in with a key.
+  customerId: z.string().nullable(),
   tier: z.string(),
   windows: z.array(
     z.object({
@@ -19,6 +20,8 @@ export const rateLimitSchema = z.object({
       windowMs: count,
       resetAt: isoTime,
       rule: z.string().nullable().optional(),
+      // A shadow window is measured but not enforced (a limit being trialled).
+      shadow: z.boolean().optional(),
     }),
   ),
   override: z

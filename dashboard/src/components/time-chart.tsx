@@ -21,6 +21,13 @@ export interface TimeChartProps {
   /** Formats y-axis ticks and legend values; default compact counts. */
   readonly formatValue?: (value: number) => string;
   readonly height?: number;
+  /**
+   * Dots on every value. Default only when there are few points; needed where gaps leave single
+   * values that a line alone would not show.
+   */
+  readonly showPoints?: boolean;
+  /** Counts: ticks on whole numbers only (no "2.5 requests"). Default true. */
+  readonly integer?: boolean;
   /** Test hook: the chart root gets `data-testid`. */
   readonly testId?: string;
 }
@@ -32,12 +39,21 @@ const AXIS = {
   font: '12px system-ui, sans-serif',
 };
 
+/** Tick steps for counts: 1, 2, 5, 10, 20, 50, … up to 5e9. */
+const INTEGER_INCREMENTS = Array.from({ length: 10 }, (_, i) => 10 ** i).flatMap((p) => [
+  p,
+  2 * p,
+  5 * p,
+]);
+
 /** Renders the chart; data updates are applied in place so auto-refresh does not flicker. */
 export function TimeChart({
   times,
   series,
   formatValue = formatCount,
   height = 240,
+  integer = true,
+  showPoints,
   testId,
 }: TimeChartProps) {
   const container = useRef<HTMLDivElement>(null);
@@ -55,7 +71,7 @@ export function TimeChart({
   useEffect(() => {
     const el = container.current;
     if (!el) return;
-    const fewPoints = times.length <= 90;
+    const dots = showPoints ?? times.length <= 30;
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
@@ -65,6 +81,7 @@ export function TimeChart({
         {
           ...AXIS,
           size: 56,
+          ...(integer ? { incrs: INTEGER_INCREMENTS } : {}),
           values: (_u, ticks) => ticks.map((v) => formatValue(v)),
         },
       ],
@@ -76,7 +93,7 @@ export function TimeChart({
           width: 2,
           ...(s.fill ? { fill: s.fill } : {}),
           ...(s.dash ? { dash: [...s.dash] } : {}),
-          points: { show: fewPoints, size: 5 },
+          points: { show: dots, size: 5 },
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : formatValue(v)),
         })),
       ],
@@ -94,7 +111,7 @@ export function TimeChart({
       chart.destroy();
       plot.current = null;
     };
-  }, [shape, height]);
+  }, [shape, height, integer, showPoints]);
 
   useEffect(() => {
     plot.current?.setData(data);

@@ -34,6 +34,7 @@ function LimitCard({ window: w, now }: { window: LimitWindow; now: number }) {
       <h3>
         {capitalize(formatWindow(w.window))}
         {w.rule ? <span class="badge">Endpoint rule: {w.rule}</span> : null}
+        {w.shadow ? <span class="badge">Trial: not enforced</span> : null}
       </h3>
       <p class="limit-remaining">
         <strong title={formatExact(w.remaining)}>{formatCount(w.remaining)}</strong>

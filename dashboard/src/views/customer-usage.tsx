@@ -11,6 +11,7 @@ import {
   formatExact,
   formatPercent,
   formatTime,
+  formatWindowId,
   type TimePrecision,
 } from '../format';
 import type { Polled } from '../hooks';
@@ -51,14 +52,14 @@ export function CustomerUsage(props: CustomerUsageProps) {
           <h2 id="history-title">Requests over time</h2>
           <div class="pickers">
             <Segmented
-              legend="Range"
+              legend="Show the last"
               name="usage-range"
               value={range}
               options={ranges.map((r) => ({ value: r, label: RANGE_LABELS[r] }))}
               onChange={onRange}
             />
             <Segmented
-              legend="Resolution"
+              legend="Count per"
               name="usage-resolution"
               value={resolution}
               options={RESOLUTIONS.map((r) => ({
@@ -100,7 +101,7 @@ function UsageBody({
   const data = usage.data;
   const shown: Resolution = isResolution(data.resolution) ? data.resolution : resolution;
   const precision: TimePrecision = shown;
-  const during = `in the ${RANGE_LABELS[range].toLowerCase()}`;
+  const during = `in the last ${RANGE_LABELS[range]}`;
   const { allowed, rejected } = data.totals;
   const total = allowed + rejected;
   const busy = data.series.filter((p) => p.allowed + p.rejected > 0);
@@ -133,7 +134,7 @@ function UsageBody({
         <figcaption>
           {total === 0
             ? `No requests ${during}. Send a request with your key and it shows up here within seconds.`
-            : `${formatExact(allowed)} allowed and ${formatExact(rejected)} rejected ${during}, ${RESOLUTION_LABELS[shown].toLowerCase()}.`}
+            : `${formatExact(allowed)} allowed and ${formatExact(rejected)} rejected ${during}, counted per ${RESOLUTION_LABELS[shown]}.`}
           {data.source === 'embedded' ? ' Local data (embedded store).' : ''}
         </figcaption>
       </figure>
@@ -226,9 +227,7 @@ function ByRule({ usage }: { usage: Usage }) {
             <tbody>
               {usage.byRule.map((r) => (
                 <tr key={r.rule}>
-                  <th scope="row">
-                    {r.rule === 'default' ? 'All endpoints (tier limits)' : r.rule}
-                  </th>
+                  <th scope="row">{r.rule === 'default' ? 'Tier limits' : r.rule}</th>
                   <td class="num">{formatExact(r.allowed)}</td>
                   <td class="num">{formatExact(r.rejected)}</td>
                   <td class="num">{formatPercent(r.rejected, r.allowed + r.rejected)}</td>
@@ -271,7 +270,7 @@ function RecentRejections({ usage, now }: { usage: Usage; now: number }) {
                       {r.method} {r.path}
                     </code>
                   </td>
-                  <td>{r.window ?? '–'}</td>
+                  <td>{r.window ? formatWindowId(r.window) : '–'}</td>
                 </tr>
               ))}
             </tbody>

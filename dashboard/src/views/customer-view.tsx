@@ -47,7 +47,7 @@ export function CustomerView({ config, apiKey, onUnauthorized }: CustomerViewPro
           <h1>
             {identity ? (
               <>
-                <span data-testid="customer-id">{identity.customerId}</span>
+                <span data-testid="customer-id">{identity.customerId ?? 'Anonymous'}</span>
                 <span class="tier-badge" data-testid="tier">
                   {formatTier(identity.tier)} tier
                 </span>

@@ -1,7 +1,7 @@
 /** Fleet health for operators: decisions over time, latency, store and breaker state, top limited customers, alerts. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, createClient } from '../api/client';
-import type { Metrics } from '../api/schemas';
+import type { Metrics, MetricsPoint } from '../api/schemas';
 import { Segmented } from '../components/segmented';
 import { Empty, ErrorNotice, Freshness, Loading } from '../components/states';
 import { type ChartSeries, TimeChart } from '../components/time-chart';
@@ -33,9 +33,9 @@ export interface OperatorViewProps {
 }
 
 const BREAKER_TEXT = {
-  closed: 'Closed — store healthy',
-  'half-open': 'Half-open — probing the store',
-  open: 'Open — store calls skipped',
+  closed: 'Closed (healthy)',
+  'half-open': 'Half-open (probing)',
+  open: 'Open (store skipped)',
 } as const;
 
 /** Colours with ≥ 4.5:1 contrast on white (Tailwind 700 shades), one per counter. */
@@ -80,7 +80,7 @@ export function OperatorView({ apiBase, adminToken, onUnauthorized }: OperatorVi
         </div>
         <div class="pickers">
           <Segmented
-            legend="Range"
+            legend="Show the last"
             name="metrics-range"
             value={range}
             options={METRICS_RANGES.map((r) => ({ value: r, label: RANGE_LABELS[r] }))}
@@ -90,7 +90,7 @@ export function OperatorView({ apiBase, adminToken, onUnauthorized }: OperatorVi
             }}
           />
           <Segmented
-            legend="Resolution"
+            legend="Count per"
             name="metrics-resolution"
             value={resolution}
             options={RESOLUTIONS.map((r) => ({
@@ -115,6 +115,11 @@ export function OperatorView({ apiBase, adminToken, onUnauthorized }: OperatorVi
       )}
     </div>
   );
+}
+
+/** A bucket's latency, or a gap in the line when it saw no checks (its 0 would be no measurement). */
+function latencyOf(point: MetricsPoint, field: 'latencyP50Ms' | 'latencyP99Ms'): number | null {
+  return point.checks > 0 ? (point[field] ?? null) : null;
 }
 
 /** The latest bucket that saw traffic, for latency when the totals carry none. */
@@ -165,25 +170,26 @@ function MetricsBody({
     const latencies: ChartSeries[] = [
       {
         label: 'p50',
-        values: metrics.series.map((p) => p.latencyP50Ms ?? null),
+        values: metrics.series.map((p) => latencyOf(p, 'latencyP50Ms')),
         color: COLORS.p50,
       },
       {
         label: 'p99',
-        values: metrics.series.map((p) => p.latencyP99Ms ?? null),
+        values: metrics.series.map((p) => latencyOf(p, 'latencyP99Ms')),
         color: COLORS.p99,
         dash: [6, 3],
       },
     ];
     return { times, counts, latencies };
   }, [metrics]);
-  const during = `in the ${RANGE_LABELS[range].toLowerCase()}`;
+  const during = `in the last ${RANGE_LABELS[range]}`;
 
   return (
     <>
       <section class="panel" aria-labelledby="kpi-title">
         <h2 id="kpi-title">Totals {during}</h2>
-        <dl class="totals kpis" data-testid="fleet-totals">
+        <h3 class="kpi-group">Traffic</h3>
+        <dl class="totals" data-testid="fleet-totals">
           <div>
             <dt>Checks</dt>
             <dd data-testid="kpi-checks" title={formatExact(totals.checks)}>
@@ -204,14 +210,19 @@ function MetricsBody({
             </dd>
           </div>
           <div>
-            <dt>Bypassed</dt>
+            <dt>Bypassed (internal)</dt>
             <dd title={formatExact(totals.bypassed)}>{formatCount(totals.bypassed)}</dd>
           </div>
+        </dl>
+        <h3 class="kpi-group">Limiter health</h3>
+        <dl class="totals" data-testid="fleet-health">
           <div>
-            <dt>Failed open / closed</dt>
-            <dd>
-              {formatCount(totals.failedOpen)} / {formatCount(totals.failedClosed)}
-            </dd>
+            <dt>Latency p50</dt>
+            <dd data-testid="kpi-p50">{formatLatency(latency.p50)}</dd>
+          </div>
+          <div>
+            <dt>Latency p99</dt>
+            <dd data-testid="kpi-p99">{formatLatency(latency.p99)}</dd>
           </div>
           <div>
             <dt>Store errors</dt>
@@ -220,12 +231,10 @@ function MetricsBody({
             </dd>
           </div>
           <div>
-            <dt>Decision latency p50</dt>
-            <dd>{formatLatency(latency.p50)}</dd>
-          </div>
-          <div>
-            <dt>Decision latency p99</dt>
-            <dd>{formatLatency(latency.p99)}</dd>
+            <dt>Failed open / closed</dt>
+            <dd>
+              {formatCount(totals.failedOpen)} / {formatCount(totals.failedClosed)}
+            </dd>
           </div>
           <div>
             <dt>Circuit breaker</dt>
@@ -259,6 +268,8 @@ function MetricsBody({
             times={charts.times}
             series={charts.latencies}
             formatValue={formatLatency}
+            integer={false}
+            showPoints
             height={180}
           />
           <figcaption>

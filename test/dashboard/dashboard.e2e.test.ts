@@ -1,0 +1,310 @@
+/**
+ * The dashboard end to end: the real worker (wrangler dev with the demo settings) and the built
+ * dashboard, driven by headless Chromium. Screenshots go to test-results/screenshots/.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDashboard } from '../../scripts/lib/dashboard-server';
+import { type DevStack, startDevStack } from '../../scripts/lib/dev-stack';
+
+const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results/screenshots');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const FREE_KEY = 'demo-free-key';
+const PRO_KEY = 'demo-pro-key';
+const ADMIN_TOKEN = 'demo-admin-token';
+/** A path only demo-pro ever calls, to prove it never shows on demo-free's page. */
+const PRO_ONLY_PATH = '/v1/pro-customer-private-report';
+/** Waits for the dashboard's 5 s refresh plus the usage store's write-behind. */
+const POLL = { timeout: 20_000, interval: 250 };
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Asks the OS for a free local port. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? done(port) : fail(new Error('no free port'))));
+    });
+  });
+}
+
+interface AxeViolation {
+  id: string;
+  impact?: string | null;
+  help: string;
+  nodes: { target: unknown[] }[];
+}
+
+/** Runs axe-core in the page; returns the serious and critical violations, described. */
+async function seriousAxeViolations(page: Page): Promise<string[]> {
+  const axePath = createRequire(import.meta.url).resolve('axe-core');
+  await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as { axe: { run(ctx: Document, opts: object): Promise<unknown> } }
+    ).axe;
+    const result = (await axe.run(document, {
+      runOnly: {
+        type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+      },
+    })) as { violations: AxeViolation[] };
+    return result.violations;
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) => `${v.impact} ${v.id}: ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`,
+    );
+}
+
+/**
+ * How high (0 = x axis, 1 = top of the canvas) the highest pixel of a colour is on a chart's
+ * canvas: a spike in the data lifts the line of its series off the zero line.
+ */
+async function highestPixelOf(page: Page, testId: string, rgb: [number, number, number]) {
+  return page.getByTestId(testId).evaluate((el, [r, g, b]) => {
+    const canvas = el.querySelector('canvas');
+    const ctx = canvas?.getContext('2d');
+    if (!canvas || !ctx) return -1;
+    const { width, height } = canvas;
+    const pixels = ctx.getImageData(0, 0, width, height).data;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 4;
+        const close =
+          Math.abs((pixels[i] ?? 0) - r) < 30 &&
+          Math.abs((pixels[i + 1] ?? 0) - g) < 30 &&
+          Math.abs((pixels[i + 2] ?? 0) - b) < 30 &&
+          (pixels[i + 3] ?? 0) > 200;
+        if (close) return 1 - y / height;
+      }
+    }
+    return 0;
+  }, rgb);
+}
+
+/** Sends `count` requests through the worker as a customer; returns the statuses. */
+async function traffic(
+  workerUrl: string,
+  key: string,
+  count: number,
+  method = 'GET',
+  path = '/v1/things',
+): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`${workerUrl}${path}`, { method, headers: { 'X-API-Key': key } });
+    await res.arrayBuffer();
+    statuses.push(res.status);
+  }
+  return statuses;
+}
+
+/** Text of an element, or '' while it is not on the page (no waiting: callers poll). */
+function textOf(locator: Locator): Promise<string> {
+  return locator
+    .first()
+    .textContent({ timeout: 200 })
+    .then((t) => t ?? '')
+    .catch(() => '');
+}
+
+async function signIn(page: Page, label: 'API key' | 'Admin token', credential: string) {
+  await page.getByLabel(label).fill(credential);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function screenshotAt(page: Page, size: { width: number; height: number }, name: string) {
+  await page.setViewportSize(size);
+  // Give the charts' ResizeObserver a frame or two to redraw at the new width.
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
+  let stack: DevStack;
+  let context: BrowserContext;
+  let profile: string;
+  let workerUrl: string;
+  let dashboardUrl: string;
+  let customer: Page;
+
+  beforeAll(async () => {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await buildDashboard();
+    const [workerPort, dashboardPort] = [await freePort(), await freePort()];
+    stack = await startDevStack({ workerPort, dashboardPort, log: () => {} });
+    workerUrl = stack.workerUrl;
+    dashboardUrl = stack.dashboardUrl ?? '';
+    profile = await mkdtemp(join(tmpdir(), 'edgelimit-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: DESKTOP,
+    });
+    customer = context.pages()[0] ?? (await context.newPage());
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await stack?.stop();
+    if (profile) await rm(profile, { recursive: true, force: true });
+  });
+
+  it('signs a customer in with an API key and shows their tier and every limit', async () => {
+    await customer.goto(dashboardUrl);
+    await signIn(customer, 'API key', FREE_KEY);
+    await expect.poll(() => textOf(customer.getByTestId('customer-id')), POLL).toBe('demo-free');
+    expect(await customer.getByTestId('tier').textContent()).toBe('Free tier');
+    const cards = customer.getByTestId('limit-card');
+    await expect.poll(() => cards.count(), POLL).toBe(3);
+    const text = (await cards.allTextContents()).join(' | ');
+    expect(text).toMatch(/Per minute.*100 of 100 left/);
+    expect(text).toMatch(/Per day.*1k of 1k left/);
+    expect(text).toMatch(/Endpoint rule: search.*10 of 10 left/);
+    expect(text).toMatch(/resets in \d+ s/);
+    // The key lives in sessionStorage only.
+    const stored = await customer.evaluate(() => ({
+      session: Object.values(sessionStorage),
+      local: Object.values(localStorage),
+      cookies: document.cookie,
+    }));
+    expect(stored).toEqual({ session: [FREE_KEY], local: [], cookies: '' });
+  });
+
+  it('shows new traffic in the counts, the limits and the graph within a refresh', async () => {
+    const chartBefore = await highestPixelOf(customer, 'usage-chart', [29, 78, 216]);
+    expect(await traffic(workerUrl, FREE_KEY, 7)).toEqual(Array(7).fill(200));
+    await expect.poll(() => textOf(customer.getByTestId('total-allowed')), POLL).toBe('7');
+    await expect
+      .poll(() => textOf(customer.getByTestId('limit-card')), POLL)
+      .toMatch(/93 of 100 left/);
+    const chartAfter = await highestPixelOf(customer, 'usage-chart', [29, 78, 216]);
+    // The allowed line now rises well above the zero line it was drawn on.
+    expect(chartAfter).toBeGreaterThan(chartBefore + 0.2);
+    // The same numbers as a table (the chart's accessible alternative).
+    await customer.getByText(/Show as a table/).click();
+    const allowedCells = await customer
+      .locator('.data-table tbody td:nth-child(2)')
+      .allTextContents();
+    expect(allowedCells.reduce((sum, cell) => sum + Number(cell), 0)).toBe(7);
+  });
+
+  it('shows a 429 in recent 429s once POST /v1/search is exhausted (10 per minute)', async () => {
+    const statuses = await traffic(workerUrl, FREE_KEY, 12, 'POST', '/v1/search');
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    const recent = customer.getByTestId('recent-429s');
+    await expect.poll(() => textOf(recent), POLL).toContain('POST /v1/search');
+    expect(await recent.locator('tbody tr').count()).toBe(2);
+    expect(await recent.textContent()).toContain('search, per minute');
+    await expect.poll(() => textOf(customer.getByTestId('total-rejected')), POLL).toBe('2');
+    expect(await customer.getByTestId('by-rule').textContent()).toMatch(/search\s*10\s*2/);
+    const searchCard = customer.getByTestId('limit-card').filter({ hasText: 'search' });
+    await expect.poll(() => textOf(searchCard), POLL).toMatch(/0 of 10 left.*Limit reached/);
+  });
+
+  it('tells a customer clearly when the key is wrong, and keeps nothing', async () => {
+    const page = await context.newPage();
+    try {
+      await page.goto(dashboardUrl);
+      await signIn(page, 'API key', 'not-a-real-key');
+      const alert = page.getByRole('alert');
+      await expect.poll(() => textOf(alert), POLL).toMatch(/API key was not accepted/);
+      expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
+      expect(await page.getByTestId('customer-view').count()).toBe(0);
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("never shows another customer's data, and the API refuses to hand it out", async () => {
+    expect(await traffic(workerUrl, PRO_KEY, 3, 'GET', PRO_ONLY_PATH)).toEqual([200, 200, 200]);
+    // The page: refreshed after demo-pro's traffic, still only demo-free's data.
+    await customer.waitForTimeout(6000);
+    const body = (await customer.locator('body').textContent()) ?? '';
+    expect(body).toContain('demo-free');
+    expect(body).not.toContain('demo-pro');
+    expect(body).not.toContain(PRO_ONLY_PATH);
+    expect(await customer.getByTestId('total-allowed').textContent()).toBe('17');
+
+    // The API: usage is always the caller's own; query parameters cannot name someone else.
+    const asFree = { Authorization: `Bearer ${FREE_KEY}` };
+    const res = await fetch(
+      `${workerUrl}/_edgelimit/usage?range=1h&resolution=minute&customerId=demo-pro&customer=demo-pro`,
+      { headers: asFree },
+    );
+    const text = await res.text();
+    if (res.status === 200) expect(JSON.parse(text).customerId).toBe('demo-free');
+    else expect(res.status).toBe(400);
+    expect(text).not.toContain(PRO_ONLY_PATH);
+    // Fleet metrics and customer records need the admin token; a customer key is refused.
+    for (const path of ['/admin/metrics?range=1h', '/admin/customers/demo-pro']) {
+      const refused = await fetch(`${workerUrl}/_edgelimit${path}`, { headers: asFree });
+      expect(refused.status, path).toBe(401);
+      expect(await refused.text()).not.toContain(PRO_ONLY_PATH);
+    }
+  });
+
+  it('sends a temporary increase request and confirms it', async () => {
+    await customer.getByLabel('Why do you need more?').fill('Launch on Friday, expect 3x traffic');
+    await customer.getByLabel('Limit you need (optional)').fill('300');
+    await customer.getByRole('button', { name: 'Send request' }).click();
+    await expect
+      .poll(() => textOf(customer.getByTestId('increase-result')), POLL)
+      .toMatch(/Request sent/);
+  });
+
+  it('has no serious or critical accessibility violations in the customer view', async () => {
+    expect(await seriousAxeViolations(customer)).toEqual([]);
+    await screenshotAt(customer, DESKTOP, 'customer-desktop');
+    await screenshotAt(customer, PHONE, 'customer-phone');
+    await customer.setViewportSize(DESKTOP);
+  });
+
+  it('shows operators the fleet traffic: checks, rejections, top limited customer', async () => {
+    const page = await context.newPage();
+    try {
+      await page.goto(`${dashboardUrl}/#/operator`);
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      await signIn(page, 'Admin token', ADMIN_TOKEN);
+      await expect
+        .poll(async () => Number(await textOf(page.getByTestId('kpi-checks'))), POLL)
+        .toBeGreaterThanOrEqual(7 + 12 + 3);
+      expect(await page.getByTestId('kpi-rejected').textContent()).toMatch(/^2\b/);
+      expect(await page.getByTestId('breaker').textContent()).toMatch(/Closed/);
+      expect(await page.getByTestId('kpi-p99').textContent()).toMatch(/\d+ (ms|µs)/);
+      expect(await page.getByTestId('top-limited').textContent()).toMatch(/demo-free\s*2/);
+      expect(await page.getByTestId('alerts').textContent()).toMatch(/exceeded/);
+      expect(await page.getByTestId('alerts').textContent()).toMatch(/increase-request/);
+      expect(await highestPixelOf(page, 'fleet-chart', [29, 78, 216])).toBeGreaterThan(0.3);
+      expect(await seriousAxeViolations(page)).toEqual([]);
+      await screenshotAt(page, DESKTOP, 'operator-desktop');
+      await screenshotAt(page, PHONE, 'operator-phone');
+    } finally {
+      await page.close();
+    }
+  });
+});
