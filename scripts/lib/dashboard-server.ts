@@ -46,16 +46,20 @@ async function isUpToDate(): Promise<boolean> {
 /**
  * Builds the dashboard into dashboard/dist with Vite's JavaScript API, unless the build is newer
  * than every source file (pass `force` to rebuild anyway, say after changing VITE_EDGELIMIT_API).
+ * `outDir` builds somewhere else (always a fresh build), leaving dashboard/dist alone.
  * @example await buildDashboard(); // then serve dashboard/dist or `wrangler pages deploy dashboard/dist`
  */
-export async function buildDashboard(opts: { force?: boolean } = {}): Promise<void> {
-  if (!opts.force && (await isUpToDate())) return;
+export async function buildDashboard(
+  opts: { force?: boolean; outDir?: string } = {},
+): Promise<void> {
+  if (!opts.force && !opts.outDir && (await isUpToDate())) return;
   // Imported lazily: Vite is only needed when a build actually runs.
   const { build } = await import('vite');
   await build({
     root: DASHBOARD_DIR,
     configFile: join(DASHBOARD_DIR, 'vite.config.ts'),
     logLevel: 'warn',
+    ...(opts.outDir ? { build: { outDir: opts.outDir, emptyOutDir: true } } : {}),
   });
 }
 
