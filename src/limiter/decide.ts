@@ -56,6 +56,7 @@ export async function decide(input: DecideInput): Promise<Decision> {
       windows,
       ...(input.cost !== undefined ? { cost: input.cost } : {}),
       ...(input.consume !== undefined ? { consume: input.consume } : {}),
+      ...(policy.consistency === 'fast' ? { fast: true } : {}),
     });
     return input.budgetMs === undefined ? pending : withBudget(pending, input.budgetMs, store.name);
   };

@@ -65,6 +65,11 @@ export const customerRecordSchema = z.strictObject({
   failMode: z.enum(['open', 'closed']).optional(),
   /** Replaces the policy's `throttle` for this customer. */
   throttle: throttleSchema.optional(),
+  /**
+   * `exact` (default): every decision in the per-identity Durable Object. `fast`: decide in the
+   * isolate from a short lease of units granted by the object (see store/lease-store.ts).
+   */
+  consistency: z.enum(['exact', 'fast']).optional(),
   updatedAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type CustomerRecord = z.infer<typeof customerRecordSchema>;
@@ -101,6 +106,8 @@ export const policyConfigSchema = z.strictObject({
   keyGuessLimit: limitListSchema,
   /** Graduated throttling for every customer without their own; absent = off. */
   throttle: throttleSchema.optional(),
+  /** Consistency per tier (`exact` where absent); a customer record's own setting wins. */
+  consistency: z.partialRecord(z.enum([...TIERS, 'anonymous']), z.enum(['exact', 'fast'])).optional(),
 });
 export type PolicyConfig = z.infer<typeof policyConfigSchema>;
 

@@ -31,6 +31,8 @@ export interface ResolvedPolicy {
   readonly override?: Override;
   /** Graduated throttling in force (the customer's, else the policy's); absent = off. */
   readonly throttle?: ThrottleConfig;
+  /** `fast` decides from leased units in the isolate; absent = exact. */
+  readonly consistency?: 'exact' | 'fast';
 }
 
 /** Inputs of {@link resolvePolicy}. */
@@ -66,12 +68,14 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
     }
   }
   const throttle = customer?.throttle ?? policy.throttle;
+  const consistency = customer?.consistency ?? policy.consistency?.[tier];
   return {
     tier,
     windows,
     failMode: customer?.failMode ?? 'open',
     ...(override ? { override } : {}),
     ...(throttle ? { throttle } : {}),
+    ...(consistency === 'fast' ? { consistency } : {}),
   };
 }
 

@@ -6,6 +6,8 @@ import { type BlockedCacheStore, withBlockedCache } from './blocked-cache';
 import { type BreakerState, withCircuitBreaker } from './circuit-breaker';
 import type { CounterStore } from './counter-store';
 import { createDurableObjectStore } from './durable-object-store';
+import { durableObjectLeaser, withLeases } from './lease-store';
+import type { LimiterCallOptions } from './limiter-object';
 import { createMemoryStore } from './memory-store';
 import { createRedisClient } from './redis-client';
 import { createRedisStore } from './redis-store';
@@ -26,6 +28,7 @@ export interface ComposedStore {
  * - `redis`: one Lua script call per check.
  * - `hybrid`: the object per identity decides and writes behind to Redis; if the object cannot
  *   answer within budget, Redis decides directly.
+ * With a Durable Object, policies with `consistency: "fast"` decide from leases in the isolate.
  * Every mode gets the time budget, the circuit breaker and the L1 for blocked windows.
  */
 export function composeStore(env: Bindings, settings: Settings, clock: Clock): ComposedStore {
@@ -40,6 +43,8 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
     });
   };
   const budget = (store: CounterStore) => withTimeBudget(store, settings.storeBudgetMs);
+  const leaser = (callOptions: LimiterCallOptions) =>
+    durableObjectLeaser(env.LIMITER, callOptions, settings.storeBudgetMs);
 
   let base: CounterStore;
   switch (settings.storeMode) {
@@ -50,19 +55,14 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
       base = budget(redis());
       break;
     case 'durable-object':
-      base = budget(createDurableObjectStore(env.LIMITER));
+      base = withLeases(budget(createDurableObjectStore(env.LIMITER)), leaser({}), { clock });
       break;
-    case 'hybrid':
-      base = withFallback(
-        budget(
-          createDurableObjectStore(
-            env.LIMITER,
-            settings.redis ? { writeBehind: settings.redis } : {},
-          ),
-        ),
-        budget(redis()),
-      );
+    case 'hybrid': {
+      const callOptions = settings.redis ? { writeBehind: settings.redis } : {};
+      const object = budget(createDurableObjectStore(env.LIMITER, callOptions));
+      base = withFallback(withLeases(object, leaser(callOptions), { clock }), budget(redis()));
       break;
+    }
   }
   const breaker = withCircuitBreaker(base, {
     clock,

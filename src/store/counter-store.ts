@@ -12,6 +12,8 @@ export interface CheckRequest {
   readonly consume?: boolean;
   /** Pins the clock (tests and simulations); stores otherwise use their own authoritative clock. */
   readonly now?: number;
+  /** Decide from a lease of units held in this isolate (policy `consistency: "fast"`). */
+  readonly fast?: boolean;
 }
 
 /** A counter store. `check` is all or nothing: a rejected request consumes no window. */

@@ -15,6 +15,7 @@ import {
   checkAll,
   currentBucket,
   prune,
+  record,
 } from '../limiter/sliding-window';
 import type { CheckRequest } from './counter-store';
 import { createRedisClient } from './redis-client';
@@ -33,6 +34,22 @@ import {
 } from './write-behind';
 
 type Stored = [bucket: number, count: number][];
+
+/** What an isolate asks for when it needs a new lease (consistency `fast`). */
+export interface LeaseAsk {
+  readonly units: number;
+  /** How long the isolate may use the units, from before it sent this call. */
+  readonly ttlMs: number;
+  /** Units of the previous lease that were never used, and the instant they were recorded at. */
+  readonly refund?: { readonly units: number; readonly at: number };
+}
+
+/** The object's answer: `granted` units, recorded at `at`. `granted = 0` is a rejection. */
+export interface LeaseGrant {
+  readonly granted: number;
+  readonly at: number;
+  readonly outcome: CheckOutcome;
+}
 
 /** Options a caller passes with each check. */
 export interface LimiterCallOptions {
@@ -69,12 +86,72 @@ export class LimiterObject extends DurableObject<Env> {
 
   /** Checks and records every window of one request, all or nothing. */
   async check(request: CheckRequest, options: LimiterCallOptions = {}): Promise<CheckOutcome> {
+    const { keys, byId, writeBehind } = await this.open(request, options);
+    const now = request.now ?? Date.now();
+    const cost = request.cost ?? 1;
+    const outcome = checkAll(request.windows, byId, now, cost, request.consume ?? true);
+    if (!outcome.allowed || request.consume === false || cost <= 0) return outcome;
+    this.commit(request, keys, byId, now, writeBehind ? [{ at: now, units: cost }] : []);
+    return outcome;
+  }
+
+  /**
+   * Grants a lease of up to `ask.units` units for the `fast` consistency mode, first taking back
+   * what the previous lease left unused. Granted units are recorded at `now + ttlMs`, the last
+   * instant the isolate may use them, so every unit is counted at or after its real use: the
+   * window can never hold more than the limit, whatever the isolates do with their leases.
+   * An isolate never takes more than a quarter of what is left, so leases shrink near the limit.
+   */
+  async lease(
+    request: CheckRequest,
+    ask: LeaseAsk,
+    options: LimiterCallOptions = {},
+  ): Promise<LeaseGrant> {
+    const { keys, byId, writeBehind } = await this.open(request, options);
+    const now = request.now ?? Date.now();
+    const changes: { at: number; units: number }[] = [];
+    if (ask.refund && ask.refund.units > 0) {
+      const { at, units } = ask.refund;
+      let returned = units;
+      for (const spec of request.windows) {
+        const buckets = byId.get(spec.id);
+        const b = currentBucket(at, spec.windowMs);
+        const held = buckets?.get(b) ?? 0;
+        returned = Math.min(returned, held);
+      }
+      if (returned > 0) {
+        for (const spec of request.windows) {
+          const buckets = byId.get(spec.id);
+          const b = currentBucket(at, spec.windowMs);
+          buckets?.set(b, (buckets.get(b) ?? 0) - returned);
+        }
+        changes.push({ at, units: -returned });
+      }
+    }
+    const before = checkAll(request.windows, byId, now, 1, false);
+    if (!before.allowed) {
+      if (changes.length) this.commit(request, keys, byId, now, writeBehind ? changes : []);
+      return { granted: 0, at: now, outcome: before };
+    }
+    const available = Math.min(...before.windows.map((w) => w.limit - w.used));
+    const granted = Math.min(ask.units, available, Math.max(1, Math.floor(available / 4)));
+    const at = now + ask.ttlMs;
+    for (const spec of request.windows) {
+      const buckets = byId.get(spec.id);
+      if (buckets) record(buckets, at, spec.windowMs, granted);
+    }
+    changes.push({ at, units: granted });
+    this.commit(request, keys, byId, now, writeBehind ? changes : []);
+    const after = checkAll(request.windows, byId, now, 0, false);
+    return { granted, at, outcome: { ...after, allowed: true } };
+  }
+
+  /** Loads (and in hybrid mode, reloads cold) the buckets of every window of a request. */
+  private async open(request: CheckRequest, options: LimiterCallOptions) {
     if (options.writeBehind) this.useRedis(options.writeBehind.url, options.writeBehind.token);
     const writeBehind = options.writeBehind !== undefined && this.redis !== undefined;
     const keys = request.windows.map((spec) => windowKey(request.identity, spec));
     if (writeBehind) await this.reloadCold(keys);
-
-    const now = request.now ?? Date.now();
     const byId = new Map<string, Buckets>();
     request.windows.forEach((spec, i) => {
       const key = keys[i] ?? windowKey(request.identity, spec);
@@ -85,32 +162,44 @@ export class LimiterObject extends DurableObject<Env> {
       }
       byId.set(spec.id, buckets);
     });
-    const cost = request.cost ?? 1;
-    const outcome = checkAll(request.windows, byId, now, cost, request.consume ?? true);
-    if (!outcome.allowed || request.consume === false || cost <= 0) return outcome;
+    return { keys, byId, writeBehind };
+  }
 
+  /** Persists changed windows (and queues write-behind deltas), then makes sure an alarm is set. */
+  private commit(
+    request: CheckRequest,
+    keys: string[],
+    byId: Map<string, Buckets>,
+    now: number,
+    deltas: readonly { at: number; units: number }[],
+  ): void {
     const writes: Record<string, Stored | StoredPending> = {};
     let units = 0;
     request.windows.forEach((spec, i) => {
       const key = keys[i] ?? windowKey(request.identity, spec);
       const buckets = byId.get(spec.id);
-      if (buckets) writes[key] = [...prune(buckets, now, spec.windowMs)];
-      if (writeBehind) {
-        units = addDelta(this.pending, key, spec.windowMs, currentBucket(now, spec.windowMs), cost);
+      if (buckets) writes[key] = [...prune(buckets, now, spec.windowMs)].filter(([, n]) => n > 0);
+      for (const d of deltas) {
+        units = addDelta(
+          this.pending,
+          key,
+          spec.windowMs,
+          currentBucket(d.at, spec.windowMs),
+          d.units,
+        );
       }
     });
-    if (writeBehind) writes[PENDING_KEY] = toStored(this.pending);
+    if (deltas.length) writes[PENDING_KEY] = toStored(this.pending);
     // Not awaited: the output gate holds this reply until the write is durable, while the next
     // request is already decided from memory.
     void this.ctx.storage.put(writes);
 
-    if (writeBehind && units >= FLUSH_UNITS) void this.flush();
-    const wanted = writeBehind ? now + FLUSH_INTERVAL_MS : now + cleanupDelay(request);
+    if (deltas.length && units >= FLUSH_UNITS) void this.flush();
+    const wanted = deltas.length ? now + FLUSH_INTERVAL_MS : now + cleanupDelay(request);
     if (this.alarmAt === null || this.alarmAt > wanted) {
       this.alarmAt = wanted;
       void this.ctx.storage.setAlarm(wanted);
     }
-    return outcome;
   }
 
   /** Number of Redis commands sent by this object so far (benchmarks and tests). */

@@ -1,0 +1,144 @@
+/**
+ * The `fast` consistency mode: an isolate decides locally from a short lease of units granted by
+ * the identity's Durable Object, and only calls the object when its lease runs out or expires.
+ *
+ * Bound on overshoot: zero against the exact sliding log. The object records leased units at the
+ * lease's end (`at`), and the isolate stops using a lease at `sentAt + ttlMs`, which is no later
+ * than `at` because the grant happened after `sentAt`. Every unit is therefore counted from an
+ * instant at or after its real use, for a full window. What `fast` gives up is the other side:
+ * units leased but unused stay counted until the next lease returns them (or, if the isolate goes
+ * away, until they expire), so near the limit it can reject slightly early.
+ */
+import type { Clock } from '../clock';
+import { withBudget } from '../limiter/decide';
+import type { CheckOutcome } from '../limiter/sliding-window';
+import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
+import type { LeaseAsk, LeaseGrant, LimiterCallOptions, LimiterObject } from './limiter-object';
+
+/** How long a lease may be used [1000 ms] and the most units one lease may carry [64]. */
+export interface LeaseOptions {
+  readonly clock: Clock;
+  readonly ttlMs?: number;
+  readonly maxUnits?: number;
+}
+
+/** Asks the object for a lease; the Durable Object in production, anything alike in tests. */
+export type Leaser = (request: CheckRequest, ask: LeaseAsk) => Promise<LeaseGrant>;
+
+interface Lease {
+  units: number;
+  used: number;
+  readonly size: number;
+  readonly usableUntil: number;
+  readonly at: number;
+  readonly outcome: CheckOutcome;
+}
+
+/** A leaser that calls the identity's Durable Object. */
+export function durableObjectLeaser(
+  namespace: DurableObjectNamespace<LimiterObject>,
+  callOptions: LimiterCallOptions = {},
+  budgetMs = 50,
+): Leaser {
+  return async (request, ask) => {
+    const stub = namespace.get(namespace.idFromName(request.identity));
+    try {
+      return await withBudget(stub.lease(request, ask, callOptions), budgetMs, 'durable-object');
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new StoreError('durable-object', 'unavailable', message);
+    }
+  };
+}
+
+/**
+ * Wraps `store`: requests with `fast: true` are decided from a lease, everything else goes to
+ * `store` unchanged. Lease sizes adapt: a lease used up before it expires doubles the next ask,
+ * one that expires half unused halves it.
+ */
+export function withLeases(
+  store: CounterStore,
+  leaser: Leaser,
+  options: LeaseOptions,
+): CounterStore {
+  const ttlMs = options.ttlMs ?? 1_000;
+  const maxUnits = options.maxUnits ?? 64;
+  const leases = new Map<string, Lease>();
+  const asks = new Map<string, number>();
+  const inflight = new Map<string, Promise<unknown>>();
+
+  const keyOf = (r: CheckRequest) =>
+    `${r.identity}|${r.windows.map((w) => `${w.id}:${w.limit}:${w.windowMs}`).join(',')}`;
+
+  const fromLease = (lease: Lease, now: number): CheckOutcome => {
+    lease.units--;
+    lease.used++;
+    return {
+      allowed: true,
+      now,
+      // Units still held by this isolate are as good as remaining for this caller.
+      windows: lease.outcome.windows.map((w) => ({
+        ...w,
+        remaining: Math.min(w.limit, w.remaining + lease.units),
+      })),
+    };
+  };
+
+  async function renew(request: CheckRequest, key: string): Promise<CheckOutcome> {
+    const previous = leases.get(key);
+    const lastAsk = asks.get(key) ?? 4;
+    let nextAsk = lastAsk;
+    if (previous) {
+      if (previous.units === 0) nextAsk = Math.min(maxUnits, lastAsk * 2);
+      else if (previous.used < previous.size / 2) nextAsk = Math.max(1, Math.floor(lastAsk / 2));
+    }
+    asks.set(key, nextAsk);
+    const sentAt = options.clock.now();
+    const refund =
+      previous && previous.units > 0 ? { units: previous.units, at: previous.at } : undefined;
+    leases.delete(key);
+    const grant = await leaser(request, { units: nextAsk, ttlMs, ...(refund ? { refund } : {}) });
+    if (grant.granted === 0) return grant.outcome;
+    const lease: Lease = {
+      units: grant.granted,
+      used: 0,
+      size: grant.granted,
+      usableUntil: sentAt + ttlMs,
+      at: grant.at,
+      outcome: grant.outcome,
+    };
+    leases.set(key, lease);
+    return fromLease(lease, options.clock.now());
+  }
+
+  return {
+    name: store.name,
+    async check(request: CheckRequest): Promise<CheckOutcome> {
+      if (!request.fast || request.consume === false || (request.cost ?? 1) !== 1) {
+        return store.check(request);
+      }
+      const key = keyOf(request);
+      for (;;) {
+        const now = options.clock.now();
+        const lease = leases.get(key);
+        if (lease && lease.units > 0 && now < lease.usableUntil) return fromLease(lease, now);
+        const pending = inflight.get(key);
+        if (pending) {
+          // Another request of this isolate is renewing; share its lease instead of asking twice.
+          await pending.catch(() => {});
+          const renewed = leases.get(key);
+          if (renewed && renewed.units > 0 && options.clock.now() < renewed.usableUntil) continue;
+          // Refused (no quota), failed, or already used up: ask the object ourselves.
+        }
+        const renewal = renew(request, key);
+        inflight.set(key, renewal);
+        try {
+          return await renewal;
+        } finally {
+          if (inflight.get(key) === renewal) inflight.delete(key);
+        }
+      }
+    },
+  };
+}
