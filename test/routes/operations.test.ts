@@ -1,51 +1,26 @@
 /** Operating the limiter: overrides, shadow rules, throttling, KV edits and increase requests. */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app';
 import { manualClock } from '../../src/clock';
-import type { Bindings } from '../../src/env';
-import { sha256Hex } from '../../src/identity/hash';
 import type { ConfigProblem } from '../../src/policy/config-store';
 import { createConfigStore, kvKeys } from '../../src/policy/config-store';
 import { DEFAULT_POLICY } from '../../src/policy/default-policy';
 import type { CustomerRecord } from '../../src/policy/records';
 import { resolvePolicy } from '../../src/policy/resolve-policy';
 import { setLogSink } from '../../src/telemetry/log';
+import { type Settings, type TestWorker, testWorker } from '../support/app';
+import { createCustomer } from '../support/customers';
 
-const app = createApp();
-let counter = 0;
+/** A fresh worker with an in-memory store and no config cache, unless `vars` say otherwise. */
+const opsWorker = (vars: Settings = {}) =>
+  testWorker({ LIMITER_STORE: 'memory', CONFIG_TTL_MS: '0', ...vars });
 
-/** A fresh env: its own services, an in-memory store, and the given settings. */
-function freshEnv(vars: Partial<Record<string, string>> = {}): Bindings {
-  return { ...env, LIMITER_STORE: 'memory', CONFIG_TTL_MS: '0', ...vars } as Bindings;
-}
-
-/** Writes a customer and an API key for it straight to KV, as `wrangler kv key put` would. */
-async function givenCustomer(record: CustomerRecord): Promise<{ id: string; key: string }> {
-  counter += 1;
-  const id = `ops-${counter}-${crypto.randomUUID().slice(0, 8)}`;
-  const key = `ops-key-${id}`;
-  await env.CONFIG.put(
-    kvKeys.apiKey(await sha256Hex(key)),
-    JSON.stringify({ customerId: id, createdAt: new Date().toISOString() }),
-  );
-  await putCustomer(id, record);
-  return { id, key };
-}
-
+/** Overwrites a customer record in KV, as `wrangler kv key put` would (strings go in raw). */
 function putCustomer(id: string, record: CustomerRecord | string): Promise<void> {
   return env.CONFIG.put(
     kvKeys.customer(id),
     typeof record === 'string' ? record : JSON.stringify(record),
   );
-}
-
-async function call(e: Bindings, path: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await app.fetch(new Request(`http://api.test${path}`, init), e, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -104,9 +79,9 @@ describe('temporary overrides', () => {
   });
 
   it('turn a 200 into a 429 over HTTP once they expire', async () => {
-    const e = freshEnv();
+    const w = opsWorker();
     const ends = Date.now() + 2_000;
-    const { key } = await givenCustomer({
+    const { key } = await createCustomer(env.CONFIG, {
       tier: 'enterprise',
       limits: [{ limit: 2, window: '1m' }],
       overrides: [
@@ -119,12 +94,12 @@ describe('temporary overrides', () => {
     });
     const headers = { 'X-API-Key': key };
     for (let i = 0; i < 3; i++) {
-      const res = await call(e, '/v1/items', { headers });
+      const res = await w.fetch('/v1/items', { headers });
       expect(res.status).toBe(200);
       expect(res.headers.get('X-RateLimit-Limit')).toBe('5');
     }
     await sleep(Math.max(0, ends - Date.now()) + 50);
-    const after = await call(e, '/v1/items', { headers });
+    const after = await w.fetch('/v1/items', { headers });
     expect(after.status).toBe(429);
     expect(after.headers.get('X-RateLimit-Limit')).toBe('2');
   });
@@ -132,8 +107,8 @@ describe('temporary overrides', () => {
 
 describe('shadow rules', () => {
   it('never reject, but report would-reject from the request past the limit on', async () => {
-    const e = freshEnv();
-    const { id, key } = await givenCustomer({
+    const w = opsWorker();
+    const { customerId: id, key } = await createCustomer(env.CONFIG, {
       tier: 'pro',
       endpoints: [
         {
@@ -147,7 +122,7 @@ describe('shadow rules', () => {
     });
     const seen: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await call(e, '/v1/trial', { headers: { 'X-API-Key': key } });
+      const res = await w.fetch('/v1/trial', { headers: { 'X-API-Key': key } });
       expect(res.status).toBe(200);
       seen.push(res.headers.get('X-Edgelimit-Shadow') ?? '');
     }
@@ -189,8 +164,8 @@ describe('shadow rules', () => {
 
 describe('graduated throttling', () => {
   it('warns and slows past the soft threshold, and still rejects at limit + 1', async () => {
-    const e = freshEnv();
-    const { key } = await givenCustomer({
+    const w = opsWorker();
+    const { key } = await createCustomer(env.CONFIG, {
       tier: 'enterprise',
       limits: [{ limit: 4, window: '1m' }],
       throttle: { softAt: 0.5, maxDelayMs: 200 },
@@ -200,7 +175,7 @@ describe('graduated throttling', () => {
     let lastElapsed = 0;
     for (let i = 0; i < 5; i++) {
       const started = Date.now();
-      const res = await call(e, '/v1/items', { headers });
+      const res = await w.fetch('/v1/items', { headers });
       lastElapsed = Date.now() - started;
       seen.push([
         res.status,
@@ -219,13 +194,13 @@ describe('graduated throttling', () => {
   });
 
   it('is off unless the policy or the customer record turns it on', async () => {
-    const e = freshEnv();
-    const { key } = await givenCustomer({
+    const w = opsWorker();
+    const { key } = await createCustomer(env.CONFIG, {
       tier: 'enterprise',
       limits: [{ limit: 2, window: '1m' }],
     });
     for (let i = 0; i < 2; i++) {
-      const res = await call(e, '/v1/items', { headers: { 'X-API-Key': key } });
+      const res = await w.fetch('/v1/items', { headers: { 'X-API-Key': key } });
       expect(res.status).toBe(200);
       expect(res.headers.get('X-Edgelimit-Warning')).toBeNull();
     }
@@ -235,7 +210,7 @@ describe('graduated throttling', () => {
 describe('KV edits', () => {
   it('take effect once the config TTL has passed, not before (pinned clock)', async () => {
     const clock = manualClock(1_000);
-    const { id } = await givenCustomer({ tier: 'free' });
+    const { customerId: id } = await createCustomer(env.CONFIG, { tier: 'free' });
     const config = createConfigStore({ kv: env.CONFIG, clock, ttlMs: 10_000 });
     expect((await config.customer(id))?.tier).toBe('free');
     await putCustomer(id, { tier: 'pro' });
@@ -246,22 +221,22 @@ describe('KV edits', () => {
   });
 
   it('reach live traffic after CONFIG_TTL_MS', async () => {
-    const e = freshEnv({ CONFIG_TTL_MS: '300' });
-    const { id, key } = await givenCustomer({
+    const w = opsWorker({ CONFIG_TTL_MS: '300' });
+    const { customerId: id, key } = await createCustomer(env.CONFIG, {
       tier: 'enterprise',
       limits: [{ limit: 10, window: '1m' }],
     });
     const headers = { 'X-API-Key': key };
-    expect((await call(e, '/v1/items', { headers })).headers.get('X-RateLimit-Limit')).toBe('10');
+    expect((await w.fetch('/v1/items', { headers })).headers.get('X-RateLimit-Limit')).toBe('10');
     await putCustomer(id, { tier: 'enterprise', limits: [{ limit: 20, window: '1m' }] });
     await sleep(350);
-    expect((await call(e, '/v1/items', { headers })).headers.get('X-RateLimit-Limit')).toBe('20');
+    expect((await w.fetch('/v1/items', { headers })).headers.get('X-RateLimit-Limit')).toBe('20');
   });
 
   it('keep the last good value when a record is malformed, and report it', async () => {
     const clock = manualClock(0);
     const problems: ConfigProblem[] = [];
-    const { id } = await givenCustomer({ tier: 'pro' });
+    const { customerId: id } = await createCustomer(env.CONFIG, { tier: 'pro' });
     const config = createConfigStore({
       kv: env.CONFIG,
       clock,
@@ -282,15 +257,15 @@ describe('KV edits', () => {
   });
 
   it('log and alert on a malformed record while traffic keeps the last good limits', async () => {
-    const e = freshEnv();
-    const { id, key } = await givenCustomer({
+    const w = opsWorker();
+    const { customerId: id, key } = await createCustomer(env.CONFIG, {
       tier: 'enterprise',
       limits: [{ limit: 7, window: '1m' }],
     });
     const headers = { 'X-API-Key': key };
-    expect((await call(e, '/v1/items', { headers })).headers.get('X-RateLimit-Limit')).toBe('7');
+    expect((await w.fetch('/v1/items', { headers })).headers.get('X-RateLimit-Limit')).toBe('7');
     await putCustomer(id, JSON.stringify({ tier: 'enterprise', limits: [{ limit: -1 }] }));
-    const res = await call(e, '/v1/items', { headers });
+    const res = await w.fetch('/v1/items', { headers });
     expect(res.status).toBe(200);
     expect(res.headers.get('X-RateLimit-Limit')).toBe('7');
     expect(logged('config-error')[0]).toMatchObject({ key: `customer:${id}`, keptLastGood: true });
@@ -302,19 +277,19 @@ describe('KV edits', () => {
 
 describe('POST /_edgelimit/usage/increase-request', () => {
   const path = '/_edgelimit/usage/increase-request';
-  const post = (e: Bindings, body: unknown, headers: Record<string, string> = {}) =>
-    call(e, path, {
+  const post = (w: TestWorker, body: unknown, headers: Record<string, string> = {}) =>
+    w.fetch(path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
 
   it('accepts a valid request from an API key and alerts operators', async () => {
-    const e = freshEnv();
-    const { id, key } = await givenCustomer({ tier: 'pro' });
+    const w = opsWorker();
+    const { customerId: id, key } = await createCustomer(env.CONFIG, { tier: 'pro' });
     const until = new Date(Date.now() + 3 * 86_400_000).toISOString();
     const res = await post(
-      e,
+      w,
       { reason: 'Black Friday', limits: [{ limit: 5000, window: '1m' }], until },
       { Authorization: `Bearer ${key}` },
     );
@@ -332,39 +307,39 @@ describe('POST /_edgelimit/usage/increase-request', () => {
   });
 
   it('names the bad field in a 400 problem', async () => {
-    const e = freshEnv();
-    const { key } = await givenCustomer({ tier: 'free' });
+    const w = opsWorker();
+    const { key } = await createCustomer(env.CONFIG, { tier: 'free' });
     const headers = { 'X-API-Key': key };
     const badWindow = await post(
-      e,
+      w,
       { reason: 'x', limits: [{ limit: 10, window: '1y' }] },
       headers,
     );
     expect(badWindow.status).toBe(400);
     expect(badWindow.headers.get('Content-Type')).toBe('application/problem+json');
     expect(((await badWindow.json()) as { detail: string }).detail).toContain('limits.0.window');
-    const past = await post(e, { reason: 'x', until: '2001-01-01T00:00:00Z' }, headers);
+    const past = await post(w, { reason: 'x', until: '2001-01-01T00:00:00Z' }, headers);
     expect(((await past.json()) as { detail: string }).detail).toBe('until: must be in the future');
-    const noReason = await post(e, { limits: [] }, headers);
+    const noReason = await post(w, { limits: [] }, headers);
     expect(((await noReason.json()) as { detail: string }).detail).toContain('reason');
-    expect((await post(e, 'not json', headers)).status).toBe(400);
+    expect((await post(w, 'not json', headers)).status).toBe(400);
   });
 
   it('refuses callers without a valid API key and other methods', async () => {
-    const e = freshEnv();
-    expect((await post(e, { reason: 'x' })).status).toBe(401);
-    expect((await post(e, { reason: 'x' }, { 'X-API-Key': 'no-such-key' })).status).toBe(401);
+    const w = opsWorker();
+    expect((await post(w, { reason: 'x' })).status).toBe(401);
+    expect((await post(w, { reason: 'x' }, { 'X-API-Key': 'no-such-key' })).status).toBe(401);
     expect(
-      (await post(e, { reason: 'x' }, { 'X-Service-Token': 'test-service-token' })).status,
+      (await post(w, { reason: 'x' }, { 'X-Service-Token': 'test-service-token' })).status,
     ).toBe(401);
-    const get = await call(e, path);
+    const get = await w.fetch(path);
     expect(get.status).toBe(405);
     expect(get.headers.get('Allow')).toBe('POST');
   });
 
   it("answers the dashboard origin's CORS preflight and POST", async () => {
-    const e = freshEnv({ DASHBOARD_ORIGIN: 'https://dash.example' });
-    const preflight = await call(e, path, {
+    const w = opsWorker({ DASHBOARD_ORIGIN: 'https://dash.example' });
+    const preflight = await w.fetch(path, {
       method: 'OPTIONS',
       headers: {
         Origin: 'https://dash.example',
@@ -375,16 +350,16 @@ describe('POST /_edgelimit/usage/increase-request', () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('Access-Control-Allow-Origin')).toBe('https://dash.example');
     expect(preflight.headers.get('Access-Control-Allow-Methods')).toContain('POST');
-    const { key } = await givenCustomer({ tier: 'free' });
+    const { key } = await createCustomer(env.CONFIG, { tier: 'free' });
     const res = await post(
-      e,
+      w,
       { reason: 'x' },
       { Authorization: `Bearer ${key}`, Origin: 'https://dash.example' },
     );
     expect(res.status).toBe(202);
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://dash.example');
     const other = await post(
-      e,
+      w,
       { reason: 'x' },
       { Authorization: `Bearer ${key}`, Origin: 'https://evil.example' },
     );
@@ -392,11 +367,11 @@ describe('POST /_edgelimit/usage/increase-request', () => {
   });
 
   it('takes at most 5 requests per customer per hour', async () => {
-    const e = freshEnv();
-    const { key } = await givenCustomer({ tier: 'free' });
+    const w = opsWorker();
+    const { key } = await createCustomer(env.CONFIG, { tier: 'free' });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      statuses.push((await post(e, { reason: `try ${i}` }, { 'X-API-Key': key })).status);
+      statuses.push((await post(w, { reason: `try ${i}` }, { 'X-API-Key': key })).status);
     }
     expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
   });
