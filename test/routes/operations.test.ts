@@ -2,8 +2,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock';
-import type { ConfigProblem } from '../../src/policy/config-store';
-import { createConfigStore, kvKeys } from '../../src/policy/config-store';
+import { type ConfigProblem, createConfigStore, kvKeys } from '../../src/policy/config-store';
 import { DEFAULT_POLICY } from '../../src/policy/default-policy';
 import type { CustomerRecord } from '../../src/policy/records';
 import { resolvePolicy } from '../../src/policy/resolve-policy';
