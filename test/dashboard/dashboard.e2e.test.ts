@@ -1,6 +1,7 @@
 /**
  * The dashboard end to end: the real worker (wrangler dev with the demo settings) and the built
- * dashboard, driven by headless Chromium. Screenshots go to test-results/screenshots/.
+ * dashboard (startDevStack builds it and serves it), driven by headless Chromium. Screenshots go
+ * to test-results/screenshots/.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -9,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboard } from '../../scripts/lib/dashboard-server';
 import { type DevStack, startDevStack } from '../../scripts/lib/dev-stack';
 
 const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results/screenshots');
@@ -151,7 +151,6 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
 
   beforeAll(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
-    await buildDashboard();
     const [workerPort, dashboardPort] = [await freePort(), await freePort()];
     stack = await startDevStack({ workerPort, dashboardPort, log: () => {} });
     workerUrl = stack.workerUrl;
@@ -215,21 +214,37 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     const statuses = await traffic(workerUrl, FREE_KEY, 12, 'POST', '/v1/search');
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    // Limits are read live (checked first: the usage history below waits for write-behind).
+    const searchCard = customer.getByTestId('limit-card').filter({ hasText: 'search' });
+    await expect.poll(() => textOf(searchCard), POLL).toMatch(/0 of 10 left.*Limit reached/);
     const recent = customer.getByTestId('recent-429s');
     await expect.poll(() => textOf(recent), POLL).toContain('POST /v1/search');
     expect(await recent.locator('tbody tr').count()).toBe(2);
     expect(await recent.textContent()).toContain('search, per minute');
     await expect.poll(() => textOf(customer.getByTestId('total-rejected')), POLL).toBe('2');
     expect(await customer.getByTestId('by-rule').textContent()).toMatch(/search\s*10\s*2/);
-    const searchCard = customer.getByTestId('limit-card').filter({ hasText: 'search' });
-    await expect.poll(() => textOf(searchCard), POLL).toMatch(/0 of 10 left.*Limit reached/);
   });
 
-  it('tells a customer clearly when the key is wrong, and keeps nothing', async () => {
+  it('tells a customer clearly when the key is wrong, and keeps nothing (keyboard only)', async () => {
     const page = await context.newPage();
     try {
       await page.goto(dashboardUrl);
-      await signIn(page, 'API key', 'not-a-real-key');
+      await page.getByLabel('API key').waitFor();
+      // Tab order: skip link first, then the header, then the form.
+      const focusedAfterTabs: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        await page.keyboard.press('Tab');
+        const focused = await page.evaluate(() => {
+          const el = document.activeElement;
+          return el ? `${el.tagName.toLowerCase()}#${el.id}:${el.textContent?.trim() ?? ''}` : '';
+        });
+        focusedAfterTabs.push(focused);
+        if (focused.startsWith('input#credential')) break;
+      }
+      expect(focusedAfterTabs[0]).toBe('a#:Skip to content');
+      expect(focusedAfterTabs.at(-1)).toMatch(/^input#credential/);
+      await page.keyboard.type('not-a-real-key');
+      await page.keyboard.press('Enter');
       const alert = page.getByRole('alert');
       await expect.poll(() => textOf(alert), POLL).toMatch(/API key was not accepted/);
       expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
@@ -268,20 +283,43 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     }
   });
 
-  it('sends a temporary increase request and confirms it', async () => {
+  it('sends a temporary increase request, and shows the increase once an operator grants it', async () => {
     await customer.getByLabel('Why do you need more?').fill('Launch on Friday, expect 3x traffic');
     await customer.getByLabel('Limit you need (optional)').fill('300');
     await customer.getByRole('button', { name: 'Send request' }).click();
     await expect
       .poll(() => textOf(customer.getByTestId('increase-result')), POLL)
       .toMatch(/Request sent/);
+
+    const granted = await fetch(`${workerUrl}/_edgelimit/admin/customers/demo-free/overrides`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        limits: [{ limit: 300, window: '1m' }],
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        reason: 'Friday launch',
+      }),
+    });
+    expect(granted.ok).toBe(true);
+    // Policies are cached for a few seconds in the worker, then the next refresh shows it.
+    await expect
+      .poll(() => textOf(customer.getByTestId('override')), POLL)
+      .toMatch(/Temporary increase: 300 per minute until .+ \(in (59 min|1 h)\b.*Friday launch/);
   });
 
   it('has no serious or critical accessibility violations in the customer view', async () => {
     expect(await seriousAxeViolations(customer)).toEqual([]);
     await screenshotAt(customer, DESKTOP, 'customer-desktop');
     await screenshotAt(customer, PHONE, 'customer-phone');
+    expect(await seriousAxeViolations(customer)).toEqual([]);
     await customer.setViewportSize(DESKTOP);
+  });
+
+  it('forgets the key on sign-out', async () => {
+    await customer.getByRole('button', { name: 'Sign out' }).click();
+    await customer.getByLabel('API key').waitFor();
+    expect(await customer.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await customer.getByTestId('customer-view').count()).toBe(0);
   });
 
   it('shows operators the fleet traffic: checks, rejections, top limited customer', async () => {
