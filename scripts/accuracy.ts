@@ -18,7 +18,13 @@
  * - `weighted`: the same two overshoot measures for the weighted two-window estimate that
  *   @upstash/ratelimit's slidingWindow uses, for contrast.
  */
-import { type Buckets, bucketWidth, checkAll } from '../src/limiter/sliding-window';
+import {
+  BUCKETS_PER_WINDOW,
+  type Buckets,
+  bucketWidth,
+  checkAll,
+  EXACT_UP_TO,
+} from '../src/limiter/sliding-window';
 import { exactSlidingLog } from './lib/exact-log';
 import { boundaryAttackTrace, burstyTrace, type Rng, seededRng, uniformTrace } from './lib/traces';
 
@@ -46,6 +52,7 @@ const CONFIGS: readonly Config[] = [
   { name: '1000/1d', limit: 1000, windowMs: 86_400_000 },
   { name: '3/5s', limit: 3, windowMs: 5_000 },
   { name: '10/1m', limit: 10, windowMs: 60_000 },
+  { name: '2000/1m', limit: 2000, windowMs: 60_000 },
 ];
 
 /** About this many requests per trace, so small limits still get a meaningful sample. */
@@ -188,7 +195,7 @@ function main(): void {
       rows.push([
         trace.name,
         c.name,
-        `${bucketWidth(c.windowMs)} ms`,
+        `${bucketWidth(c.windowMs, c.limit)} ms`,
         String(t.requests),
         String(t.allowed),
         String(t.exactAllowed),
@@ -206,7 +213,9 @@ function main(): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  console.log(`Bucketed sliding window (100 buckets/window) vs exact sliding log, ${seeds} seeds`);
+  console.log(
+    `Sliding window (1 ms buckets up to ${EXACT_UP_TO}/window, else ${BUCKETS_PER_WINDOW} buckets) vs exact sliding log, ${seeds} seeds`,
+  );
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const row of rows) console.log(line(row));

@@ -3,16 +3,23 @@
  * line for line by the Redis Lua script.
  *
  * The reference is the exact sliding log: a request at `t` is allowed when fewer than `limit`
- * requests were allowed in `(t - window, t]`. We keep counts in `BUCKETS_PER_WINDOW` buckets per
- * window and count the whole bucket that straddles the window's trailing edge. The counted set is
- * therefore always a superset of the exact window, so we can never allow more than the limit in
- * any sliding window (no boundary attack, unlike the weighted two-window estimate). The price is a
- * bounded false rejection: a request may be counted for up to one bucket (window / 100) longer
- * than the exact log would count it.
+ * requests were allowed in `(t - window, t]`.
+ *
+ * - Limits up to `EXACT_UP_TO` use 1 ms buckets: that *is* the exact sliding log at millisecond
+ *   resolution, and it stays small because a window can never hold more non-empty buckets than
+ *   its limit.
+ * - Larger limits use `BUCKETS_PER_WINDOW` buckets per window and count the whole bucket that
+ *   straddles the window's trailing edge. The counted set is always a superset of the exact
+ *   window, so we never allow more than the limit in any sliding window (no boundary attack,
+ *   unlike the weighted two-window estimate); the price is that a request may be counted up to
+ *   one bucket (window / 1000) longer than the exact log would count it.
  */
 
-/** Buckets per window: the trade-off between memory (one hash field each) and early expiry. */
-export const BUCKETS_PER_WINDOW = 100;
+/** Limits up to this many units per window are kept exactly (1 ms buckets). */
+export const EXACT_UP_TO = 1000;
+
+/** Buckets per window above `EXACT_UP_TO`: memory (one hash field each) against early expiry. */
+export const BUCKETS_PER_WINDOW = 1000;
 
 /** One window to check: `limit` units per `windowMs` milliseconds. */
 export interface WindowSpec {
@@ -40,29 +47,33 @@ export interface WindowState {
   readonly resetAt: number;
 }
 
-/** Width of one bucket in ms for a window; at least 1 ms. */
-export function bucketWidth(windowMs: number): number {
+/**
+ * Width of one bucket in ms: 1 ms (exact) for limits up to `EXACT_UP_TO`, else window / 1000.
+ * Every helper below takes the window's `limit` for this reason; omitted, it means "large".
+ */
+export function bucketWidth(windowMs: number, limit = Number.POSITIVE_INFINITY): number {
+  if (limit <= EXACT_UP_TO) return 1;
   return Math.max(1, Math.ceil(windowMs / BUCKETS_PER_WINDOW));
 }
 
 /** Index of the oldest bucket that still counts at `now` (it holds the time `now - window + 1`). */
-export function oldestBucket(now: number, windowMs: number): number {
-  return Math.floor((now - windowMs + 1) / bucketWidth(windowMs));
+export function oldestBucket(now: number, windowMs: number, limit?: number): number {
+  return Math.floor((now - windowMs + 1) / bucketWidth(windowMs, limit));
 }
 
 /** Index of the bucket a request at `now` is recorded in. */
-export function currentBucket(now: number, windowMs: number): number {
-  return Math.floor(now / bucketWidth(windowMs));
+export function currentBucket(now: number, windowMs: number, limit?: number): number {
+  return Math.floor(now / bucketWidth(windowMs, limit));
 }
 
 /** Epoch ms from which bucket `b` no longer counts. */
-export function bucketExpiry(b: number, windowMs: number): number {
-  return (b + 1) * bucketWidth(windowMs) + windowMs - 1;
+export function bucketExpiry(b: number, windowMs: number, limit?: number): number {
+  return (b + 1) * bucketWidth(windowMs, limit) + windowMs - 1;
 }
 
 /** Drops buckets that no longer count at `now`. Mutates and returns `buckets`. */
-export function prune(buckets: Buckets, now: number, windowMs: number): Buckets {
-  const oldest = oldestBucket(now, windowMs);
+export function prune(buckets: Buckets, now: number, windowMs: number, limit?: number): Buckets {
+  const oldest = oldestBucket(now, windowMs, limit);
   for (const b of buckets.keys()) if (b < oldest) buckets.delete(b);
   return buckets;
 }
@@ -77,24 +88,29 @@ export function evaluate(
   now: number,
   cost: number,
 ): WindowState & { allowed: boolean } {
-  const ordered = [...buckets.entries()].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
+  // One pass for the count and the oldest bucket; sorting only when we must find the retry time.
   let used = 0;
-  for (const [, n] of ordered) used += n;
+  let first = Number.POSITIVE_INFINITY;
+  for (const [b, n] of buckets) {
+    if (n <= 0) continue;
+    used += n;
+    if (b < first) first = b;
+  }
   const allowed = used + cost <= spec.limit;
   let retryAt = now;
   if (!allowed) {
     retryAt = Number.POSITIVE_INFINITY;
+    const ordered = [...buckets.entries()].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
     let left = used;
     for (const [b, n] of ordered) {
       left -= n;
       if (left + cost <= spec.limit) {
-        retryAt = bucketExpiry(b, spec.windowMs);
+        retryAt = bucketExpiry(b, spec.windowMs, spec.limit);
         break;
       }
     }
   }
-  const first = ordered[0];
-  const resetAt = first ? bucketExpiry(first[0], spec.windowMs) : now;
+  const resetAt = used > 0 ? bucketExpiry(first, spec.windowMs, spec.limit) : now;
   return {
     id: spec.id,
     limit: spec.limit,
@@ -108,8 +124,14 @@ export function evaluate(
 }
 
 /** Adds `cost` units at `now`. Mutates `buckets`. */
-export function record(buckets: Buckets, now: number, windowMs: number, cost: number): void {
-  const b = currentBucket(now, windowMs);
+export function record(
+  buckets: Buckets,
+  now: number,
+  windowMs: number,
+  cost: number,
+  limit?: number,
+): void {
+  const b = currentBucket(now, windowMs, limit);
   buckets.set(b, (buckets.get(b) ?? 0) + cost);
 }
 
@@ -137,7 +159,7 @@ export function checkAll(
       buckets = new Map();
       counters.set(spec.id, buckets);
     }
-    prune(buckets, now, spec.windowMs);
+    prune(buckets, now, spec.windowMs, spec.limit);
     return evaluate(spec, buckets, now, cost);
   });
   const allowed = states.every((s) => s.allowed);
@@ -146,13 +168,13 @@ export function checkAll(
   }
   const windows = specs.map((spec, i) => {
     const buckets = counters.get(spec.id) ?? new Map<number, number>();
-    record(buckets, now, spec.windowMs, cost);
+    record(buckets, now, spec.windowMs, cost, spec.limit);
     const before = states[i];
     const used = (before?.used ?? 0) + cost;
     const resetAt =
       before && before.used > 0
         ? before.resetAt
-        : bucketExpiry(currentBucket(now, spec.windowMs), spec.windowMs);
+        : bucketExpiry(currentBucket(now, spec.windowMs, spec.limit), spec.windowMs, spec.limit);
     return {
       id: spec.id,
       limit: spec.limit,

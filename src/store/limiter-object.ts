@@ -8,13 +8,13 @@
 
 import { DurableObject } from 'cloudflare:workers';
 import type { Redis } from '@upstash/redis/cloudflare';
-import { windowKey } from '../limiter/keys';
+import { parseWindowKey, windowKey } from '../limiter/keys';
 import {
   type Buckets,
   type CheckOutcome,
   checkAll,
   currentBucket,
-  prune,
+  oldestBucket,
   record,
 } from '../limiter/sliding-window';
 import type { CheckRequest } from './counter-store';
@@ -33,7 +33,8 @@ import {
   toStored,
 } from './write-behind';
 
-type Stored = [bucket: number, count: number][];
+/** Storage holds one small entry per non-empty bucket, so a request writes only what it changed. */
+const bucketName = (key: string, bucket: number) => `${key}|${bucket}`;
 
 /** What an isolate asks for when it needs a new lease (consistency `fast`). */
 export interface LeaseAsk {
@@ -71,14 +72,25 @@ export class LimiterObject extends DurableObject<Env> {
   private alarmAt: number | null = null;
   private redis: Redis | undefined;
   private flushing: Promise<void> | undefined;
+  /** Storage entries of buckets that expired in memory and still wait to be deleted. */
+  private expired: string[] = [];
   /** Redis commands this object sent (write-behind and reloads), for the benchmark. */
   private commands = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      const stored = await ctx.storage.list<Stored>({ prefix: 'el:' });
-      for (const [key, entries] of stored) this.counters.set(key, new Map(entries));
+      const stored = await ctx.storage.list<number>({ prefix: 'el:' });
+      for (const [name, count] of stored) {
+        const cut = name.lastIndexOf('|');
+        const key = name.slice(0, cut);
+        let buckets = this.counters.get(key);
+        if (!buckets) {
+          buckets = new Map();
+          this.counters.set(key, buckets);
+        }
+        buckets.set(Number(name.slice(cut + 1)), count);
+      }
       this.pending = fromStored(await ctx.storage.get<StoredPending>(PENDING_KEY));
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -91,7 +103,7 @@ export class LimiterObject extends DurableObject<Env> {
     const cost = request.cost ?? 1;
     const outcome = checkAll(request.windows, byId, now, cost, request.consume ?? true);
     if (!outcome.allowed || request.consume === false || cost <= 0) return outcome;
-    this.commit(request, keys, byId, now, writeBehind ? [{ at: now, units: cost }] : []);
+    this.commit(request, keys, byId, now, [now], writeBehind ? [{ at: now, units: cost }] : []);
     return outcome;
   }
 
@@ -115,22 +127,24 @@ export class LimiterObject extends DurableObject<Env> {
       let returned = units;
       for (const spec of request.windows) {
         const buckets = byId.get(spec.id);
-        const b = currentBucket(at, spec.windowMs);
+        const b = currentBucket(at, spec.windowMs, spec.limit);
         const held = buckets?.get(b) ?? 0;
         returned = Math.min(returned, held);
       }
       if (returned > 0) {
         for (const spec of request.windows) {
           const buckets = byId.get(spec.id);
-          const b = currentBucket(at, spec.windowMs);
+          const b = currentBucket(at, spec.windowMs, spec.limit);
           buckets?.set(b, (buckets.get(b) ?? 0) - returned);
         }
         changes.push({ at, units: -returned });
       }
     }
     const before = checkAll(request.windows, byId, now, 1, false);
+    const touched = changes.map((c) => c.at);
     if (!before.allowed) {
-      if (changes.length) this.commit(request, keys, byId, now, writeBehind ? changes : []);
+      if (changes.length)
+        this.commit(request, keys, byId, now, touched, writeBehind ? changes : []);
       return { granted: 0, at: now, outcome: before };
     }
     const available = Math.min(...before.windows.map((w) => w.limit - w.used));
@@ -138,10 +152,10 @@ export class LimiterObject extends DurableObject<Env> {
     const at = now + ask.ttlMs;
     for (const spec of request.windows) {
       const buckets = byId.get(spec.id);
-      if (buckets) record(buckets, at, spec.windowMs, granted);
+      if (buckets) record(buckets, at, spec.windowMs, granted, spec.limit);
     }
     changes.push({ at, units: granted });
-    this.commit(request, keys, byId, now, writeBehind ? changes : []);
+    this.commit(request, keys, byId, now, [...touched, at], writeBehind ? changes : []);
     const after = checkAll(request.windows, byId, now, 0, false);
     return { granted, at, outcome: { ...after, allowed: true } };
   }
@@ -160,39 +174,55 @@ export class LimiterObject extends DurableObject<Env> {
         buckets = new Map();
         this.counters.set(key, buckets);
       }
+      // Expired buckets leave memory here and storage with the next commit.
+      const oldest = oldestBucket(request.now ?? Date.now(), spec.windowMs, spec.limit);
+      for (const b of buckets.keys()) {
+        if (b < oldest) {
+          buckets.delete(b);
+          this.expired.push(bucketName(key, b));
+        }
+      }
       byId.set(spec.id, buckets);
     });
     return { keys, byId, writeBehind };
   }
 
-  /** Persists changed windows (and queues write-behind deltas), then makes sure an alarm is set. */
+  /**
+   * Persists the buckets at the `touched` instants of every window, drops expired ones, queues
+   * write-behind deltas, then makes sure an alarm is set.
+   */
   private commit(
     request: CheckRequest,
     keys: string[],
     byId: Map<string, Buckets>,
     now: number,
+    touched: readonly number[],
     deltas: readonly { at: number; units: number }[],
   ): void {
-    const writes: Record<string, Stored | StoredPending> = {};
+    const writes: Record<string, number | StoredPending> = {};
+    const deletes = this.expired;
+    this.expired = [];
     let units = 0;
     request.windows.forEach((spec, i) => {
       const key = keys[i] ?? windowKey(request.identity, spec);
       const buckets = byId.get(spec.id);
-      if (buckets) writes[key] = [...prune(buckets, now, spec.windowMs)].filter(([, n]) => n > 0);
+      for (const at of touched) {
+        const b = currentBucket(at, spec.windowMs, spec.limit);
+        const count = buckets?.get(b) ?? 0;
+        if (count > 0) writes[bucketName(key, b)] = count;
+        else deletes.push(bucketName(key, b));
+      }
       for (const d of deltas) {
-        units = addDelta(
-          this.pending,
-          key,
-          spec.windowMs,
-          currentBucket(d.at, spec.windowMs),
-          d.units,
-        );
+        const b = currentBucket(d.at, spec.windowMs, spec.limit);
+        units = addDelta(this.pending, key, spec.windowMs, b, d.units);
       }
     });
     if (deltas.length) writes[PENDING_KEY] = toStored(this.pending);
-    // Not awaited: the output gate holds this reply until the write is durable, while the next
+    // Not awaited: the output gate holds this reply until the writes are durable, while the next
     // request is already decided from memory.
     void this.ctx.storage.put(writes);
+    for (let i = 0; i < deletes.length; i += 128)
+      void this.ctx.storage.delete(deletes.slice(i, i + 128));
 
     if (deltas.length && units >= FLUSH_UNITS) void this.flush();
     const wanted = deltas.length ? now + FLUSH_INTERVAL_MS : now + cleanupDelay(request);
@@ -214,11 +244,19 @@ export class LimiterObject extends DurableObject<Env> {
     const now = Date.now();
     const dead: string[] = [];
     for (const [key, buckets] of this.counters) {
-      const windowMs = Number(key.slice(key.lastIndexOf(':') + 1));
-      if (prune(buckets, now, windowMs).size === 0) dead.push(key);
+      const geometry = parseWindowKey(key);
+      if (!geometry) continue;
+      const oldest = Math.floor((now - geometry.windowMs + 1) / geometry.width);
+      for (const b of buckets.keys()) {
+        if (b < oldest) {
+          buckets.delete(b);
+          dead.push(bucketName(key, b));
+        }
+      }
+      if (buckets.size === 0) this.counters.delete(key);
     }
-    for (const key of dead) this.counters.delete(key);
-    if (dead.length) await this.ctx.storage.delete(dead);
+    for (let i = 0; i < dead.length; i += 128)
+      await this.ctx.storage.delete(dead.slice(i, i + 128));
     const next = this.pending.size
       ? now + FLUSH_INTERVAL_MS
       : this.counters.size

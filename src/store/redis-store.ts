@@ -1,7 +1,7 @@
 /** Counter store on Upstash Redis: one EVALSHA of the sliding-window script per check. */
 import type { Redis } from '@upstash/redis/cloudflare';
 import { windowKey } from '../limiter/keys';
-import { BUCKETS_PER_WINDOW, type CheckOutcome, type WindowState } from '../limiter/sliding-window';
+import { bucketWidth, type CheckOutcome, type WindowState } from '../limiter/sliding-window';
 import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
 import { runScript } from './run-script';
 import { SLIDING_WINDOW_SCRIPT, SLIDING_WINDOW_SHA1 } from './sliding-window-script';
@@ -30,8 +30,11 @@ export function createRedisStore(options: RedisStoreOptions): CounterStore {
         String(request.now ?? 0),
         String(request.cost ?? 1),
         request.consume === false ? '0' : '1',
-        String(BUCKETS_PER_WINDOW),
-        ...request.windows.flatMap((w) => [String(w.limit), String(w.windowMs)]),
+        ...request.windows.flatMap((w) => [
+          String(w.limit),
+          String(w.windowMs),
+          String(bucketWidth(w.windowMs, w.limit)),
+        ]),
       ];
       let reply: unknown;
       try {

@@ -7,12 +7,12 @@
  * Reply: `{allowed, now, used_1, retryAt_1, resetAt_1, used_2, ...}`, integers only, because
  * Redis truncates Lua floats in replies. `retryAt = -1` means never (cost above the limit).
  */
-export const SLIDING_WINDOW_SCRIPT = `-- edgelimit sliding window v1
+export const SLIDING_WINDOW_SCRIPT = `-- edgelimit sliding window v2
 local now      = tonumber(ARGV[1])   -- epoch ms; 0 = use the Redis server clock
 local cost     = tonumber(ARGV[2])   -- units this request consumes
 local consume  = ARGV[3] == '1'      -- '0' = read without recording (peek)
-local buckets  = tonumber(ARGV[4])   -- buckets per window, BUCKETS_PER_WINDOW in TypeScript
--- then per window i: ARGV[3 + 2i] = limit, ARGV[4 + 2i] = window ms; KEYS[i] = its hash
+-- then per window i: ARGV[1 + 3i] = limit, ARGV[2 + 3i] = window ms, ARGV[3 + 3i] = bucket
+-- width ms (bucketWidth in TypeScript: 1 = exact); KEYS[i] = its hash
 
 if now == 0 then
   local t = redis.call('TIME')
@@ -22,9 +22,9 @@ end
 local allowed = true
 local states = {}
 for i = 1, #KEYS do
-  local limit = tonumber(ARGV[3 + 2 * i])
-  local win   = tonumber(ARGV[4 + 2 * i])
-  local width = math.max(1, math.ceil(win / buckets))
+  local limit = tonumber(ARGV[1 + 3 * i])
+  local win   = tonumber(ARGV[2 + 3 * i])
+  local width = tonumber(ARGV[3 + 3 * i])
   local oldest = math.floor((now - win + 1) / width)
   local flat = redis.call('HGETALL', KEYS[i])
   local idx, cnt, stale = {}, {}, {}
@@ -83,4 +83,4 @@ return out
 `;
 
 /** SHA-1 of SLIDING_WINDOW_SCRIPT, pinned; a test recomputes it so an edit cannot skip this line. */
-export const SLIDING_WINDOW_SHA1 = '797e7a8f88a4c6002c8e37edca80af4e8caa08a8';
+export const SLIDING_WINDOW_SHA1 = 'f320e03aa7f15b58f8b440213f9c62729ce01921';

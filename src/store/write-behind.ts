@@ -2,6 +2,7 @@
  * Write-behind batching for the hybrid store: deltas per window key and bucket, flushed to Redis
  * in one script call when enough units piled up or enough time passed (pure bookkeeping here).
  */
+import { parseWindowKey } from '../limiter/keys';
 import { bucketWidth } from '../limiter/sliding-window';
 
 /** Flush when this many units are pending... */
@@ -9,7 +10,7 @@ export const FLUSH_UNITS = 100;
 /** ...or this long after the first pending unit, whichever comes first. */
 export const FLUSH_INTERVAL_MS = 2_000;
 
-/** Pending deltas: window key -> { windowMs, bucket -> units }. */
+/** Pending deltas: window key -> { windowMs + one bucket (the key's TTL), bucket -> units }. */
 export type Pending = Map<string, { windowMs: number; deltas: Map<number, number> }>;
 
 /** Adds `units` to `bucket` of `key`. Returns the total pending units. */
@@ -42,7 +43,8 @@ export function mergeArguments(pending: Pending): { keys: string[]; args: string
   const args: string[] = [];
   for (const [key, { windowMs, deltas }] of pending) {
     keys.push(key);
-    args.push(String(windowMs + bucketWidth(windowMs)), String(deltas.size));
+    const width = parseWindowKey(key)?.width ?? bucketWidth(windowMs);
+    args.push(String(windowMs + width), String(deltas.size));
     for (const [bucket, units] of deltas) args.push(String(bucket), String(units));
   }
   return { keys, args };

@@ -20,12 +20,13 @@ function checkOne(spec: WindowSpec, counters: Map<string, Buckets>, t: number, c
 }
 
 describe('bucket arithmetic', () => {
-  it('uses 100 buckets per window, at least 1 ms wide', () => {
-    expect(bucketWidth(60_000)).toBe(600);
-    expect(bucketWidth(86_400_000)).toBe(864_000);
-    expect(bucketWidth(5_000)).toBe(50);
-    expect(bucketWidth(150)).toBe(2);
-    expect(bucketWidth(7)).toBe(1);
+  it('keeps limits up to 1000 exact (1 ms buckets) and splits larger ones into 1000 buckets', () => {
+    expect(bucketWidth(86_400_000, 1000)).toBe(1);
+    expect(bucketWidth(60_000, 100)).toBe(1);
+    expect(bucketWidth(60_000, 1001)).toBe(60);
+    expect(bucketWidth(86_400_000, 5000)).toBe(86_400);
+    expect(bucketWidth(5_000, 10_000)).toBe(5);
+    expect(bucketWidth(150, 2000)).toBe(1);
   });
 
   it('stops counting a bucket exactly when its last millisecond leaves (t - W, t]', () => {
@@ -42,8 +43,9 @@ describe('bucket arithmetic', () => {
   });
 
   it('records a request in the bucket holding its timestamp', () => {
-    expect(currentBucket(1_199, 60_000)).toBe(1);
-    expect(currentBucket(1_200, 60_000)).toBe(2);
+    expect(currentBucket(119, 60_000, 5000)).toBe(1);
+    expect(currentBucket(120, 60_000, 5000)).toBe(2);
+    expect(currentBucket(1_234, 60_000, 100)).toBe(1_234);
   });
 
   it('prunes only buckets that no longer count', () => {
@@ -59,24 +61,36 @@ describe('bucket arithmetic', () => {
 
 describe('checkAll on one window', () => {
   const spec: WindowSpec = { id: 'second', limit: 2, windowMs: 1_000 };
+  /** A limit above EXACT_UP_TO: 1000 buckets of 60 ms. */
+  const coarse: WindowSpec = { id: 'minute', limit: 2000, windowMs: 60_000 };
 
-  it('allows the limit, then rejects with the time the oldest bucket expires', () => {
+  it('allows the limit, then rejects until exactly the oldest request leaves the window', () => {
     const counters = new Map<string, Buckets>();
     expect(checkOne(spec, counters, 0).allowed).toBe(true);
     expect(checkOne(spec, counters, 10).allowed).toBe(true);
     const third = checkOne(spec, counters, 20);
     expect(third.allowed).toBe(false);
-    expect(third.windows[0]).toMatchObject({ used: 2, remaining: 0, retryAt: 1_009 });
-    expect(checkOne(spec, counters, 1_008).allowed).toBe(false);
-    expect(checkOne(spec, counters, 1_009).allowed).toBe(true);
+    // Exact: the request at 0 leaves (t - 1000, t] at t = 1000.
+    expect(third.windows[0]).toMatchObject({ used: 2, remaining: 0, retryAt: 1_000 });
+    expect(checkOne(spec, counters, 999).allowed).toBe(false);
+    expect(checkOne(spec, counters, 1_000).allowed).toBe(true);
+  });
+
+  it('counts a large limit in 60 ms buckets and frees the oldest bucket as a whole', () => {
+    const counters = new Map<string, Buckets>();
+    for (let i = 0; i < 2000; i++) checkOne(coarse, counters, 10 + (i % 50));
+    const rejected = checkOne(coarse, counters, 100);
+    expect(rejected.allowed).toBe(false);
+    // Bucket 0 holds [0, 60) and stops counting at 60 + 60_000 - 1.
+    expect(rejected.windows[0]?.retryAt).toBe(60_059);
   });
 
   it('reports used, remaining and the reset time after recording', () => {
     const counters = new Map<string, Buckets>();
     const first = checkOne(spec, counters, 5);
-    expect(first.windows[0]).toMatchObject({ used: 1, remaining: 1, retryAt: 5, resetAt: 1_009 });
+    expect(first.windows[0]).toMatchObject({ used: 1, remaining: 1, retryAt: 5, resetAt: 1_005 });
     const second = checkOne(spec, counters, 500);
-    expect(second.windows[0]).toMatchObject({ used: 2, remaining: 0, resetAt: 1_009 });
+    expect(second.windows[0]).toMatchObject({ used: 2, remaining: 0, resetAt: 1_005 });
   });
 
   it('never allows a cost above the limit, and says it never will', () => {
@@ -210,7 +224,7 @@ describe('checkAll on several windows', () => {
           trace.forEach((t, i) => {
             const cost = costs[i] ?? 1;
             const before = cloneCounters(counters);
-            for (const s of specs) prune(before.get(s.id) ?? new Map(), t, s.windowMs);
+            for (const s of specs) prune(before.get(s.id) ?? new Map(), t, s.windowMs, s.limit);
             const result = checkAll(specs, counters, t, cost);
             expect(result.allowed).toBe(
               specs.every((s) => {
@@ -221,7 +235,7 @@ describe('checkAll on several windows', () => {
             for (const s of specs) {
               const was = before.get(s.id) ?? new Map<number, number>();
               const now = counters.get(s.id) ?? new Map<number, number>();
-              const b = currentBucket(t, s.windowMs);
+              const b = currentBucket(t, s.windowMs, s.limit);
               const expected = new Map(was);
               if (result.allowed) expected.set(b, (was.get(b) ?? 0) + cost);
               expect(now).toEqual(expected);
@@ -245,5 +259,42 @@ describe('checkAll on several windows', () => {
     expect(rejected.windows.map((w) => w.retryAt > 100)).toEqual([false, true]);
     expect(rejected.windows[0]?.used).toBe(1);
     expect(checkAll(specs, counters, 1_009).allowed).toBe(true);
+  });
+});
+
+describe('checkAll with large limits (coarse buckets)', () => {
+  it('never holds more than the limit in any sliding window, whatever the costs', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1001, max: 5000 }),
+        fc.constantFrom(1_000, 60_000, 3_600_000),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 1, max: 700 })), {
+          minLength: 20,
+          maxLength: 150,
+        }),
+        (limit, windowMs, steps) => {
+          const spec: WindowSpec = { id: 'big', limit, windowMs };
+          const counters = new Map<string, Buckets>();
+          const allowed: [number, number][] = [];
+          let t = 1_700_000_000_000;
+          for (const [gap, cost] of steps) {
+            t += Math.floor((gap * windowMs) / 1000);
+            const result = checkAll([spec], counters, t, cost);
+            if (result.allowed) allowed.push([t, cost]);
+            const inWindow = allowed
+              .filter(([at]) => at > t - windowMs)
+              .reduce((sum, [, c]) => sum + c, 0);
+            expect(inWindow).toBeLessThanOrEqual(limit);
+            if (!result.allowed) {
+              const retryAt = result.windows[0]?.retryAt ?? 0;
+              const probe = cloneCounters(counters);
+              expect(checkAll([spec], probe, retryAt - 1, cost, false).allowed).toBe(false);
+              expect(checkAll([spec], probe, retryAt, cost, false).allowed).toBe(true);
+            }
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

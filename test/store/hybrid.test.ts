@@ -102,7 +102,7 @@ describe('LimiterObject', () => {
     const spec: WindowSpec = { id: 'minute', limit: 10, windowMs: 60_000 };
     const now = Date.now();
     const key = windowKey(identity, spec);
-    await testRedis().hincrby(key, String(currentBucket(now, spec.windowMs)), 9);
+    await testRedis().hincrby(key, String(currentBucket(now, spec.windowMs, spec.limit)), 9);
     await testRedis().pexpire(key, 120_000);
 
     const store = createDurableObjectStore(namespace, { writeBehind: upstash() });

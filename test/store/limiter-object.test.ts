@@ -22,12 +22,18 @@ describe('LimiterObject.check', () => {
       results.push(await stub.check({ identity, windows, now: EPOCH + i }));
     expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
     expect(results[3]?.windows.map((w) => w.used)).toEqual([3, 3]);
-    expect(results[3]?.windows[1]?.retryAt).toBe(EPOCH + 1_009);
+    // Exact (1 ms buckets): the first request, at EPOCH, leaves the 1 s window at EPOCH + 1000.
+    expect(results[3]?.windows[1]?.retryAt).toBe(EPOCH + 1_000);
 
     const stored = await runInDurableObject(stub, (_instance, state) =>
-      state.storage.get<[number, number][]>(windowKey(identity, windows[0] as WindowSpec)),
+      state.storage.list<number>({ prefix: windowKey(identity, windows[0] as WindowSpec) }),
     );
-    expect(stored).toEqual([[Math.floor(EPOCH / 600), 3]]);
+    const key = windowKey(identity, windows[0] as WindowSpec);
+    expect([...stored]).toEqual([
+      [`${key}|${EPOCH}`, 1],
+      [`${key}|${EPOCH + 1}`, 1],
+      [`${key}|${EPOCH + 2}`, 1],
+    ]);
   });
 
   it('allows exactly the limit of 150 concurrent checks on one identity', async () => {
