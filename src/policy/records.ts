@@ -107,7 +107,9 @@ export const policyConfigSchema = z.strictObject({
   /** Graduated throttling for every customer without their own; absent = off. */
   throttle: throttleSchema.optional(),
   /** Consistency per tier (`exact` where absent); a customer record's own setting wins. */
-  consistency: z.partialRecord(z.enum([...TIERS, 'anonymous']), z.enum(['exact', 'fast'])).optional(),
+  consistency: z
+    .partialRecord(z.enum([...TIERS, 'anonymous']), z.enum(['exact', 'fast']))
+    .optional(),
 });
 export type PolicyConfig = z.infer<typeof policyConfigSchema>;
 
