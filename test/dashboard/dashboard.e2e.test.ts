@@ -47,6 +47,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The browser globals the `page.evaluate` callbacks touch, typed here because the root tsconfig
+ * has no DOM lib (the callbacks run in Chromium, not in Node).
+ */
+declare const document: {
+  readonly cookie: string;
+  readonly activeElement: { tagName: string; id: string; textContent: string | null } | null;
+};
+declare const window: { axe: { run(context: unknown, options: object): Promise<unknown> } };
+
 interface AxeViolation {
   id: string;
   impact?: string | null;
@@ -59,10 +69,7 @@ async function seriousAxeViolations(page: Page): Promise<string[]> {
   const axePath = createRequire(import.meta.url).resolve('axe-core');
   await page.addScriptTag({ path: axePath });
   const violations = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as { axe: { run(ctx: Document, opts: object): Promise<unknown> } }
-    ).axe;
-    const result = (await axe.run(document, {
+    const result = (await window.axe.run(document, {
       runOnly: {
         type: 'tag',
         values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
