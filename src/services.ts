@@ -19,7 +19,7 @@ export interface Services {
   readonly config: ConfigStore;
   readonly counters: CounterStore;
   /** Breaker state and Redis command counts of the counter store. */
-  readonly storeHealth: Pick<ComposedStore, 'breaker' | 'redisCommands'> & {
+  readonly storeHealth: Pick<ComposedStore, 'breaker' | 'redisCommands' | 'takeBreakerChanges'> & {
     readonly store: { hits(): number };
   };
   readonly verifyServiceToken: ServiceTokenVerifier;

@@ -27,6 +27,12 @@ export async function proxy(c: Ctx): Promise<Response> {
         log('internal-error', { where: 'telemetry', message: String(error) }, 'error');
       }),
     );
+    // Breaker transitions happen inside store calls, which have no execution context of their
+    // own; the request that saw them reports them.
+    for (const change of services.storeHealth.takeBreakerChanges()) {
+      const sent = services.telemetry.onBreakerChange?.(change);
+      if (sent) c.executionCtx.waitUntil(sent.catch(() => {}));
+    }
   };
   return limitAndForward(c, services, report);
 }

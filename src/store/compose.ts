@@ -2,6 +2,7 @@
 import type { Clock } from '../clock';
 import type { Bindings, Settings } from '../env';
 import { log } from '../telemetry/log';
+import type { BreakerChange } from '../telemetry/telemetry';
 import { type BlockedCacheStore, withBlockedCache } from './blocked-cache';
 import { type BreakerState, withCircuitBreaker } from './circuit-breaker';
 import type { CounterStore } from './counter-store';
@@ -19,6 +20,8 @@ export interface ComposedStore {
   breaker(): { state: BreakerState; since: number | null };
   /** Redis commands sent from this isolate (the DO's own write-behind commands not included). */
   redisCommands(): number;
+  /** Breaker transitions not yet reported to telemetry; taking them empties the list. */
+  takeBreakerChanges(): BreakerChange[];
 }
 
 /**
@@ -33,6 +36,7 @@ export interface ComposedStore {
  */
 export function composeStore(env: Bindings, settings: Settings, clock: Clock): ComposedStore {
   let commands = 0;
+  let changes: BreakerChange[] = [];
   const redis = () => {
     if (!settings.redis) throw new Error('Redis settings missing');
     return createRedisStore({
@@ -68,12 +72,19 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
     clock,
     failureThreshold: settings.breaker.failures,
     openMs: settings.breaker.openMs,
-    onChange: (state, store, reason) =>
-      log('breaker-change', { store, state, reason }, state === 'open' ? 'error' : 'warn'),
+    onChange: (state, store, reason) => {
+      log('breaker-change', { store, state, reason }, state === 'open' ? 'error' : 'warn');
+      if (changes.length < 100) changes.push({ store, state, at: clock.now() });
+    },
   });
   return {
     store: withBlockedCache(breaker, clock),
     breaker: () => breaker.state(),
     redisCommands: () => commands,
+    takeBreakerChanges: () => {
+      const taken = changes;
+      changes = [];
+      return taken;
+    },
   };
 }

@@ -113,11 +113,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     },
 
     async onBreakerChange(change: BreakerChange) {
-      log(
-        'breaker-change',
-        { store: change.store, state: change.state },
-        change.state === 'open' ? 'error' : 'warn',
-      );
+      // The hot path already logged the transition (with its reason) when it happened.
       if (!options.usage) return;
       try {
         await usageStub(options.usage).reportBreaker(change);
