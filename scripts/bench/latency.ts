@@ -1,0 +1,76 @@
+/** Latency of limited against bypassed requests through one worker, measured as interleaved pairs. */
+import type { BenchWorker, RequestOptions } from './harness';
+import { type Overhead, overhead, type Summary, summarize } from './stats';
+
+/** One request the benchmark repeats. */
+export interface RequestSpec extends RequestOptions {
+  readonly path: string;
+}
+
+/** Options of {@link measureLatency}. */
+export interface LatencyOptions {
+  readonly worker: BenchWorker;
+  readonly limited: RequestSpec;
+  readonly bypassed: RequestSpec;
+  /** Pairs measured and kept. */
+  readonly pairs: number;
+  /** Pairs sent first and discarded (JIT, caches, connections). */
+  readonly warmupPairs: number;
+  /** Hard stop: the cell ends here even if fewer pairs were measured. */
+  readonly deadlineMs: number;
+  /** Runs between the warm-up and the measured pairs (e.g. resetting Redis counters). */
+  readonly afterWarmup?: () => Promise<void>;
+}
+
+/** The result of one latency cell. */
+export interface LatencyResult {
+  readonly limited: Summary;
+  readonly bypassed: Summary;
+  readonly overhead: Overhead;
+  /** How many measured limited requests answered each status. */
+  readonly statuses: Readonly<Record<string, number>>;
+  readonly elapsedMs: number;
+  /** True when the deadline cut the cell short. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Sends `pairs` limited/bypassed pairs one request at a time, alternating which goes first so
+ * neither side always follows the other; the two series are then compared side by side.
+ */
+export async function measureLatency(opts: LatencyOptions): Promise<LatencyResult> {
+  const { worker, limited, bypassed } = opts;
+  const started = performance.now();
+  const deadline = started + opts.deadlineMs;
+  const send = async (spec: RequestSpec) => {
+    const t0 = performance.now();
+    const response = await worker.fetch(spec.path, spec);
+    return { ms: performance.now() - t0, status: response.status };
+  };
+  for (let i = 0; i < opts.warmupPairs && performance.now() < deadline; i++) {
+    await send(limited);
+    await send(bypassed);
+  }
+  await opts.afterWarmup?.();
+  const l: number[] = [];
+  const b: number[] = [];
+  const statuses: Record<string, number> = {};
+  for (let i = 0; i < opts.pairs && performance.now() < deadline; i++) {
+    const limitedFirst = i % 2 === 0;
+    const first = await send(limitedFirst ? limited : bypassed);
+    const second = await send(limitedFirst ? bypassed : limited);
+    const [lim, byp] = limitedFirst ? [first, second] : [second, first];
+    l.push(lim.ms);
+    b.push(byp.ms);
+    statuses[lim.status] = (statuses[lim.status] ?? 0) + 1;
+  }
+  if (l.length === 0) throw new Error(`latency cell measured nothing within ${opts.deadlineMs} ms`);
+  return {
+    limited: summarize(l),
+    bypassed: summarize(b),
+    overhead: overhead(l, b),
+    statuses,
+    elapsedMs: performance.now() - started,
+    truncated: l.length < opts.pairs,
+  };
+}
