@@ -540,6 +540,17 @@ function bar(
     pass: p99 === undefined || p99Blocked === undefined ? null : p99 < 1 && p99Blocked < 1,
     value: hybridMissing ? `n/a (${hybridMissing.reason})` : `${fmt(p99)} / ${fmt(p99Blocked)} ms`,
   });
+  const fast = cell('hybrid-fast', 'allowed', 10);
+  const fastP99 = worstP99(fast);
+  const fastBlockedP99 = worstP99(cell('hybrid-fast', 'blocked', 10));
+  lines.push({
+    check: 'same, consistency "fast" under hybrid (allowed / blocked)',
+    pass:
+      fastP99 === undefined || fastBlockedP99 === undefined
+        ? null
+        : fastP99 < 1 && fastBlockedP99 < 1,
+    value: fast ? `${fmt(fastP99)} / ${fmt(fastBlockedP99)} ms` : 'n/a (no fast mode)',
+  });
   const cmds = Math.max(worstCmds(cell('hybrid', 'allowed', 0)) ?? 0, worstCmds(hybrid) ?? 0);
   lines.push({
     check: 'Redis commands per request, hybrid, steady state <= 0.05 (worst cell)',
