@@ -1,5 +1,5 @@
 /** Where the worker's API lives: `?api=` beats `config.json` beats the build-time default (pure). */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /** Used when nothing else is configured: `wrangler dev`'s default address. */
 export const DEFAULT_API_BASE = 'http://127.0.0.1:8787';
@@ -14,21 +14,21 @@ export interface DashboardConfig {
   readonly apiSource: 'query' | 'config.json' | 'build' | 'default';
 }
 
-const httpUrl = z
-  .string()
-  .trim()
-  .refine((value) => {
+const httpUrl = z.string().check(
+  z.trim(),
+  z.refine((value) => {
     try {
       const url = new URL(value);
       return url.protocol === 'http:' || url.protocol === 'https:';
     } catch {
       return false;
     }
-  }, 'must be an http(s) URL');
+  }, 'must be an http(s) URL'),
+);
 
 const configFileSchema = z.object({
-  apiBase: httpUrl.optional(),
-  docsUrl: httpUrl.optional(),
+  apiBase: z.optional(httpUrl),
+  docsUrl: z.optional(httpUrl),
 });
 
 /** Drops a trailing slash so paths can be appended with `${base}/_edgelimit/...`. */

@@ -1,5 +1,5 @@
 /** Calls the worker's usage and metrics API and turns every failure into a readable {@link ApiError}. */
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Resolution, UsageRange } from '../range';
 import {
   type IncreaseRequest,
@@ -50,7 +50,7 @@ export interface ApiClient {
  * @example await createClient('http://127.0.0.1:8787', 'demo-free-key').rateLimit()
  */
 export function createClient(apiBase: string, credential: string): ApiClient {
-  const call = async <S extends z.ZodType>(
+  const call = async <S extends z.ZodMiniType>(
     path: string,
     schema: S,
     init: RequestInit = {},

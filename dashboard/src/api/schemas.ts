@@ -1,15 +1,21 @@
 /** Schemas of the usage API's responses (docs: the usage API contract); every response is parsed. */
-import { z } from 'zod';
+// zod/mini: the same validation as `zod` at a fraction of the bundle size (functional API).
+import * as z from 'zod/mini';
 
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO time');
-const count = z.number().finite().nonnegative();
+const isoTime = z
+  .string()
+  .check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO time'));
+const count = z.number().check(z.nonnegative());
+/** Counters an older worker may not send yet; absent means none. */
+const optionalCount = z._default(count, 0);
+const latency = z.optional(z.nullable(z.number().check(z.nonnegative())));
 
 const limitSpec = z.object({ limit: z.number(), window: z.string() });
 
 /** GET /_edgelimit/rate_limit */
 export const rateLimitSchema = z.object({
   // null for callers without a customer (anonymous); the dashboard always signs in with a key.
-  customerId: z.string().nullable(),
+  customerId: z.nullable(z.string()),
   tier: z.string(),
   windows: z.array(
     z.object({
@@ -19,19 +25,20 @@ export const rateLimitSchema = z.object({
       window: z.string(),
       windowMs: count,
       resetAt: isoTime,
-      rule: z.string().nullable().optional(),
+      rule: z.optional(z.nullable(z.string())),
       // A shadow window is measured but not enforced (a limit being trialled).
-      shadow: z.boolean().optional(),
+      shadow: z.optional(z.boolean()),
     }),
   ),
-  override: z
-    .object({
-      limits: z.array(limitSpec),
-      expiresAt: isoTime,
-      reason: z.string().optional(),
-    })
-    .nullable()
-    .optional(),
+  override: z.optional(
+    z.nullable(
+      z.object({
+        limits: z.array(limitSpec),
+        expiresAt: isoTime,
+        reason: z.optional(z.string()),
+      }),
+    ),
+  ),
 });
 export type RateLimitStatus = z.infer<typeof rateLimitSchema>;
 export type LimitWindow = RateLimitStatus['windows'][number];
@@ -50,10 +57,10 @@ export const usageSchema = z.object({
       time: isoTime,
       method: z.string(),
       path: z.string(),
-      window: z.string().nullable().optional(),
+      window: z.optional(z.nullable(z.string())),
     }),
   ),
-  source: z.string().optional(),
+  source: z.optional(z.string()),
 });
 export type Usage = z.infer<typeof usageSchema>;
 
@@ -62,30 +69,28 @@ const counters = {
   allowed: count,
   rejected: count,
   bypassed: count,
-  failedOpen: count.default(0),
-  failedClosed: count.default(0),
-  storeErrors: count.default(0),
+  failedOpen: optionalCount,
+  failedClosed: optionalCount,
+  storeErrors: optionalCount,
+  latencyP50Ms: latency,
+  latencyP99Ms: latency,
 };
-const latency = z.number().finite().nonnegative().nullable().optional();
 
 /** GET /_edgelimit/admin/metrics */
 export const metricsSchema = z.object({
-  range: z.unknown().optional(),
-  resolution: z.string().optional(),
-  series: z.array(
-    z.object({ t: isoTime, ...counters, latencyP50Ms: latency, latencyP99Ms: latency }),
-  ),
-  totals: z.object({ ...counters, latencyP50Ms: latency, latencyP99Ms: latency }),
+  resolution: z.optional(z.string()),
+  series: z.array(z.object({ t: isoTime, ...counters })),
+  totals: z.object(counters),
   topLimited: z.array(z.object({ customerId: z.string(), rejected: count, allowed: count })),
   breaker: z.object({
     state: z.enum(['closed', 'open', 'half-open']),
-    since: isoTime.nullable().optional(),
+    since: z.optional(z.nullable(isoTime)),
   }),
   recentAlerts: z.array(
     z.object({
       time: isoTime,
       kind: z.string(),
-      customerId: z.string().nullable().optional(),
+      customerId: z.optional(z.nullable(z.string())),
       message: z.string(),
     }),
   ),
@@ -95,9 +100,9 @@ export type MetricsPoint = Metrics['series'][number];
 
 /** An RFC 9457 problem body, as far as the dashboard uses it. */
 export const problemSchema = z.object({
-  title: z.string().optional(),
-  detail: z.string().optional(),
-  status: z.number().optional(),
+  title: z.optional(z.string()),
+  detail: z.optional(z.string()),
+  status: z.optional(z.number()),
 });
 
 /** POST /_edgelimit/usage/increase-request */
