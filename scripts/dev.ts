@@ -39,6 +39,7 @@ Press Ctrl+C to stop.`);
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  process.on('SIGHUP', shutdown);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

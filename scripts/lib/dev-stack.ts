@@ -143,7 +143,8 @@ function startWrangler(
   verbose: boolean,
 ): Promise<ChildProcess> {
   const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
-  args.push('--inspector-port', '0');
+  // --test-scheduled exposes /__scheduled so the cron anomaly checks can be run locally.
+  args.push('--inspector-port', '0', '--test-scheduled');
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   const child = spawn(join(ROOT, 'node_modules/.bin/wrangler'), args, {
     cwd: ROOT,
@@ -155,6 +156,17 @@ function startWrangler(
     stdio: ['ignore', verbose ? 'inherit' : 'pipe', verbose ? 'inherit' : 'pipe'],
     detached: true,
   });
+  // wrangler runs in its own process group (so it can be stopped with its workerd children);
+  // make sure it never outlives this process, however this process ends.
+  const killGroup = () => {
+    try {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', killGroup);
+  child.once('exit', () => process.off('exit', killGroup));
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
     output = (output + d.toString()).slice(-4000);

@@ -84,7 +84,12 @@ async function limitAndForward(
         code: failure.code,
         documentation: settings.docsUrl,
       },
-      { ...headers, 'WWW-Authenticate': 'Bearer realm="api"' },
+      {
+        ...headers,
+        // The quota headers describe the failed-attempts window; the request itself was refused.
+        'X-Edgelimit-Status': 'unauthenticated',
+        'WWW-Authenticate': 'Bearer realm="api"',
+      },
     );
   }
 
