@@ -2,7 +2,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { createClient } from './api/client';
 import { SignIn } from './components/sign-in';
-import { Loading } from './components/states';
 import type { DashboardConfig } from './config';
 import { type Role, readCredential, writeCredential } from './session';
 import { CustomerView } from './views/customer-view';
@@ -34,12 +33,12 @@ const TITLES: Record<Role, string> = {
   operator: 'Fleet health · edgelimit',
 };
 
-/** Renders the whole page once the runtime config has loaded. */
-export function App({ config }: { config: DashboardConfig | undefined }) {
+/** Renders the whole page for the loaded runtime config. */
+export function App({ config }: { config: DashboardConfig }) {
   const route = useRoute();
   const [credentials, setCredentials] = useState<Record<Role, string | undefined>>(() => ({
-    customer: readCredential('customer'),
-    operator: readCredential('operator'),
+    customer: readCredential('customer', config.apiBase),
+    operator: readCredential('operator', config.apiBase),
   }));
   const [notice, setNotice] = useState<Record<Role, string | undefined>>({
     customer: undefined,
@@ -50,16 +49,22 @@ export function App({ config }: { config: DashboardConfig | undefined }) {
     document.title = TITLES[route];
   }, [route]);
 
-  const signIn = useCallback((role: Role, value: string) => {
-    writeCredential(role, value);
-    setCredentials((c) => ({ ...c, [role]: value }));
-    setNotice((n) => ({ ...n, [role]: undefined }));
-  }, []);
-  const signOut = useCallback((role: Role, message?: string) => {
-    writeCredential(role, undefined);
-    setCredentials((c) => ({ ...c, [role]: undefined }));
-    setNotice((n) => ({ ...n, [role]: message }));
-  }, []);
+  const signIn = useCallback(
+    (role: Role, value: string) => {
+      writeCredential(role, config.apiBase, value);
+      setCredentials((c) => ({ ...c, [role]: value }));
+      setNotice((n) => ({ ...n, [role]: undefined }));
+    },
+    [config.apiBase],
+  );
+  const signOut = useCallback(
+    (role: Role, message?: string) => {
+      writeCredential(role, config.apiBase, undefined);
+      setCredentials((c) => ({ ...c, [role]: undefined }));
+      setNotice((n) => ({ ...n, [role]: message }));
+    },
+    [config.apiBase],
+  );
   const onCustomerUnauthorized = useCallback((m: string) => signOut('customer', m), [signOut]);
   const onOperatorUnauthorized = useCallback((m: string) => signOut('operator', m), [signOut]);
 
@@ -91,9 +96,7 @@ export function App({ config }: { config: DashboardConfig | undefined }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {!config ? (
-          <Loading what="configuration" />
-        ) : route === 'customer' ? (
+        {route === 'customer' ? (
           credential ? (
             <CustomerView
               key={credential}
@@ -144,13 +147,11 @@ export function App({ config }: { config: DashboardConfig | undefined }) {
       <footer class="footer">
         <div class="footer-inner">
           <span>
-            API: <code>{config?.apiBase ?? '…'}</code>
+            API: <code>{config.apiBase}</code>
           </span>
-          {config ? (
-            <a href={config.docsUrl} target="_blank" rel="noopener noreferrer">
-              Rate-limit documentation<span class="visually-hidden"> (opens in a new tab)</span>
-            </a>
-          ) : null}
+          <a href={config.docsUrl} target="_blank" rel="noopener noreferrer">
+            Rate-limit documentation<span class="visually-hidden"> (opens in a new tab)</span>
+          </a>
         </div>
       </footer>
     </>

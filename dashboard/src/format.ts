@@ -80,6 +80,25 @@ export function formatResetsIn(resetAtMs: number, nowMs: number): string {
 }
 
 /**
+ * The reset line under a limit: the countdown while part of it is used, "all available" when
+ * nothing is (the API then reports the window as resetting now, which would read as alarming).
+ * @example formatLimitReset(0, now, now) // "all available"
+ */
+export function formatLimitReset(used: number, resetAtMs: number, nowMs: number): string {
+  if (used <= 0) return 'all available';
+  return formatResetsIn(resetAtMs, nowMs);
+}
+
+/**
+ * A limit-sized number: exact below a million ("99,997", so three used out of 100,000 shows),
+ * compact above ("2.5M").
+ * @example formatAmount(99_997) // "99,997"
+ */
+export function formatAmount(n: number): string {
+  return Math.abs(n) < 1e6 ? formatExact(n) : formatCount(n);
+}
+
+/**
  * How long ago something happened ("just now", "12 s ago", "5 min ago", "3 h ago", "2 d ago").
  * @example formatAgo(now - 90_000, now) // "1 min ago"
  */

@@ -1,12 +1,13 @@
-/** Entry: renders the shell at once, then again when the runtime config has loaded. */
+/** Entry: a loading line at once, then the app when the runtime config has loaded. */
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { render } from 'preact';
 import { App } from './app';
+import { Loading } from './components/states';
 import { loadConfig } from './load-config';
 
 const root = document.getElementById('app');
 if (root) {
-  render(<App config={undefined} />, root);
+  render(<Loading what="the dashboard" />, root);
   loadConfig().then((config) => render(<App config={config} />, root));
 }

@@ -187,9 +187,9 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     await expect.poll(() => cards.count(), POLL).toBe(3);
     const text = (await cards.allTextContents()).join(' | ');
     expect(text).toMatch(/Per minute.*100 of 100 left/);
-    expect(text).toMatch(/Per day.*1k of 1k left/);
+    expect(text).toMatch(/Per day.*1,000 of 1,000 left/);
     expect(text).toMatch(/Endpoint rule: search.*10 of 10 left/);
-    expect(text).toMatch(/resets in \d+ s/);
+    expect(text).toMatch(/all available/);
     // The key lives in sessionStorage only.
     const stored = await customer.evaluate(() => ({
       session: Object.values(sessionStorage),
@@ -205,7 +205,7 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     await expect.poll(() => textOf(customer.getByTestId('total-allowed')), POLL).toBe('7');
     await expect
       .poll(() => textOf(customer.getByTestId('limit-card')), POLL)
-      .toMatch(/93 of 100 left/);
+      .toMatch(/93 of 100 left.*resets in \d+ s/);
     const chartAfter = await highestPixelOf(customer, 'usage-chart', [29, 78, 216]);
     // The allowed line now rises well above the zero line it was drawn on.
     expect(chartAfter).toBeGreaterThan(chartBefore + 0.2);
@@ -215,6 +215,13 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
       .locator('.data-table tbody td:nth-child(2)')
       .allTextContents();
     expect(allowedCells.reduce((sum, cell) => sum + Number(cell), 0)).toBe(7);
+
+    // The range picker asks the API again; the same traffic shows over 24 hours.
+    const caption = customer.locator('.chart-figure figcaption');
+    await customer.locator('input[name="usage-range"][value="24h"]').check();
+    await expect.poll(() => textOf(caption), POLL).toMatch(/^7 allowed .* last 24 hours/);
+    await customer.locator('input[name="usage-range"][value="1h"]').check();
+    await expect.poll(() => textOf(caption), POLL).toMatch(/^7 allowed .* last hour/);
   });
 
   it('shows a 429 in recent 429s once POST /v1/search is exhausted (10 per minute)', async () => {
@@ -320,6 +327,19 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     await screenshotAt(customer, PHONE, 'customer-phone');
     expect(await seriousAxeViolations(customer)).toEqual([]);
     await customer.setViewportSize(DESKTOP);
+  });
+
+  it('does not hand a stored key to another API named in a link (?api=)', async () => {
+    const requests: string[] = [];
+    customer.on('request', (r) => requests.push(r.url()));
+    await customer.goto(`${dashboardUrl}/?api=http://127.0.0.1:9/`);
+    await customer.getByLabel('API key').waitFor();
+    expect(await textOf(customer.locator('.warning'))).toMatch(/set by the link/);
+    expect(requests.filter((u) => u.startsWith('http://127.0.0.1:9/'))).toEqual([]);
+    customer.removeAllListeners('request');
+    // Back on the configured API, the session is still there.
+    await customer.goto(dashboardUrl);
+    await expect.poll(() => textOf(customer.getByTestId('customer-id')), POLL).toBe('demo-free');
   });
 
   it('forgets the key on sign-out', async () => {

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_API_BASE, DEFAULT_DOCS_URL, resolveConfig } from '../../dashboard/src/config';
 import {
   formatAgo,
+  formatAmount,
   formatCount,
   formatDateTime,
   formatDuration,
   formatExact,
   formatLatency,
   formatLimit,
+  formatLimitReset,
   formatPercent,
   formatResetsIn,
   formatTier,
@@ -94,6 +96,24 @@ describe('formatResetsIn', () => {
   it('says the window is resetting once the moment has passed', () => {
     expect(formatResetsIn(T0, T0)).toBe('resetting…');
     expect(formatResetsIn(T0 - 1000, T0)).toBe('resetting…');
+  });
+});
+
+describe('formatLimitReset', () => {
+  it('counts down while part of the limit is used', () => {
+    expect(formatLimitReset(3, T0 + 18_000, T0)).toBe('resets in 18 s');
+  });
+
+  it('says all is available when nothing is used, whatever the reset time', () => {
+    expect(formatLimitReset(0, T0, T0)).toBe('all available');
+  });
+});
+
+describe('formatAmount', () => {
+  it('is exact below a million and compact above', () => {
+    expect(formatAmount(99_997)).toBe('99,997');
+    expect(formatAmount(1000)).toBe('1,000');
+    expect(formatAmount(2_500_000)).toBe('2.5M');
   });
 });
 

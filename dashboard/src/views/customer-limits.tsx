@@ -1,11 +1,11 @@
 /** The customer's limits right now: one card per window with what is left and a live reset countdown. */
 import type { LimitWindow, RateLimitStatus } from '../api/schemas';
 import {
-  formatCount,
+  formatAmount,
   formatDateTime,
   formatExact,
   formatLimit,
-  formatResetsIn,
+  formatLimitReset,
   formatUntil,
   formatWindow,
   headroom,
@@ -37,8 +37,8 @@ function LimitCard({ window: w, now }: { window: LimitWindow; now: number }) {
         {w.shadow ? <span class="badge">Trial: not enforced</span> : null}
       </h3>
       <p class="limit-remaining">
-        <strong title={formatExact(w.remaining)}>{formatCount(w.remaining)}</strong>
-        <span> of {formatCount(w.limit)} left</span>
+        <strong title={formatExact(w.remaining)}>{formatAmount(w.remaining)}</strong>
+        <span> of {formatAmount(w.limit)} left</span>
       </p>
       <div class="bar" aria-hidden="true">
         <div
@@ -48,7 +48,7 @@ function LimitCard({ window: w, now }: { window: LimitWindow; now: number }) {
       </div>
       <p class="limit-meta">
         <span>{formatExact(used)} used</span>
-        <span class="limit-reset">{formatResetsIn(Date.parse(w.resetAt), now)}</span>
+        <span class="limit-reset">{formatLimitReset(used, Date.parse(w.resetAt), now)}</span>
       </p>
       {state !== 'ok' ? <p class={`limit-flag is-${state}`}>{HEADROOM_TEXT[state]}</p> : null}
     </li>
