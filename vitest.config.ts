@@ -34,7 +34,11 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/scripts/**/*.test.ts', 'test/dashboard/**/*.test.ts', 'test/node/**/*.test.ts'],
+          include: [
+            'test/scripts/**/*.test.ts',
+            'test/dashboard/**/*.test.ts',
+            'test/node/**/*.test.ts',
+          ],
           testTimeout: 60_000,
         },
       },
