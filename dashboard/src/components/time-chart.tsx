@@ -93,7 +93,8 @@ export function TimeChart({
           width: 2,
           ...(s.fill ? { fill: s.fill } : {}),
           ...(s.dash ? { dash: [...s.dash] } : {}),
-          points: { show: dots, size: 5 },
+          // Forced dots are larger: they may be the only mark a sparse series leaves.
+          points: { show: dots, size: showPoints ? 8 : 5 },
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : formatValue(v)),
         })),
       ],

@@ -1,6 +1,7 @@
 /** The customer's history: allowed vs rejected over a chosen range, per rule, and recent 429s. */
 import { useMemo } from 'preact/hooks';
 import type { Usage } from '../api/schemas';
+import { CountsTable } from '../components/counts-table';
 import { Segmented } from '../components/segmented';
 import { Empty, ErrorNotice, Loading } from '../components/states';
 import { type ChartSeries, TimeChart } from '../components/time-chart';
@@ -208,34 +209,16 @@ function ByRule({ usage }: { usage: Usage }) {
       {usage.byRule.length === 0 ? (
         <Empty>No requests in this range.</Empty>
       ) : (
-        <div class="table-scroll">
-          <table data-testid="by-rule">
-            <thead>
-              <tr>
-                <th scope="col">Rule</th>
-                <th scope="col" class="num">
-                  Allowed
-                </th>
-                <th scope="col" class="num">
-                  Rejected
-                </th>
-                <th scope="col" class="num">
-                  Rejected %
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {usage.byRule.map((r) => (
-                <tr key={r.rule}>
-                  <th scope="row">{r.rule === 'default' ? 'Tier limits' : r.rule}</th>
-                  <td class="num">{formatExact(r.allowed)}</td>
-                  <td class="num">{formatExact(r.rejected)}</td>
-                  <td class="num">{formatPercent(r.rejected, r.allowed + r.rejected)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <CountsTable
+          testId="by-rule"
+          nameHeader="Rule"
+          rows={usage.byRule.map((r) => ({
+            key: r.rule,
+            label: r.rule === 'default' ? 'Tier limits' : r.rule,
+            allowed: r.allowed,
+            rejected: r.rejected,
+          }))}
+        />
       )}
     </section>
   );

@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, createClient } from '../api/client';
 import type { Metrics, MetricsPoint } from '../api/schemas';
+import { CountsTable } from '../components/counts-table';
 import { Segmented } from '../components/segmented';
 import { Empty, ErrorNotice, Freshness, Loading } from '../components/states';
 import { type ChartSeries, TimeChart } from '../components/time-chart';
@@ -284,34 +285,16 @@ function MetricsBody({
           {metrics.topLimited.length === 0 ? (
             <Empty>No customer was rate limited {during}.</Empty>
           ) : (
-            <div class="table-scroll">
-              <table data-testid="top-limited">
-                <thead>
-                  <tr>
-                    <th scope="col">Customer</th>
-                    <th scope="col" class="num">
-                      Rejected
-                    </th>
-                    <th scope="col" class="num">
-                      Allowed
-                    </th>
-                    <th scope="col" class="num">
-                      Rejected %
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {metrics.topLimited.map((c) => (
-                    <tr key={c.customerId}>
-                      <th scope="row">{c.customerId}</th>
-                      <td class="num">{formatExact(c.rejected)}</td>
-                      <td class="num">{formatExact(c.allowed)}</td>
-                      <td class="num">{formatPercent(c.rejected, c.allowed + c.rejected)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <CountsTable
+              testId="top-limited"
+              nameHeader="Customer"
+              rejectedFirst
+              rows={metrics.topLimited.map((c) => ({
+                key: c.customerId,
+                label: c.customerId,
+                ...c,
+              }))}
+            />
           )}
         </section>
 
