@@ -83,13 +83,16 @@ export class LimiterObject extends DurableObject<Env> {
       const stored = await ctx.storage.list<number>({ prefix: 'el:' });
       for (const [name, count] of stored) {
         const cut = name.lastIndexOf('|');
+        const bucket = Number(name.slice(cut + 1));
+        // Entries in any other shape (an older layout) are ignored rather than misread.
+        if (cut < 0 || !Number.isSafeInteger(bucket) || typeof count !== 'number') continue;
         const key = name.slice(0, cut);
         let buckets = this.counters.get(key);
         if (!buckets) {
           buckets = new Map();
           this.counters.set(key, buckets);
         }
-        buckets.set(Number(name.slice(cut + 1)), count);
+        buckets.set(bucket, count);
       }
       this.pending = fromStored(await ctx.storage.get<StoredPending>(PENDING_KEY));
       this.alarmAt = await ctx.storage.getAlarm();
