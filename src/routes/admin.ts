@@ -19,6 +19,7 @@ import {
 import { activeOverride } from '../policy/resolve-policy';
 import { getServices } from '../services';
 import { log } from '../telemetry/log';
+import { refuseNonAdmin } from './admin-auth';
 
 type Env = { Bindings: Bindings };
 
@@ -34,19 +35,8 @@ export function adminRoutes(): Hono<Env> {
   const app = new Hono<Env>();
 
   app.use('*', async (c, next) => {
-    const services = getServices(c.env);
-    if (!c.env.ADMIN_TOKEN) {
-      return problem(
-        503,
-        'Admin API disabled',
-        'Set the ADMIN_TOKEN secret to enable the admin API.',
-      );
-    }
-    const auth = c.req.header('authorization') ?? '';
-    const token = /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '').trim() : '';
-    if (!token || !(await services.verifyAdminToken(token))) {
-      return problem(401, 'Unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>.');
-    }
+    const refused = await refuseNonAdmin(c.env, c.req.header('authorization'));
+    if (refused) return refused;
     await next();
   });
 

@@ -1,10 +1,10 @@
 /** `GET <prefix>/admin/metrics`: fleet health for operators (admin token), per the usage API contract. */
 import { Hono } from 'hono';
 import type { Bindings } from '../env';
-import { problemResponse } from '../http/problem';
 import { getServices } from '../services';
 import { usageStub } from '../telemetry/embedded-usage';
 import { spanOf } from '../telemetry/usage-source';
+import { refuseNonAdmin } from './admin-auth';
 import { dashboardCors, iso, parseQuery, sourceFailed, spanQuerySchema } from './usage';
 
 type Env = { Bindings: Bindings };
@@ -17,19 +17,9 @@ export function metricsRoutes(): Hono<Env> {
   app.use('*', dashboardCors());
 
   app.get('/admin/metrics', async (c) => {
+    const refused = await refuseNonAdmin(c.env, c.req.header('authorization'));
+    if (refused) return refused;
     const services = getServices(c.env);
-    if (!c.env.ADMIN_TOKEN) {
-      return problem(
-        503,
-        'Admin API disabled',
-        'Set the ADMIN_TOKEN secret to enable the admin API.',
-      );
-    }
-    const auth = c.req.header('authorization') ?? '';
-    const token = /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '').trim() : '';
-    if (!token || !(await services.verifyAdminToken(token))) {
-      return problem(401, 'Unauthorized', 'Send Authorization: Bearer <ADMIN_TOKEN>.');
-    }
     const query = parseQuery(c, metricsQuery);
     if (!query.ok) return query.response;
     const { range, resolution } = query.value;
@@ -72,8 +62,4 @@ export function metricsRoutes(): Hono<Env> {
   });
 
   return app;
-}
-
-function problem(status: number, title: string, detail: string): Response {
-  return problemResponse({ type: 'about:blank', title, status, detail });
 }
