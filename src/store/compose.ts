@@ -12,7 +12,7 @@ import type { LimiterCallOptions } from './limiter-object';
 import { createMemoryStore } from './memory-store';
 import { createRedisClient } from './redis-client';
 import { createRedisStore } from './redis-store';
-import { withFallback, withTimeBudget } from './time-budget';
+import { withTimeBudget } from './time-budget';
 
 /** The assembled store and the health figures it exposes. */
 export interface ComposedStore {
@@ -29,8 +29,7 @@ export interface ComposedStore {
  * - `memory`: this isolate only (tests, benchmarks).
  * - `durable-object`: one object per identity; no Redis.
  * - `redis`: one Lua script call per check.
- * - `hybrid`: the object per identity decides and writes behind to Redis; if the object cannot
- *   answer within budget, Redis decides directly.
+ * - `hybrid`: the object per identity decides and writes behind to Redis in batches.
  * With a Durable Object, policies with `consistency: "fast"` decide from leases in the isolate.
  * Every mode gets the time budget, the circuit breaker and the L1 for blocked windows.
  */
@@ -62,9 +61,11 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
       base = withLeases(budget(createDurableObjectStore(env.LIMITER)), leaser({}), { clock });
       break;
     case 'hybrid': {
+      // No direct-Redis fallback: Redis lags the object by the write-behind batch, so deciding
+      // there could allow more than the limit. A sick object fails open or closed, marked.
       const callOptions = settings.redis ? { writeBehind: settings.redis } : {};
       const object = budget(createDurableObjectStore(env.LIMITER, callOptions));
-      base = withFallback(withLeases(object, leaser(callOptions), { clock }), budget(redis()));
+      base = withLeases(object, leaser(callOptions), { clock });
       break;
     }
   }

@@ -72,6 +72,8 @@ export class LimiterObject extends DurableObject<Env> {
   private alarmAt: number | null = null;
   private redis: Redis | undefined;
   private flushing: Promise<void> | undefined;
+  /** Cold windows being loaded from Redis, so concurrent requests share one load. */
+  private readonly reloads = new Map<string, Promise<void>>();
   /** Storage entries of buckets that expired in memory and still wait to be deleted. */
   private expired: string[] = [];
   /** Redis commands this object sent (write-behind and reloads), for the benchmark. */
@@ -320,26 +322,47 @@ export class LimiterObject extends DurableObject<Env> {
 
   /** On a cold start, windows this object has never seen are loaded from Redis once. */
   private async reloadCold(keys: string[]): Promise<void> {
-    const cold = keys.filter((k) => !this.counters.has(k));
     const redis = this.redis;
-    if (!cold.length || !redis) return;
+    if (!redis) return;
+    const waits: Promise<void>[] = [];
+    for (const key of keys) {
+      if (this.counters.has(key)) continue;
+      // Requests arriving while a window loads wait for the same load: one HGETALL per window,
+      // and nobody decides from a window that is about to be filled in.
+      let load = this.reloads.get(key);
+      if (!load) {
+        load = this.loadFromRedis(redis, key).finally(() => this.reloads.delete(key));
+        this.reloads.set(key, load);
+      }
+      waits.push(load);
+    }
+    if (!waits.length) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(waits),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, RELOAD_BUDGET_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const key of keys) if (!this.counters.has(key)) this.counters.set(key, new Map());
+  }
+
+  private async loadFromRedis(redis: Redis, key: string): Promise<void> {
     try {
-      const loads = cold.map(async (key) => {
-        this.commands++;
-        const hash = await redis.hgetall<Record<string, string | number>>(key);
-        const buckets: Buckets = new Map();
-        for (const [bucket, count] of Object.entries(hash ?? {})) {
-          const b = Number(bucket);
-          const n = Number(count);
-          if (Number.isSafeInteger(b) && Number.isSafeInteger(n) && n > 0) buckets.set(b, n);
-        }
-        // A request may have created the window while we waited; keep the larger count per bucket.
-        const existing = this.counters.get(key);
-        if (existing)
-          for (const [b, n] of existing) buckets.set(b, Math.max(n, buckets.get(b) ?? 0));
-        this.counters.set(key, buckets);
-      });
-      await Promise.race([Promise.all(loads), new Promise((r) => setTimeout(r, RELOAD_BUDGET_MS))]);
+      this.commands++;
+      const hash = await redis.hgetall<Record<string, string | number>>(key);
+      const buckets: Buckets = new Map();
+      for (const [bucket, count] of Object.entries(hash ?? {})) {
+        const b = Number(bucket);
+        const n = Number(count);
+        if (Number.isSafeInteger(b) && Number.isSafeInteger(n) && n > 0) buckets.set(b, n);
+      }
+      // If the load outlived its budget, requests went on with an empty window meanwhile; keep
+      // the larger count per bucket rather than dropping theirs.
+      const existing = this.counters.get(key);
+      if (existing) for (const [b, n] of existing) buckets.set(b, Math.max(n, buckets.get(b) ?? 0));
+      this.counters.set(key, buckets);
     } catch (error) {
       console.log(
         JSON.stringify({
@@ -350,7 +373,6 @@ export class LimiterObject extends DurableObject<Env> {
         }),
       );
     }
-    for (const key of cold) if (!this.counters.has(key)) this.counters.set(key, new Map());
   }
 
   private redisUrl: string | undefined;

@@ -20,21 +20,3 @@ export function withTimeBudget(store: CounterStore, budgetMs: number): CounterSt
     },
   };
 }
-
-/**
- * Tries `primary`, and on a store error asks `fallback` (hybrid: the Durable Object first, Redis
- * directly when the object cannot answer). The fallback's answer carries its own store name.
- */
-export function withFallback(primary: CounterStore, fallback: CounterStore): CounterStore {
-  return {
-    name: primary.name,
-    async check(request: CheckRequest) {
-      try {
-        return await primary.check(request);
-      } catch (error) {
-        if (!(error instanceof StoreError)) throw error;
-        return fallback.check(request);
-      }
-    },
-  };
-}

@@ -112,4 +112,21 @@ describe('LimiterObject', () => {
     const second = await store.check({ identity, windows: [spec], now });
     expect(second.allowed).toBe(false);
   });
+
+  it('loads a cold window once for concurrent requests, and none of them decides before it', async () => {
+    const identity = `c:${uniqueId('cold-race')}`;
+    const spec: WindowSpec = { id: 'minute', limit: 10, windowMs: 60_000 };
+    const now = Date.now();
+    const key = windowKey(identity, spec);
+    await testRedis().hincrby(key, String(currentBucket(now, spec.windowMs, spec.limit)), 9);
+    await testRedis().pexpire(key, 120_000);
+
+    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, () => store.check({ identity, windows: [spec], now })),
+    );
+    expect(outcomes.filter((o) => o.allowed)).toHaveLength(1);
+    const stub = namespace.get(namespace.idFromName(identity));
+    expect(await stub.redisCommands()).toBe(1);
+  });
 });
