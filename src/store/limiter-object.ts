@@ -229,7 +229,7 @@ export class LimiterObject extends DurableObject<Env> {
     for (let i = 0; i < deletes.length; i += 128)
       void this.ctx.storage.delete(deletes.slice(i, i + 128));
 
-    if (deltas.length && units >= FLUSH_UNITS) void this.flush();
+    if (deltas.length && units >= FLUSH_UNITS) void this.flush(false);
     const wanted = deltas.length ? now + FLUSH_INTERVAL_MS : now + cleanupDelay(request);
     if (this.alarmAt === null || this.alarmAt > wanted) {
       this.alarmAt = wanted;
@@ -274,13 +274,16 @@ export class LimiterObject extends DurableObject<Env> {
   }
 
   /**
-   * Sends every pending delta, one script call per batch; on failure the batch stays pending for
-   * the next alarm. Concurrent callers share the batch in flight, then send what piled up meanwhile.
+   * Sends pending deltas in one script call. `drain` (the alarm) keeps sending until nothing is
+   * pending; otherwise (a batch filled up) one batch goes and whatever arrives meanwhile waits for
+   * the next full batch or the alarm, so a slow Redis never turns into one call per request.
+   * On failure the batch stays pending for the next alarm.
    */
-  async flush(): Promise<void> {
+  async flush(drain = true): Promise<void> {
     const redis = this.redis;
     while (redis && this.pending.size) {
       if (this.flushing) {
+        if (!drain) return;
         await this.flushing;
         continue;
       }
@@ -288,7 +291,7 @@ export class LimiterObject extends DurableObject<Env> {
       this.flushing = sent.then(() => undefined);
       const ok = await sent;
       this.flushing = undefined;
-      if (!ok) return;
+      if (!ok || !drain) return;
     }
   }
 

@@ -4,9 +4,10 @@ import { Redis } from '@upstash/redis/cloudflare';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { customerIdentity, windowKey } from '../../src/limiter/keys';
 import { getServices } from '../../src/services';
+import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import { setLogSink } from '../../src/telemetry/log';
 import { testWorker } from '../support/app';
-import { createCustomer, randomIp } from '../support/customers';
+import { createCustomer, randomIp, uniqueId } from '../support/customers';
 
 const control = (path: string) => fetch(`${inject('chaosControlUrl')}${path}`, { method: 'POST' });
 
@@ -115,5 +116,23 @@ describe('when Redis fails', () => {
       windowKey(identity, { id: 'minute', limit: 3, windowMs: 60_000 }),
     );
     expect(Object.values(hash ?? {}).reduce((a, b) => a + Number(b), 0)).toBe(3);
+  });
+
+  it('keeps write-behind batched when Redis is slow (no call per request)', async () => {
+    // About ten requests per Redis round trip: a flush per round trip would be 0.1 per request.
+    await control('/delay?ms=100');
+    const identity = `c:${uniqueId('slow-wb')}`;
+    const store = createDurableObjectStore(env.LIMITER, {
+      writeBehind: { url: inject('chaosUpstashUrl'), token: inject('chaosUpstashToken') },
+    });
+    const windows = [{ id: 'minute', limit: 100_000, windowMs: 60_000 }];
+    const checks = 250;
+    for (let i = 0; i < checks; i++) {
+      await store.check({ identity, windows });
+      await new Promise((r) => setTimeout(r, 8));
+    }
+    const stub = env.LIMITER.get(env.LIMITER.idFromName(identity));
+    await runDurableObjectAlarm(stub);
+    expect((await stub.redisCommands()) / checks).toBeLessThanOrEqual(0.05);
   });
 });
