@@ -27,6 +27,11 @@ export interface LatencyResult {
   readonly limited: Summary;
   readonly bypassed: Summary;
   readonly overhead: Overhead;
+  /**
+   * The limiter's own time as the worker reports it (`Server-Timing: edgelimit;dur=`), for the
+   * limited requests; `undefined` for workers that send no such header (@upstash/ratelimit).
+   */
+  readonly server?: Summary;
   /** How many measured limited requests answered each status. */
   readonly statuses: Readonly<Record<string, number>>;
   readonly elapsedMs: number;
@@ -45,7 +50,12 @@ export async function measureLatency(opts: LatencyOptions): Promise<LatencyResul
   const send = async (spec: RequestSpec) => {
     const t0 = performance.now();
     const response = await worker.fetch(spec.path, spec);
-    return { ms: performance.now() - t0, status: response.status };
+    const timing = /edgelimit;dur=([\d.]+)/.exec(response.headers.get('Server-Timing') ?? '');
+    return {
+      ms: performance.now() - t0,
+      status: response.status,
+      serverMs: timing ? Number(timing[1]) : undefined,
+    };
   };
   for (let i = 0; i < opts.warmupPairs && performance.now() < deadline; i++) {
     await send(limited);
@@ -54,6 +64,7 @@ export async function measureLatency(opts: LatencyOptions): Promise<LatencyResul
   await opts.afterWarmup?.();
   const l: number[] = [];
   const b: number[] = [];
+  const server: number[] = [];
   const statuses: Record<string, number> = {};
   for (let i = 0; i < opts.pairs && performance.now() < deadline; i++) {
     const limitedFirst = i % 2 === 0;
@@ -62,6 +73,7 @@ export async function measureLatency(opts: LatencyOptions): Promise<LatencyResul
     const [lim, byp] = limitedFirst ? [first, second] : [second, first];
     l.push(lim.ms);
     b.push(byp.ms);
+    if (lim.serverMs !== undefined) server.push(lim.serverMs);
     statuses[lim.status] = (statuses[lim.status] ?? 0) + 1;
   }
   if (l.length === 0) throw new Error(`latency cell measured nothing within ${opts.deadlineMs} ms`);
@@ -69,6 +81,7 @@ export async function measureLatency(opts: LatencyOptions): Promise<LatencyResul
     limited: summarize(l),
     bypassed: summarize(b),
     overhead: overhead(l, b),
+    ...(server.length ? { server: summarize(server) } : {}),
     statuses,
     elapsedMs: performance.now() - started,
     truncated: l.length < opts.pairs,

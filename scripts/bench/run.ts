@@ -428,12 +428,29 @@ function latencyTable(cells: readonly LatencyCell[], missing: readonly Missing[]
       `${fmt(a?.overhead.p99)} / ${fmt(b?.overhead.p99)}`,
       a && b ? fmt(drift(a.overhead.p99, b.overhead.p99)) : 'n/a',
       fmt(a?.overhead.pairedP50),
+      a?.server && b?.server
+        ? `${fmt(Math.max(a.server.p50, b.server.p50))} / ${fmt(Math.max(a.server.p99, b.server.p99))}`
+        : 'n/a',
       c.commandsPerRequest.map((x) => fmt(x, 3)).join(' / '),
       answers,
     ];
   });
   for (const m of missing) {
-    rows.push([m.label, '-', '-', '0', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']);
+    rows.push([
+      m.label,
+      '-',
+      '-',
+      '0',
+      'n/a',
+      'n/a',
+      'n/a',
+      'n/a',
+      'n/a',
+      'n/a',
+      'n/a',
+      'n/a',
+      'n/a',
+    ]);
   }
   return table(
     [
@@ -447,6 +464,7 @@ function latencyTable(cells: readonly LatencyCell[], missing: readonly Missing[]
       'ovh p99 run1/2',
       'p99 moved',
       'paired p50',
+      'in-worker p50/p99',
       'redis cmd/req 1/2',
       'limited answers',
     ],
@@ -540,6 +558,18 @@ function bar(
     pass: p99 === undefined || p99Blocked === undefined ? null : p99 < 1 && p99Blocked < 1,
     value: hybridMissing ? `n/a (${hybridMissing.reason})` : `${fmt(p99)} / ${fmt(p99Blocked)} ms`,
   });
+  const worstServerP99 = (x: LatencyCell | undefined) =>
+    x?.runs.every((r) => r.server) ? Math.max(...x.runs.map((r) => r.server?.p99 ?? 0)) : undefined;
+  const serverP99 = worstServerP99(hybrid);
+  const serverP99Blocked = worstServerP99(hybridBlocked);
+  lines.push({
+    check: 'same, measured inside the worker (Server-Timing; allowed / blocked via L1)',
+    pass:
+      serverP99 === undefined || serverP99Blocked === undefined
+        ? null
+        : serverP99 < 1 && serverP99Blocked < 1,
+    value: hybrid ? `${fmt(serverP99)} / ${fmt(serverP99Blocked)} ms` : 'n/a',
+  });
   const fast = cell('hybrid-fast', 'allowed', 10);
   const fastP99 = worstP99(fast);
   const fastBlockedP99 = worstP99(cell('hybrid-fast', 'blocked', 10));
@@ -550,6 +580,16 @@ function bar(
         ? null
         : fastP99 < 1 && fastBlockedP99 < 1,
     value: fast ? `${fmt(fastP99)} / ${fmt(fastBlockedP99)} ms` : 'n/a (no fast mode)',
+  });
+  const fastServer = worstServerP99(fast);
+  const fastServerBlocked = worstServerP99(cell('hybrid-fast', 'blocked', 10));
+  lines.push({
+    check: 'same, consistency "fast", measured inside the worker (Server-Timing)',
+    pass:
+      fastServer === undefined || fastServerBlocked === undefined
+        ? null
+        : fastServer < 1 && fastServerBlocked < 1,
+    value: fast ? `${fmt(fastServer)} / ${fmt(fastServerBlocked)} ms` : 'n/a',
   });
   const cmds = Math.max(worstCmds(cell('hybrid', 'allowed', 0)) ?? 0, worstCmds(hybrid) ?? 0);
   lines.push({
