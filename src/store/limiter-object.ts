@@ -29,6 +29,7 @@ import {
   MERGE_SHA1,
   mergeArguments,
   type Pending,
+  pendingUnits,
   type StoredPending,
   toStored,
 } from './write-behind';
@@ -229,8 +230,14 @@ export class LimiterObject extends DurableObject<Env> {
     for (let i = 0; i < deletes.length; i += 128)
       void this.ctx.storage.delete(deletes.slice(i, i + 128));
 
-    if (deltas.length && units >= FLUSH_UNITS) void this.flush(false);
-    const wanted = deltas.length ? now + FLUSH_INTERVAL_MS : now + cleanupDelay(request);
+    // Redis is only ever called from the alarm, never from a request: a full batch brings the
+    // alarm forward to now. (Network calls from request handling would contend with the stream
+    // of requests for the object's gates; the alarm is its own event, retried if it fails.)
+    const wanted = !deltas.length
+      ? now + cleanupDelay(request)
+      : units >= FLUSH_UNITS
+        ? now
+        : now + FLUSH_INTERVAL_MS;
     if (this.alarmAt === null || this.alarmAt > wanted) {
       this.alarmAt = wanted;
       void this.ctx.storage.setAlarm(wanted);
@@ -262,37 +269,31 @@ export class LimiterObject extends DurableObject<Env> {
     }
     for (let i = 0; i < dead.length; i += 128)
       await this.ctx.storage.delete(dead.slice(i, i + 128));
-    const next = this.pending.size
-      ? now + FLUSH_INTERVAL_MS
+    const waiting = pendingUnits(this.pending);
+    const next = waiting
+      ? now + (waiting >= FLUSH_UNITS ? 0 : FLUSH_INTERVAL_MS)
       : this.counters.size
         ? now + 60_000
         : null;
-    if (next !== null) {
+    if (next !== null && (this.alarmAt === null || this.alarmAt > next)) {
       this.alarmAt = next;
       await this.ctx.storage.setAlarm(next);
     }
   }
 
   /**
-   * Sends pending deltas in one script call. `drain` (the alarm) keeps sending until nothing is
-   * pending; otherwise (a batch filled up) one batch goes and whatever arrives meanwhile waits for
-   * the next full batch or the alarm, so a slow Redis never turns into one call per request.
-   * On failure the batch stays pending for the next alarm.
+   * Sends what is pending now in one script call (called by the alarm). What arrives meanwhile
+   * waits for the next alarm, so a slow Redis never turns into a call per round trip. On failure
+   * the batch stays pending and the next alarm retries.
    */
-  async flush(drain = true): Promise<void> {
+  async flush(): Promise<void> {
     const redis = this.redis;
-    while (redis && this.pending.size) {
-      if (this.flushing) {
-        if (!drain) return;
-        await this.flushing;
-        continue;
-      }
-      const sent = this.sendBatch(redis);
-      this.flushing = sent.then(() => undefined);
-      const ok = await sent;
-      this.flushing = undefined;
-      if (!ok || !drain) return;
-    }
+    if (!redis || !this.pending.size) return;
+    if (this.flushing) return this.flushing;
+    const sent = this.sendBatch(redis);
+    this.flushing = sent.then(() => undefined);
+    await sent;
+    this.flushing = undefined;
   }
 
   private async sendBatch(redis: Redis): Promise<boolean> {
