@@ -8,7 +8,7 @@ import { createMemoryStore } from '../../src/store/memory-store';
 import { createRedisClient } from '../../src/store/redis-client';
 import { createRedisStore } from '../../src/store/redis-store';
 import { boundaryAttackTrace, burstyTrace, seededRng, uniformTrace } from '../lib/traces';
-import { type AccuracyScore, scoreDecisions } from './stats';
+import { type AccuracyScore, provableOvershoot, scoreDecisions } from './stats';
 
 /** The traces every limiter is scored on. */
 export const TRACE_NAMES = ['uniform', 'bursty', 'boundary'] as const;
@@ -158,7 +158,9 @@ export interface RealtimeAnswer {
 /**
  * Replays the traces in real time against every target at once (same schedule, distinct
  * identities), each trace starting on a window boundary so the boundary attack lines up with
- * fixed-window limiters. Times are taken when each request is sent. Bounded by the traces.
+ * fixed-window limiters. Times are taken when each request is sent and answered; overshoot is
+ * scored both on send times and provably (whatever the decision instant within the round trip).
+ * Bounded by the traces.
  */
 export async function realtimeAccuracy(
   targets: readonly RealtimeTarget[],
@@ -176,7 +178,7 @@ export async function realtimeAccuracy(
     // Start on the next window boundary at least 300 ms ahead, leaving time to schedule.
     const start = Math.ceil((Date.now() + 300) / shape.windowMs) * shape.windowMs;
     const trace = makeTraces({ ...shape, start })[name];
-    const sent = targets.map(() => [] as { t: number; answer: RealtimeAnswer }[]);
+    const sent = targets.map(() => [] as { t: number; r: number; answer: RealtimeAnswer }[]);
     const inflight: Promise<void>[] = [];
     for (const at of trace) {
       const wait = at - Date.now();
@@ -188,7 +190,7 @@ export async function realtimeAccuracy(
             .send(name)
             .catch((): RealtimeAnswer => ({ status: 0 }))
             .then((answer) => {
-              sent[i]?.push({ t, answer });
+              sent[i]?.push({ t, r: Date.now(), answer });
             }),
         );
       });
@@ -211,12 +213,22 @@ export async function realtimeAccuracy(
           entry.notes[name] = notes;
         }
       }
-      entry.scores[name] = scoreDecisions(
-        got.map((g) => g.t),
-        got.map((g) => g.answer.status === 200),
-        shape.limit,
-        shape.windowMs,
-      );
+      const allowedFlags = got.map((g) => g.answer.status === 200);
+      entry.scores[name] = {
+        ...scoreDecisions(
+          got.map((g) => g.t),
+          allowedFlags,
+          shape.limit,
+          shape.windowMs,
+        ),
+        provableOvershoot: provableOvershoot(
+          got.map((g) => g.t),
+          got.map((g) => g.r),
+          allowedFlags,
+          shape.limit,
+          shape.windowMs,
+        ),
+      };
     });
   }
   return targets.map((target) => ({

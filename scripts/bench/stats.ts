@@ -97,6 +97,36 @@ export interface AccuracyScore {
   readonly falseRejectionPct: number;
   /** Rejected requests that found fewer than `limit` allowed in the limiter's own history, %. */
   readonly unjustRejectionPct: number;
+  /**
+   * Real-clock runs only: overshoot that holds whenever inside its round trip each request was
+   * decided (see {@link provableOvershoot}); `overshoot` above uses send times and can blame a
+   * limiter for network jitter.
+   */
+  readonly provableOvershoot?: number;
+}
+
+/**
+ * Most allowed requests that certainly fell in one sliding window, minus `limit` (0 when never
+ * over). A request sent at `sent[i]` and answered at `received[i]` was decided somewhere in
+ * between, so it certainly lies in `(T - W, T]` only when `sent > T - W` and `received <= T`.
+ * @example provableOvershoot([0, 1, 2], [1, 2, 3], [true, true, true], 2, 1000) // 1
+ */
+export function provableOvershoot(
+  sent: readonly number[],
+  received: readonly number[],
+  allowed: readonly boolean[],
+  limit: number,
+  windowMs: number,
+): number {
+  const kept = sent
+    .map((s, i) => ({ s, r: received[i] ?? s }))
+    .filter((_, i) => allowed[i] === true);
+  let most = 0;
+  for (const { r: end } of kept) {
+    const inside = kept.filter(({ s, r }) => s > end - windowMs && r <= end).length;
+    most = Math.max(most, inside);
+  }
+  return Math.max(0, most - limit);
 }
 
 /**

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { drift, overhead, percentile, scoreDecisions, summarize } from '../../scripts/bench/stats';
+import {
+  drift,
+  overhead,
+  percentile,
+  provableOvershoot,
+  scoreDecisions,
+  summarize,
+} from '../../scripts/bench/stats';
 
 describe('percentile', () => {
   it('returns the only value of a one-element series for every p', () => {
@@ -98,5 +105,15 @@ describe('scoreDecisions', () => {
 
   it('refuses decisions that do not match the trace', () => {
     expect(() => scoreDecisions([0, 1], [true], 1, 10)).toThrow(RangeError);
+  });
+});
+
+describe('provableOvershoot', () => {
+  it('counts only requests certainly inside one window, whatever their decision instant', () => {
+    // Sent 999 ms apart but each answered 5 ms later: decided up to 1004 ms apart.
+    expect(provableOvershoot([0, 999], [5, 1004], [true, true], 1, 1000)).toBe(0);
+    // Both certainly inside (0, 1000]: sent after 0, answered by 1000.
+    expect(provableOvershoot([1, 500], [10, 600], [true, true], 1, 1000)).toBe(1);
+    expect(provableOvershoot([1, 500], [10, 600], [true, false], 1, 1000)).toBe(0);
   });
 });
