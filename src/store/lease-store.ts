@@ -11,9 +11,10 @@
  */
 import type { Clock } from '../clock';
 import { withBudget } from '../limiter/decide';
+import type { LeaseAsk, LeaseGrant } from '../limiter/lease';
 import type { CheckOutcome } from '../limiter/sliding-window';
 import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
-import type { LeaseAsk, LeaseGrant, LimiterCallOptions, LimiterObject } from './limiter-object';
+import type { LimiterCallOptions, LimiterObject } from './limiter-object';
 
 /** How long a lease may be used [1000 ms] and the most units one lease may carry [64]. */
 export interface LeaseOptions {

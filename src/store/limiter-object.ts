@@ -9,13 +9,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Redis } from '@upstash/redis/cloudflare';
 import { parseWindowKey, windowKey } from '../limiter/keys';
+import { grantLease, type LeaseAsk, type LeaseGrant } from '../limiter/lease';
 import {
   type Buckets,
   type CheckOutcome,
   checkAll,
   currentBucket,
   oldestBucket,
-  record,
 } from '../limiter/sliding-window';
 import type { CheckRequest } from './counter-store';
 import { createRedisClient } from './redis-client';
@@ -36,22 +36,6 @@ import {
 
 /** Storage holds one small entry per non-empty bucket, so a request writes only what it changed. */
 const bucketName = (key: string, bucket: number) => `${key}|${bucket}`;
-
-/** What an isolate asks for when it needs a new lease (consistency `fast`). */
-export interface LeaseAsk {
-  readonly units: number;
-  /** How long the isolate may use the units, from before it sent this call. */
-  readonly ttlMs: number;
-  /** Units of the previous lease that were never used, and the instant they were recorded at. */
-  readonly refund?: { readonly units: number; readonly at: number };
-}
-
-/** The object's answer: `granted` units, recorded at `at`. `granted = 0` is a rejection. */
-export interface LeaseGrant {
-  readonly granted: number;
-  readonly at: number;
-  readonly outcome: CheckOutcome;
-}
 
 /** Options a caller passes with each check. */
 export interface LimiterCallOptions {
@@ -127,43 +111,12 @@ export class LimiterObject extends DurableObject<Env> {
   ): Promise<LeaseGrant> {
     const { keys, byId, writeBehind } = await this.open(request, options);
     const now = request.now ?? Date.now();
-    const changes: { at: number; units: number }[] = [];
-    if (ask.refund && ask.refund.units > 0) {
-      const { at, units } = ask.refund;
-      let returned = units;
-      for (const spec of request.windows) {
-        const buckets = byId.get(spec.id);
-        const b = currentBucket(at, spec.windowMs, spec.limit);
-        const held = buckets?.get(b) ?? 0;
-        returned = Math.min(returned, held);
-      }
-      if (returned > 0) {
-        for (const spec of request.windows) {
-          const buckets = byId.get(spec.id);
-          const b = currentBucket(at, spec.windowMs, spec.limit);
-          buckets?.set(b, (buckets.get(b) ?? 0) - returned);
-        }
-        changes.push({ at, units: -returned });
-      }
+    const { grant, changes } = grantLease(request.windows, byId, now, ask);
+    if (changes.length) {
+      const touched = changes.map((c) => c.at);
+      this.commit(request, keys, byId, now, touched, writeBehind ? changes : []);
     }
-    const before = checkAll(request.windows, byId, now, 1, false);
-    const touched = changes.map((c) => c.at);
-    if (!before.allowed) {
-      if (changes.length)
-        this.commit(request, keys, byId, now, touched, writeBehind ? changes : []);
-      return { granted: 0, at: now, outcome: before };
-    }
-    const available = Math.min(...before.windows.map((w) => w.limit - w.used));
-    const granted = Math.min(ask.units, available, Math.max(1, Math.floor(available / 4)));
-    const at = now + ask.ttlMs;
-    for (const spec of request.windows) {
-      const buckets = byId.get(spec.id);
-      if (buckets) record(buckets, at, spec.windowMs, granted, spec.limit);
-    }
-    changes.push({ at, units: granted });
-    this.commit(request, keys, byId, now, [...touched, at], writeBehind ? changes : []);
-    const after = checkAll(request.windows, byId, now, 0, false);
-    return { granted, at, outcome: { ...after, allowed: true } };
+    return grant;
   }
 
   /** Loads (and in hybrid mode, reloads cold) the buckets of every window of a request. */
