@@ -16,8 +16,26 @@ export interface LeaseAsk {
   readonly units: number;
   /** How long the isolate may use the units, from before it sent the ask. */
   readonly ttlMs: number;
-  /** Units of the previous lease that were never used, and the instant they were recorded at. */
-  readonly refund?: { readonly units: number; readonly at: number };
+  /** What became of the previous lease (see {@link LeaseRefund}). */
+  readonly refund?: LeaseRefund;
+}
+
+/**
+ * The previous lease, settled with the next ask: its unused units go back, and its used units
+ * move from the lease's end to the last instant they can have been used. That instant comes from
+ * a duration the isolate measured on its own clock (`usedWithinMs` after it sent its ask), added
+ * to the object's own grant time, so the two clocks never need to agree on the time of day.
+ */
+export interface LeaseRefund {
+  /** Units never used. */
+  readonly units: number;
+  /** Where the lease was recorded (`LeaseGrant.at`). */
+  readonly at: number;
+  /** Units used, and how long after sending its ask the isolate used the last of them. */
+  readonly used?: number;
+  readonly usedWithinMs?: number;
+  /** The lease's `ttlMs`: `at - ttlMs` is when the object granted it. */
+  readonly ttlMs?: number;
 }
 
 /** The answer: `granted` units, recorded at `at`. `granted = 0` is a rejection. */
@@ -47,21 +65,30 @@ export function grantLease(
   ask: LeaseAsk,
 ): { grant: LeaseGrant; changes: UnitChange[] } {
   const changes: UnitChange[] = [];
-  if (ask.refund && ask.refund.units > 0) {
+  if (ask.refund) {
     const { at } = ask.refund;
-    // Never return more than every window still holds at that instant.
-    let returned = ask.refund.units;
+    const used = Math.max(0, ask.refund.used ?? 0);
+    // Never take back more than every window still holds at that instant.
+    let take = Math.max(0, ask.refund.units) + used;
     for (const spec of specs) {
       const held = counters.get(spec.id)?.get(currentBucket(at, spec.windowMs, spec.limit)) ?? 0;
-      returned = Math.min(returned, held);
+      take = Math.min(take, held);
     }
-    if (returned > 0) {
+    if (take > 0) {
+      const moved = Math.min(used, take);
+      const ttl = Math.max(0, ask.refund.ttlMs ?? 0);
+      const within = Math.max(0, ask.refund.usedWithinMs ?? ttl);
+      // The grant came after the ask was sent, so a use `within` ms after sending happened no
+      // later than `grant + within` on the object's clock.
+      const lastUse = Math.min(at, at - ttl + within);
       for (const spec of specs) {
         const buckets = counters.get(spec.id);
         const b = currentBucket(at, spec.windowMs, spec.limit);
-        buckets?.set(b, (buckets.get(b) ?? 0) - returned);
+        buckets?.set(b, (buckets.get(b) ?? 0) - take);
+        if (buckets && moved > 0) record(buckets, lastUse, spec.windowMs, moved, spec.limit);
       }
-      changes.push({ at, units: -returned });
+      changes.push({ at, units: -take });
+      if (moved > 0) changes.push({ at: lastUse, units: moved });
     }
   }
   const before = checkAll(specs, counters, now, 1, false);

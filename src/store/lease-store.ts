@@ -7,11 +7,12 @@
  * than `at` because the grant happened after `sentAt`. Every unit is therefore counted from an
  * instant at or after its real use, for a full window. What `fast` gives up is the other side:
  * units leased but unused stay counted until the next lease returns them (or, if the isolate goes
- * away, until they expire), so near the limit it can reject slightly early.
+ * away, until they expire), so near the limit it can reject slightly early. Used units are moved
+ * back to the last instant they can have been used when the next lease is asked for.
  */
 import type { Clock } from '../clock';
 import { withBudget } from '../limiter/decide';
-import type { LeaseAsk, LeaseGrant } from '../limiter/lease';
+import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../limiter/lease';
 import type { CheckOutcome } from '../limiter/sliding-window';
 import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
 import type { LimiterCallOptions, LimiterObject } from './limiter-object';
@@ -29,6 +30,9 @@ export type Leaser = (request: CheckRequest, ask: LeaseAsk) => Promise<LeaseGran
 interface Lease {
   units: number;
   used: number;
+  /** When the last unit was used, on this isolate's clock. */
+  lastUseAt: number;
+  readonly sentAt: number;
   readonly size: number;
   readonly usableUntil: number;
   readonly at: number;
@@ -75,6 +79,7 @@ export function withLeases(
   const fromLease = (lease: Lease, now: number): CheckOutcome => {
     lease.units--;
     lease.used++;
+    lease.lastUseAt = now;
     return {
       allowed: true,
       now,
@@ -96,14 +101,23 @@ export function withLeases(
     }
     asks.set(key, nextAsk);
     const sentAt = options.clock.now();
-    const refund =
-      previous && previous.units > 0 ? { units: previous.units, at: previous.at } : undefined;
+    const refund: LeaseRefund | undefined = previous
+      ? {
+          units: previous.units,
+          at: previous.at,
+          used: previous.used,
+          usedWithinMs: previous.lastUseAt - previous.sentAt,
+          ttlMs,
+        }
+      : undefined;
     leases.delete(key);
     const grant = await leaser(request, { units: nextAsk, ttlMs, ...(refund ? { refund } : {}) });
     if (grant.granted === 0) return grant.outcome;
     const lease: Lease = {
       units: grant.granted,
       used: 0,
+      lastUseAt: sentAt,
+      sentAt,
       size: grant.granted,
       usableUntil: sentAt + ttlMs,
       at: grant.at,
