@@ -30,6 +30,7 @@ export const DOUBLE = {
   windowMs: 6,
   retryAfterS: 7,
   storeError: 8,
+  shadowWouldReject: 9,
 } as const;
 
 /** Longest index Analytics Engine accepts, in bytes. */
@@ -94,6 +95,8 @@ export function toDataPoint(event: DecisionEvent, ipHash: string): AnalyticsEngi
   doubles[DOUBLE.windowMs - 1] = top ? top.windowMs : -1;
   doubles[DOUBLE.retryAfterS - 1] = retryAfter;
   doubles[DOUBLE.storeError - 1] = decision.error ? 1 : 0;
+  // Shadow rules never reject; this is how operators see what they would have done.
+  doubles[DOUBLE.shadowWouldReject - 1] = decision.shadow.filter((w) => w.wouldReject).length;
   return { indexes: [truncateUtf8(subject, MAX_INDEX_BYTES)], blobs, doubles };
 }
 

@@ -149,6 +149,38 @@ describe('toDataPoint', () => {
     expect(((point.blobs ?? [])[BLOB.path - 1] as string).length).toBe(256);
   });
 
+  it('counts the shadow windows that would have rejected', () => {
+    const shadowWindow = {
+      id: 'trial:minute',
+      limit: 1,
+      windowMs: 60_000,
+      window: '1m',
+      rule: 'trial',
+      shadow: true,
+      used: 1,
+      remaining: 0,
+      retryAt: 5_000,
+      resetAt: 5_000,
+    };
+    const event: DecisionEvent = {
+      decision: {
+        ...decision,
+        outcome: 'allowed',
+        shadow: [
+          { ...shadowWindow, wouldReject: true },
+          { ...shadowWindow, id: 'trial:day', wouldReject: false },
+        ],
+      },
+      tier: 'free',
+      method: 'GET',
+      path: '/v1/x',
+      status: 200,
+    };
+    const shadowed = read(toDataPoint(event, 'abc'));
+    expect(shadowed.double('shadowWouldReject')).toBe(1);
+    expect(read(toDataPoint({ ...event, decision }, 'abc')).double('shadowWouldReject')).toBe(0);
+  });
+
   it('truncates UTF-8 without splitting a character', () => {
     expect(truncateUtf8('aé', 2)).toBe('a');
     expect(truncateUtf8('abc', 96)).toBe('abc');
