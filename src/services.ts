@@ -92,8 +92,9 @@ export function getServices(env: Bindings): Services {
     alert: (a) => alert(a),
   };
   async function alert(a: OperatorAlert): Promise<void> {
-    log('alert', { kind: a.kind, customerId: a.customerId, message: a.message }, 'warn');
-    await telemetry.raiseAlert?.(a);
+    // Telemetry logs the alert when it delivers it (once, after dedup); log here only without it.
+    if (telemetry.raiseAlert) await telemetry.raiseAlert(a);
+    else log('alert', { kind: a.kind, customerId: a.customerId, message: a.message }, 'warn');
   }
   built.set(env, services);
   return services;
