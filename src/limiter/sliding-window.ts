@@ -111,6 +111,16 @@ export function evaluate(
     }
   }
   const resetAt = used > 0 ? bucketExpiry(first, spec.windowMs, spec.limit) : now;
+  return { ...windowState(spec, used, retryAt, resetAt), allowed };
+}
+
+/** A window's state from its count and instants; `remaining` never goes below 0. */
+export function windowState(
+  spec: WindowSpec,
+  used: number,
+  retryAt: number,
+  resetAt: number,
+): WindowState {
   return {
     id: spec.id,
     limit: spec.limit,
@@ -119,7 +129,6 @@ export function evaluate(
     remaining: Math.max(0, spec.limit - used),
     retryAt,
     resetAt,
-    allowed,
   };
 }
 
@@ -175,15 +184,7 @@ export function checkAll(
       before && before.used > 0
         ? before.resetAt
         : bucketExpiry(currentBucket(now, spec.windowMs, spec.limit), spec.windowMs, spec.limit);
-    return {
-      id: spec.id,
-      limit: spec.limit,
-      windowMs: spec.windowMs,
-      used,
-      remaining: Math.max(0, spec.limit - used),
-      retryAt: now,
-      resetAt,
-    };
+    return windowState(spec, used, now, resetAt);
   });
   return { allowed, now, windows };
 }

@@ -1,7 +1,12 @@
 /** Counter store on Upstash Redis: one EVALSHA of the sliding-window script per check. */
 import type { Redis } from '@upstash/redis/cloudflare';
 import { windowKey } from '../limiter/keys';
-import { bucketWidth, type CheckOutcome, type WindowState } from '../limiter/sliding-window';
+import {
+  bucketWidth,
+  type CheckOutcome,
+  type WindowState,
+  windowState,
+} from '../limiter/sliding-window';
 import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
 import { runScript } from './run-script';
 import { SLIDING_WINDOW_SCRIPT, SLIDING_WINDOW_SHA1 } from './sliding-window-script';
@@ -93,17 +98,13 @@ export function parseReply(reply: unknown, request: CheckRequest): CheckOutcome 
     );
   }
   const windows: WindowState[] = request.windows.map((spec, i) => {
-    const used = ints[2 + 3 * i] ?? 0;
     const retry = ints[3 + 3 * i] ?? now;
-    return {
-      id: spec.id,
-      limit: spec.limit,
-      windowMs: spec.windowMs,
-      used,
-      remaining: Math.max(0, spec.limit - used),
-      retryAt: retry === -1 ? Number.POSITIVE_INFINITY : retry,
-      resetAt: ints[4 + 3 * i] ?? now,
-    };
+    return windowState(
+      spec,
+      ints[2 + 3 * i] ?? 0,
+      retry === -1 ? Number.POSITIVE_INFINITY : retry,
+      ints[4 + 3 * i] ?? now,
+    );
   });
   return { allowed: allowedFlag === 1, now, windows };
 }
