@@ -27,6 +27,13 @@ function allStores(): Record<string, CounterStore> {
   };
 }
 
+/** Writes `count` units at `now` straight into Redis, as an earlier life of the object would. */
+async function seedRedisWindow(identity: string, spec: WindowSpec, now: number, count: number) {
+  const key = windowKey(identity, spec);
+  await testRedis().hincrby(key, String(currentBucket(now, spec.windowMs, spec.limit)), count);
+  await testRedis().pexpire(key, 120_000);
+}
+
 describe('store modes', () => {
   it('give the same decisions on the same traces', async () => {
     await fc.assert(
@@ -101,9 +108,7 @@ describe('LimiterObject', () => {
     const identity = `c:${uniqueId('cold')}`;
     const spec: WindowSpec = { id: 'minute', limit: 10, windowMs: 60_000 };
     const now = Date.now();
-    const key = windowKey(identity, spec);
-    await testRedis().hincrby(key, String(currentBucket(now, spec.windowMs, spec.limit)), 9);
-    await testRedis().pexpire(key, 120_000);
+    await seedRedisWindow(identity, spec, now, 9);
 
     const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
     const first = await store.check({ identity, windows: [spec], now });
@@ -117,9 +122,7 @@ describe('LimiterObject', () => {
     const identity = `c:${uniqueId('cold-race')}`;
     const spec: WindowSpec = { id: 'minute', limit: 10, windowMs: 60_000 };
     const now = Date.now();
-    const key = windowKey(identity, spec);
-    await testRedis().hincrby(key, String(currentBucket(now, spec.windowMs, spec.limit)), 9);
-    await testRedis().pexpire(key, 120_000);
+    await seedRedisWindow(identity, spec, now, 9);
 
     const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
     const outcomes = await Promise.all(
