@@ -30,6 +30,21 @@ export interface FleetRow {
   latency: Histogram;
 }
 
+/** A fleet row with nothing counted yet. */
+export function emptyFleetRow(t: number): FleetRow {
+  return {
+    t,
+    checks: 0,
+    allowed: 0,
+    rejected: 0,
+    bypassed: 0,
+    failedOpen: 0,
+    failedClosed: 0,
+    storeErrors: 0,
+    latency: {},
+  };
+}
+
 /** A rejection a customer can see in their usage. */
 export interface RejectionRow {
   time: number;
@@ -80,17 +95,7 @@ export function addDecision(batch: UsageBatch, event: DecisionEvent): void {
   const t = minuteOf(decision.now);
   let fleet = batch.fleet.find((r) => r.t === t);
   if (!fleet) {
-    fleet = {
-      t,
-      checks: 0,
-      allowed: 0,
-      rejected: 0,
-      bypassed: 0,
-      failedOpen: 0,
-      failedClosed: 0,
-      storeErrors: 0,
-      latency: {},
-    };
+    fleet = emptyFleetRow(t);
     batch.fleet.push(fleet);
   }
   fleet.checks++;

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { AlertCandidate } from '../../src/telemetry/alerts';
+import { emptyFleetRow } from '../../src/telemetry/usage-batch';
 import { RETENTION, type UsageObject } from '../../src/telemetry/usage-object';
 import { spanOf } from '../../src/telemetry/usage-source';
 import { batch, isolatedUsage } from './helpers';
@@ -15,18 +16,7 @@ function fleetRow(
   counts: Partial<Record<string, number>>,
   latency: Record<string, number> = {},
 ) {
-  return {
-    t,
-    checks: 0,
-    allowed: 0,
-    rejected: 0,
-    bypassed: 0,
-    failedOpen: 0,
-    failedClosed: 0,
-    storeErrors: 0,
-    latency,
-    ...counts,
-  };
+  return { ...emptyFleetRow(t), latency, ...counts };
 }
 
 describe('UsageObject', () => {
