@@ -17,6 +17,7 @@ import {
   currentBucket,
   oldestBucket,
 } from '../limiter/sliding-window';
+import { log } from '../telemetry/log';
 import type { CheckRequest } from './counter-store';
 import { createRedisClient } from './redis-client';
 import { runScript } from './run-script';
@@ -265,14 +266,7 @@ export class LimiterObject extends DurableObject<Env> {
         for (const [bucket, units] of deltas) addDelta(this.pending, key, windowMs, bucket, units);
       }
       await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
-      console.log(
-        JSON.stringify({
-          level: 'error',
-          event: 'store-error',
-          store: 'write-behind',
-          message: String(error),
-        }),
-      );
+      log('store-error', { store: 'write-behind', message: String(error) }, 'error');
       return false;
     }
   }
@@ -321,14 +315,7 @@ export class LimiterObject extends DurableObject<Env> {
       if (existing) for (const [b, n] of existing) buckets.set(b, Math.max(n, buckets.get(b) ?? 0));
       this.counters.set(key, buckets);
     } catch (error) {
-      console.log(
-        JSON.stringify({
-          level: 'error',
-          event: 'store-error',
-          store: 'reload',
-          message: String(error),
-        }),
-      );
+      log('store-error', { store: 'reload', message: String(error) }, 'error');
     }
   }
 
