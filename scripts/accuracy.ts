@@ -217,6 +217,17 @@ async function simulateFast(
   }
 }
 
+/** Prints a Markdown table with padded columns under a title line. */
+function printTable(title: string, header: readonly string[], rows: readonly string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(title);
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of rows) console.log(line(row));
+}
+
 function pct(n: number, of: number): string {
   return `${((100 * n) / Math.max(1, of)).toFixed(3)}%`;
 }
@@ -275,15 +286,11 @@ async function main(): Promise<void> {
       ]);
     }
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  console.log(
+  printTable(
     `Sliding window (1 ms buckets up to ${EXACT_UP_TO}/window, else ${BUCKETS_PER_WINDOW} buckets) vs exact sliding log, ${seeds} seeds`,
+    header,
+    rows,
   );
-  console.log(line(header));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const row of rows) console.log(line(row));
 
   const fastHeader = ['trace', 'limit', 'isolates', 'requests', 'allowed', 'exact', 'over-limit'];
   fastHeader.push('false rej.', 'deficit', 'lease calls/req');
@@ -323,17 +330,11 @@ async function main(): Promise<void> {
       }
     }
   }
-  const fastWidths = fastHeader.map((h, i) =>
-    Math.max(h.length, ...fastRows.map((r) => (r[i] ?? '').length)),
-  );
-  const fastLine = (cells: readonly string[]) =>
-    `| ${cells.map((cell, i) => cell.padEnd(fastWidths[i] ?? 0)).join(' | ')} |`;
-  console.log(
+  printTable(
     `\nconsistency "fast": isolates leasing from one object (1 s leases, at most 64 units, at most a quarter of what is left), ${seeds} seeds`,
+    fastHeader,
+    fastRows,
   );
-  console.log(fastLine(fastHeader));
-  console.log(fastLine(fastWidths.map((w) => '-'.repeat(w))));
-  for (const row of fastRows) console.log(fastLine(row));
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

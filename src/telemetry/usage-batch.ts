@@ -30,19 +30,20 @@ export interface FleetRow {
   latency: Histogram;
 }
 
+/** Every fleet counter at zero (latency is kept apart, as a histogram or as percentiles). */
+export const ZERO_FLEET_COUNTS = {
+  checks: 0,
+  allowed: 0,
+  rejected: 0,
+  bypassed: 0,
+  failedOpen: 0,
+  failedClosed: 0,
+  storeErrors: 0,
+} as const;
+
 /** A fleet row with nothing counted yet. */
 export function emptyFleetRow(t: number): FleetRow {
-  return {
-    t,
-    checks: 0,
-    allowed: 0,
-    rejected: 0,
-    bypassed: 0,
-    failedOpen: 0,
-    failedClosed: 0,
-    storeErrors: 0,
-    latency: {},
-  };
+  return { t, ...ZERO_FLEET_COUNTS, latency: {} };
 }
 
 /** A rejection a customer can see in their usage. */

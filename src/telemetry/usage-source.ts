@@ -1,4 +1,5 @@
 /** The read side of usage: one interface, answered by the embedded Durable Object or Analytics Engine. */
+import { ZERO_FLEET_COUNTS } from './usage-batch';
 
 /** Time ranges the usage API accepts, in ms. */
 export const RANGES = {
@@ -105,17 +106,7 @@ export function pointsOf(range: RangeName, resolution: Resolution): number {
 }
 
 /** Zero counters, for empty buckets. */
-export const ZERO_FLEET: FleetCounters = {
-  checks: 0,
-  allowed: 0,
-  rejected: 0,
-  bypassed: 0,
-  failedOpen: 0,
-  failedClosed: 0,
-  storeErrors: 0,
-  latencyP50Ms: 0,
-  latencyP99Ms: 0,
-};
+export const ZERO_FLEET: FleetCounters = { ...ZERO_FLEET_COUNTS, latencyP50Ms: 0, latencyP99Ms: 0 };
 
 /**
  * Lays `rows` on the span's buckets: every bucket present, zeros where no row fell, oldest first.
