@@ -1,23 +1,11 @@
 /** Redis commands per request of the Redis store, counted by the local Upstash server itself. */
 import { Redis } from '@upstash/redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '../../scripts/lib/redis-server';
-import { startUpstashLocal, type UpstashLocal } from '../../scripts/upstash-local';
+import { describe, expect, it } from 'vitest';
 import { createRedisStore } from '../../src/store/redis-store';
+import { useUpstashStack } from '../support/upstash-stack';
 
 const TOKEN = 'commands-test-token';
-let redisServer: RedisServer;
-let upstash: UpstashLocal;
-
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-  upstash = await startUpstashLocal({ redisPort: redisServer.port, token: TOKEN });
-});
-
-afterAll(async () => {
-  await upstash?.stop();
-  await redisServer?.stop();
-});
+const stack = useUpstashStack(TOKEN);
 
 describe('the Redis store, as the Upstash server counts it', () => {
   const windows = [
@@ -27,16 +15,16 @@ describe('the Redis store, as the Upstash server counts it', () => {
   ];
 
   it('costs one command and one HTTP request per check, two right after SCRIPT FLUSH', async () => {
-    const redis = new Redis({ url: upstash.url, token: TOKEN, retry: false });
+    const redis = new Redis({ url: stack.upstash.url, token: TOKEN, retry: false });
     const store = createRedisStore({ redis });
     await redis.scriptFlush();
 
-    upstash.resetStats();
+    stack.upstash.resetStats();
     await store.check({ identity: 'c:commands', windows });
-    expect(upstash.stats()).toEqual({ commands: 2, requests: 2 }); // EVALSHA -> NOSCRIPT, EVAL
+    expect(stack.upstash.stats()).toEqual({ commands: 2, requests: 2 }); // EVALSHA -> NOSCRIPT, EVAL
 
-    upstash.resetStats();
+    stack.upstash.resetStats();
     for (let i = 0; i < 20; i++) await store.check({ identity: 'c:commands', windows });
-    expect(upstash.stats()).toEqual({ commands: 20, requests: 20 });
+    expect(stack.upstash.stats()).toEqual({ commands: 20, requests: 20 });
   });
 });

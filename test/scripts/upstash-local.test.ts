@@ -2,35 +2,25 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis } from '@upstash/redis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '../../scripts/lib/redis-server';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { startRedisServer } from '../../scripts/lib/redis-server';
 import { connectResp, RespError } from '../../scripts/lib/resp-client';
-import { rewriteShebang, startUpstashLocal, type UpstashLocal } from '../../scripts/upstash-local';
+import { rewriteShebang, startUpstashLocal } from '../../scripts/upstash-local';
+import { useUpstashStack } from '../support/upstash-stack';
 
 const TOKEN = 'local-test-token';
 const sha1 = (text: string) => createHash('sha1').update(text, 'utf8').digest('hex');
 
-let redisServer: RedisServer;
-let upstash: UpstashLocal;
-
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-  upstash = await startUpstashLocal({ redisPort: redisServer.port, token: TOKEN });
-});
-
-afterAll(async () => {
-  await upstash?.stop();
-  await redisServer?.stop();
-});
+const stack = useUpstashStack(TOKEN);
 
 beforeEach(() => {
-  upstash.setDelay(0);
+  stack.upstash.setDelay(0);
 });
 
 /** A client like the worker's: auto-pipelining and base64 responses are the library defaults. */
 function client(overrides: { token?: string; automaticDeserialization?: boolean } = {}): Redis {
   return new Redis({
-    url: upstash.url,
+    url: stack.upstash.url,
     token: overrides.token ?? TOKEN,
     automaticDeserialization: overrides.automaticDeserialization ?? true,
     retry: false,
@@ -51,7 +41,7 @@ async function call(
 ): Promise<{ status: number; json: unknown }> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token !== null) headers.authorization = `Bearer ${init.token ?? TOKEN}`;
-  const res = await fetch(`${upstash.url}${path}`, {
+  const res = await fetch(`${stack.upstash.url}${path}`, {
     method: init.body === undefined ? 'GET' : 'POST',
     headers,
     body: init.body,
@@ -95,7 +85,7 @@ describe('startRedisServer', () => {
 
 describe('connectResp', () => {
   it('pipelines commands and returns errors, nulls, bytes and arrays as values', async () => {
-    const resp = await connectResp({ port: redisServer.port });
+    const resp = await connectResp({ port: stack.redisServer.port });
     try {
       const k = key('resp');
       const replies = await resp.sendMany([
@@ -118,7 +108,7 @@ describe('connectResp', () => {
   });
 
   it('decodes RESP3 maps after HELLO 3', async () => {
-    const resp = await connectResp({ port: redisServer.port, protocol: 3 });
+    const resp = await connectResp({ port: stack.redisServer.port, protocol: 3 });
     try {
       const k = key('resp3');
       await resp.send(['HSET', k, 'f', 'v']);
@@ -375,7 +365,7 @@ return redis.call('SET', KEYS[1], 'x')`;
 
   it('delays each answer by the configured latency', async () => {
     const slow = await startUpstashLocal({
-      redisPort: redisServer.port,
+      redisPort: stack.redisServer.port,
       token: TOKEN,
       delayMs: 60,
     });
@@ -393,24 +383,24 @@ return redis.call('SET', KEYS[1], 'x')`;
       await slow.stop();
     }
 
-    upstash.setDelay(80);
+    stack.upstash.setDelay(80);
     const started = performance.now();
     expect(await client().ping()).toBe('PONG');
     expect(performance.now() - started).toBeGreaterThanOrEqual(79);
-    expect(() => upstash.setDelay(-1)).toThrow(/delayMs/);
+    expect(() => stack.upstash.setDelay(-1)).toThrow(/delayMs/);
   });
 
   it('counts Redis commands and HTTP requests', async () => {
     const redis = client();
     const k = key('stats');
-    upstash.resetStats();
-    expect(upstash.stats()).toEqual({ commands: 0, requests: 0 });
+    stack.upstash.resetStats();
+    expect(stack.upstash.stats()).toEqual({ commands: 0, requests: 0 });
     await redis.pipeline().set(k, 1).incr(k).get(k).exec();
-    expect(upstash.stats()).toEqual({ commands: 3, requests: 1 });
+    expect(stack.upstash.stats()).toEqual({ commands: 3, requests: 1 });
     await redis.eval('return 1', [], []);
-    expect(upstash.stats()).toEqual({ commands: 4, requests: 2 });
+    expect(stack.upstash.stats()).toEqual({ commands: 4, requests: 2 });
     await redis.multi().incr(k).incr(k).exec();
-    expect(upstash.stats()).toEqual({ commands: 6, requests: 3 });
+    expect(stack.upstash.stats()).toEqual({ commands: 6, requests: 3 });
   });
 
   it('serves @upstash/ratelimit sliding windows end to end', async () => {
