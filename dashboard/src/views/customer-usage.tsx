@@ -2,6 +2,7 @@
 import { useMemo } from 'preact/hooks';
 import type { Usage } from '../api/schemas';
 import { CountsTable } from '../components/counts-table';
+import { ResolutionPicker } from '../components/resolution-picker';
 import { Segmented } from '../components/segmented';
 import { Empty, ErrorNotice, Loading } from '../components/states';
 import { type ChartSeries, TimeChart } from '../components/time-chart';
@@ -18,10 +19,8 @@ import {
 import type { Polled } from '../hooks';
 import {
   isResolution,
-  isUsefulCombination,
   RANGE_LABELS,
   RESOLUTION_LABELS,
-  RESOLUTIONS,
   type Resolution,
   USAGE_RANGES,
   type UsageRange,
@@ -59,15 +58,10 @@ export function CustomerUsage(props: CustomerUsageProps) {
               options={ranges.map((r) => ({ value: r, label: RANGE_LABELS[r] }))}
               onChange={onRange}
             />
-            <Segmented
-              legend="Count per"
+            <ResolutionPicker
               name="usage-resolution"
+              range={range}
               value={resolution}
-              options={RESOLUTIONS.map((r) => ({
-                value: r,
-                label: RESOLUTION_LABELS[r],
-                disabled: !isUsefulCombination(range, r),
-              }))}
               onChange={onResolution}
             />
           </div>

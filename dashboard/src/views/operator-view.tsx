@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, createClient } from '../api/client';
 import type { Metrics, MetricsPoint } from '../api/schemas';
 import { CountsTable } from '../components/counts-table';
+import { ResolutionPicker } from '../components/resolution-picker';
 import { Segmented } from '../components/segmented';
 import { Empty, ErrorNotice, Freshness, Loading } from '../components/states';
 import { type ChartSeries, TimeChart } from '../components/time-chart';
@@ -16,11 +17,8 @@ import {
 } from '../format';
 import { REFRESH_MS, useNow, usePolling } from '../hooks';
 import {
-  isUsefulCombination,
   METRICS_RANGES,
   RANGE_LABELS,
-  RESOLUTION_LABELS,
-  RESOLUTIONS,
   type Resolution,
   resolutionFor,
   type UsageRange,
@@ -90,15 +88,10 @@ export function OperatorView({ apiBase, adminToken, onUnauthorized }: OperatorVi
               setResolution((current) => resolutionFor(r, current));
             }}
           />
-          <Segmented
-            legend="Count per"
+          <ResolutionPicker
             name="metrics-resolution"
+            range={range}
             value={resolution}
-            options={RESOLUTIONS.map((r) => ({
-              value: r,
-              label: RESOLUTION_LABELS[r],
-              disabled: !isUsefulCombination(range, r),
-            }))}
             onChange={(r) => setResolution(r)}
           />
         </div>
