@@ -6,13 +6,13 @@ import { problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import { identify } from '../identity/identify';
 import { decide } from '../limiter/decide';
-import { customerIdentity, keyGuessIdentity } from '../limiter/keys';
+import { customerIdentity } from '../limiter/keys';
 import { limitListSchema } from '../policy/limit-spec';
 import { limitsOf } from '../policy/limits-of';
 import { describeIssues } from '../policy/records';
 import { getServices } from '../services';
 import { log } from '../telemetry/log';
-import { keyGuessPolicy } from './proxy';
+import { refuseUnidentified } from './refuse-unidentified';
 import { dashboardCors } from './usage';
 
 type Env = { Bindings: Bindings };
@@ -65,32 +65,18 @@ async function increaseRequest(c: Ctx): Promise<Response> {
   const services = getServices(c.env);
   const { settings, clock } = services;
   const identity = await identify(c.req.raw.headers, services);
-  if (!identity.ok || identity.caller.kind !== 'customer') {
-    const ip = identity.ok ? identity.caller.ip : identity.failure.ip;
-    if (!identity.ok) {
-      // A failed lookup here counts against key guessing exactly like one on the proxied path.
-      const guard = await decide({
-        store: services.counters,
-        identity: keyGuessIdentity(ip),
-        policy: await keyGuessPolicy(services),
-        clock,
-        budgetMs: settings.storeBudgetMs,
-      });
-      if (guard.outcome === 'rejected') {
-        return problemResponse(
-          quotaExceeded(guard, settings.docsUrl, `failed API key attempts from ${ip}`),
-          rateLimitHeaders(guard),
-        );
-      }
-    }
+  if (!identity.ok) {
+    return (await refuseUnidentified(services, identity.failure, new URL(c.req.url).pathname))
+      .response;
+  }
+  if (identity.caller.kind !== 'customer') {
     return problemResponse(
       {
         type: `${settings.docsUrl}#increase-requests`,
         title: 'API key required',
         status: 401,
-        detail: identity.ok
-          ? 'Send the API key of the customer asking: Authorization: Bearer <key> or X-API-Key.'
-          : `${identity.failure.message}.`,
+        detail:
+          'Send the API key of the customer asking: Authorization: Bearer <key> or X-API-Key.',
       },
       { 'WWW-Authenticate': 'Bearer realm="api"' },
     );

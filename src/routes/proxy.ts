@@ -7,14 +7,14 @@ import { problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders, throttleHeaders } from '../http/rate-limit-headers';
 import { type Caller, identify } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
-import { customerIdentity, ipIdentity, keyGuessIdentity } from '../limiter/keys';
+import { customerIdentity, ipIdentity } from '../limiter/keys';
 import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
-import { limitsOf } from '../policy/limits-of';
 import type { ResolvedPolicy } from '../policy/resolve-policy';
 import { resolvePolicy } from '../policy/resolve-policy';
 import { getServices, type Services } from '../services';
 import { log } from '../telemetry/log';
 import type { DecisionEvent } from '../telemetry/telemetry';
+import { refuseUnidentified } from './refuse-unidentified';
 
 type Ctx = Context<{ Bindings: Bindings }>;
 
@@ -50,48 +50,16 @@ async function limitAndForward(
 
   if (!identity.ok) {
     const { failure } = identity;
-    log('auth-failure', { code: failure.code, ip: failure.ip, path: url.pathname }, 'warn');
-    // Failed key lookups are themselves limited per address, so keys cannot be guessed at speed.
-    const policy = await keyGuessPolicy(services);
-    const decision = await decide({
-      store: services.counters,
-      identity: keyGuessIdentity(failure.ip),
-      policy,
-      clock,
-    });
-    const headers = rateLimitHeaders(decision);
-    const event = {
+    const { response, decision } = await refuseUnidentified(services, failure, url.pathname);
+    report({
       decision,
       tier: 'unauthenticated',
       method: request.method,
       path: url.pathname,
       clientIp: failure.ip,
-    };
-    if (decision.outcome === 'rejected') {
-      report({ ...event, status: 429 });
-      return problemResponse(
-        quotaExceeded(decision, settings.docsUrl, `failed API key attempts from ${failure.ip}`),
-        headers,
-      );
-    }
-    report({ ...event, status: 401 });
-    return problemResponse(
-      {
-        type: `${settings.docsUrl}#${failure.code}`,
-        title:
-          failure.code === 'invalid-service-token' ? 'Invalid service token' : 'Invalid API key',
-        status: 401,
-        detail: `${failure.message}.`,
-        code: failure.code,
-        documentation: settings.docsUrl,
-      },
-      {
-        ...headers,
-        // The quota headers describe the failed-attempts window; the request itself was refused.
-        'X-Edgelimit-Status': 'unauthenticated',
-        'WWW-Authenticate': 'Bearer realm="api"',
-      },
-    );
+      status: response.status,
+    });
+    return response;
   }
 
   const { caller } = identity;
@@ -238,16 +206,6 @@ export async function policyFor(
     path,
     now,
   });
-}
-
-/** The policy that limits failed API key lookups per client address. */
-export async function keyGuessPolicy(services: Services): Promise<ResolvedPolicy> {
-  const policy = await services.config.policy();
-  return {
-    tier: 'anonymous',
-    failMode: 'open',
-    windows: limitsOf(policy.keyGuessLimit, 'auth-failures'),
-  };
 }
 
 /**

@@ -7,11 +7,11 @@ import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { type Bindings, readSettings } from '../env';
-import { problemResponse, quotaExceeded } from '../http/problem';
-import { nextQuotaAt, rateLimitHeaders } from '../http/rate-limit-headers';
+import { problemResponse } from '../http/problem';
+import { nextQuotaAt } from '../http/rate-limit-headers';
 import { type Caller, identify } from '../identity/identify';
-import { decide, withBudget } from '../limiter/decide';
-import { customerIdentity, ipIdentity, keyGuessIdentity } from '../limiter/keys';
+import { withBudget } from '../limiter/decide';
+import { customerIdentity, ipIdentity } from '../limiter/keys';
 import type { ResolvedWindow } from '../policy/resolve-policy';
 import { getServices, type Services } from '../services';
 import { log } from '../telemetry/log';
@@ -25,7 +25,8 @@ import {
   spanOf,
   UsageSourceError,
 } from '../telemetry/usage-source';
-import { keyGuessPolicy, policyFor } from './proxy';
+import { policyFor } from './proxy';
+import { refuseUnidentified } from './refuse-unidentified';
 
 type Env = { Bindings: Bindings };
 type Ctx = Context<Env>;
@@ -276,33 +277,8 @@ async function authenticate(
     }
     return { ok: true, value: identity.caller };
   }
-  const { failure } = identity;
-  log('auth-failure', { code: failure.code, ip: failure.ip, path: c.req.path }, 'warn');
-  const decision = await decide({
-    store: services.counters,
-    identity: keyGuessIdentity(failure.ip),
-    policy: await keyGuessPolicy(services),
-    clock: services.clock,
-    budgetMs: services.settings.storeBudgetMs,
-  });
-  const headers = rateLimitHeaders(decision);
-  if (decision.outcome === 'rejected') {
-    return {
-      ok: false,
-      response: problemResponse(
-        quotaExceeded(
-          decision,
-          services.settings.docsUrl,
-          `failed API key attempts from ${failure.ip}`,
-        ),
-        headers,
-      ),
-    };
-  }
-  return {
-    ok: false,
-    response: unauthorized(services, `${failure.message}.`, failure.code, headers),
-  };
+  const { response } = await refuseUnidentified(services, identity.failure, c.req.path);
+  return { ok: false, response };
 }
 
 function unauthorized(

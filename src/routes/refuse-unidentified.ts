@@ -1,0 +1,73 @@
+/**
+ * What every route answers a request whose credentials failed: the attempt counts against the
+ * client IP's failed-attempts window (so keys cannot be guessed at speed), then a 429 once that
+ * window is full, else a 401 naming what is wrong.
+ */
+import { problemResponse, quotaExceeded } from '../http/problem';
+import { rateLimitHeaders } from '../http/rate-limit-headers';
+import type { IdentityFailure } from '../identity/identify';
+import { type Decision, decide } from '../limiter/decide';
+import { keyGuessIdentity } from '../limiter/keys';
+import { limitsOf } from '../policy/limits-of';
+import type { ResolvedPolicy } from '../policy/resolve-policy';
+import type { Services } from '../services';
+import { log } from '../telemetry/log';
+
+/** The answer to an unidentified request, and the failed-attempts decision behind it. */
+export interface Refusal {
+  readonly response: Response;
+  readonly decision: Decision;
+}
+
+/**
+ * Counts the failed attempt and builds the 401 (or 429) problem response. The quota headers
+ * describe the failed-attempts window; `X-Edgelimit-Status` says the request was refused.
+ */
+export async function refuseUnidentified(
+  services: Services,
+  failure: IdentityFailure,
+  path: string,
+): Promise<Refusal> {
+  const { settings } = services;
+  log('auth-failure', { code: failure.code, ip: failure.ip, path }, 'warn');
+  const decision = await decide({
+    store: services.counters,
+    identity: keyGuessIdentity(failure.ip),
+    policy: await keyGuessPolicy(services),
+    clock: services.clock,
+  });
+  const headers = rateLimitHeaders(decision);
+  if (decision.outcome === 'rejected') {
+    const subject = `failed API key attempts from ${failure.ip}`;
+    return {
+      decision,
+      response: problemResponse(quotaExceeded(decision, settings.docsUrl, subject), headers),
+    };
+  }
+  const response = problemResponse(
+    {
+      type: `${settings.docsUrl}#${failure.code}`,
+      title: failure.code === 'invalid-service-token' ? 'Invalid service token' : 'Invalid API key',
+      status: 401,
+      detail: `${failure.message}.`,
+      code: failure.code,
+      documentation: settings.docsUrl,
+    },
+    {
+      ...headers,
+      'X-Edgelimit-Status': 'unauthenticated',
+      'WWW-Authenticate': 'Bearer realm="api"',
+    },
+  );
+  return { decision, response };
+}
+
+/** The failed-attempts policy: `keyGuessLimit` of the policy in force, per client IP. */
+export async function keyGuessPolicy(services: Services): Promise<ResolvedPolicy> {
+  const policy = await services.config.policy();
+  return {
+    tier: 'anonymous',
+    failMode: 'open',
+    windows: limitsOf(policy.keyGuessLimit, 'auth-failures'),
+  };
+}
