@@ -103,7 +103,6 @@ async function increaseRequest(c: Ctx): Promise<Response> {
       windows: limitsOf([{ limit: REQUESTS_PER_HOUR, window: '1h' }], 'increase-requests'),
     },
     clock,
-    budgetMs: settings.storeBudgetMs,
   });
   if (guard.outcome === 'rejected') {
     return problemResponse(
