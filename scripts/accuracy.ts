@@ -29,7 +29,7 @@ import {
   bucketWidth,
   checkAll,
   EXACT_UP_TO,
-} from '../src/limiter/sliding-window';
+} from '../src/limiter/algorithms/sliding-window/arithmetic';
 import { type Leaser, withLeases } from '../src/store/lease-store';
 import { createMemoryLeaser, createMemoryStore } from '../src/store/memory-store';
 import { exactSlidingLog } from './lib/exact-log';

@@ -2,10 +2,11 @@
  * `npm run lint` step: fails when `src/` has a folder import cycle, a route importing a route, or
  * an arrow docs/architecture.md forbids. `--graph` prints the folder graph instead.
  */
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findViolations, folderGraph, readImports } from './architecture/import-graph';
 
-const srcDir = fileURLToPath(new URL('../src', import.meta.url));
+const srcDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 const imports = readImports(srcDir);
 
 if (process.argv.includes('--graph')) {

@@ -3,7 +3,7 @@ import { createApp } from './app';
 import type { Bindings } from './env';
 import { runScheduledChecks } from './telemetry/scheduled-checks';
 
-export { LimiterObject } from './store/limiter-object';
+export { LimiterObject } from './objects/limiter-object';
 export { UsageObject } from './telemetry/usage-object';
 
 const app = createApp();

@@ -2,9 +2,9 @@
 import { type Clock, systemClock } from './clock';
 import { type Bindings, readSettings, type Settings } from './env';
 import { createServiceTokenVerifier, type ServiceTokenVerifier } from './identity/service-tokens';
+import type { CounterStore } from './limiter/contract';
 import { type ConfigStore, createConfigStore } from './policy/config-store';
 import { type ComposedStore, composeStore } from './store/compose';
-import type { CounterStore } from './store/counter-store';
 import { createAnalyticsEngineUsage } from './telemetry/analytics-engine-usage';
 import { createTelemetry } from './telemetry/create-telemetry';
 import { createEmbeddedUsage } from './telemetry/embedded-usage';

@@ -30,7 +30,8 @@ export const FORBIDDEN: readonly (readonly [from: string, to: string])[] = [
   ['policy', 'store'],
 ];
 
-const IMPORT = /(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** Every relative import of every `.ts`/`.tsx` file below `srcDir`, as paths relative to it. */
 export function readImports(srcDir: string): FileImport[] {
@@ -65,7 +66,9 @@ export function folderGraph(imports: readonly FileImport[]): Map<string, string[
     if (!graph.has(b)) graph.set(b, new Set());
     if (a !== b) graph.get(a)?.add(b);
   }
-  return new Map([...graph].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort()]));
+  return new Map(
+    [...graph].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort()]),
+  );
 }
 
 /** Every broken rule: folder cycles, a route importing a route, a forbidden arrow. */

@@ -3,7 +3,7 @@
  * traces: stores driven directly with pinned time, and whole workers driven in scaled real time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CounterStore } from '../../src/store/counter-store';
+import type { CounterStore } from '../../src/limiter/contract';
 import { createMemoryStore } from '../../src/store/memory-store';
 import { createRedisClient } from '../../src/store/redis-client';
 import { createRedisStore } from '../../src/store/redis-store';

@@ -1,14 +1,19 @@
 /** Decides one request: checks its windows in the store within a time budget, fails open or closed. */
 import type { Clock } from '../clock';
-import type { ResolvedPolicy, ResolvedWindow } from '../policy/resolve-policy';
-import { type CounterStore, StoreError } from '../store/counter-store';
-import type { WindowState } from './sliding-window';
+import { withDeadline } from '../deadline';
+import {
+  type CounterStore,
+  type LimitPolicy,
+  type PolicyWindow,
+  StoreError,
+  type WindowState,
+} from './contract';
 
 /** How a request was decided. */
 export type Outcome = 'allowed' | 'rejected' | 'bypassed' | 'failed-open' | 'failed-closed';
 
 /** A window as the store last saw it, with where it came from. */
-export type WindowResult = ResolvedWindow & WindowState;
+export type WindowResult = PolicyWindow & WindowState;
 
 /** The decision for one request: everything headers, bodies, metrics and alerts need. */
 export interface Decision {
@@ -30,7 +35,7 @@ export interface Decision {
 export interface DecideInput {
   readonly store: CounterStore;
   readonly identity: string;
-  readonly policy: ResolvedPolicy;
+  readonly policy: LimitPolicy;
   readonly clock: Clock;
   /**
    * Extra time budget for the store call. The composed store already carries one (see
@@ -50,7 +55,7 @@ export async function decide(input: DecideInput): Promise<Decision> {
   const enforced = policy.windows.filter((w) => !w.shadow);
   const shadowed = policy.windows.filter((w) => w.shadow);
   const started = clock.now();
-  const check = (windows: readonly ResolvedWindow[]) => {
+  const check = (windows: readonly PolicyWindow[]) => {
     const pending = store.check({
       identity,
       windows,
@@ -69,7 +74,7 @@ export async function decide(input: DecideInput): Promise<Decision> {
   const shadowOutcome = shadow.status === 'fulfilled' ? shadow.value : undefined;
   const shadowResults = shadowOutcome
     ? shadowOutcome.windows.map((w, i) => ({
-        ...(shadowed[i] as ResolvedWindow),
+        ...(shadowed[i] as PolicyWindow),
         ...w,
         wouldReject: w.retryAt > shadowOutcome.now,
       }))
@@ -110,18 +115,13 @@ export async function decide(input: DecideInput): Promise<Decision> {
 }
 
 /** A window whose count is unknown (the store failed): reported as untouched. */
-function unknownState(w: ResolvedWindow, now: number): WindowResult {
+function unknownState(w: PolicyWindow, now: number): WindowResult {
   return { ...w, used: 0, remaining: w.limit, retryAt: now, resetAt: now };
 }
 
 /** Rejects with a timeout StoreError if `promise` takes longer than `ms`. */
 export function withBudget<T>(promise: Promise<T>, ms: number, store: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new StoreError(store, 'timeout', `no answer within ${ms} ms`)),
-      ms,
-    );
+  return withDeadline(promise, ms, () => {
+    throw new StoreError(store, 'timeout', `no answer within ${ms} ms`);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

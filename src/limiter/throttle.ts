@@ -1,5 +1,12 @@
 /** Graduated throttling: how much to warn and slow an allowed request near its limit (pure). */
-import type { ThrottleConfig } from '../policy/records';
+
+/** How throttling is configured (the policy's `throttle` record has this shape). */
+export interface ThrottleConfig {
+  /** Share of the limit (0..1) from which requests are warned and slowed. */
+  readonly softAt: number;
+  /** Delay at the limit, ms. */
+  readonly maxDelayMs: number;
+}
 
 /** What throttling needs from a window: its id, limit and use after this request. */
 export interface ThrottleWindow {

@@ -1,5 +1,5 @@
 /** Turns a caller's tier, customer record and request into the windows that apply: pure. */
-import type { WindowSpec } from '../limiter/sliding-window';
+import type { LimitPolicy, PolicyWindow } from '../limiter/contract';
 import type { Limit } from './limit-spec';
 import { limitsOf } from './limits-of';
 import { matchPath } from './path-pattern';
@@ -13,17 +13,10 @@ import type {
 } from './records';
 
 /** A window with where it came from, for headers, metrics and problem bodies. */
-export interface ResolvedWindow extends WindowSpec {
-  /** As written: `1m`, `5s`. */
-  readonly window: string;
-  /** Endpoint rule id, when the window comes from one. */
-  readonly rule?: string;
-  /** Evaluated and reported, never enforced. */
-  readonly shadow?: boolean;
-}
+export type ResolvedWindow = PolicyWindow;
 
-/** Everything the limiter needs to decide one request. */
-export interface ResolvedPolicy {
+/** Everything the limiter needs to decide one request, and what the edge reports of it. */
+export interface ResolvedPolicy extends LimitPolicy {
   readonly tier: Tier | 'anonymous';
   readonly windows: readonly ResolvedWindow[];
   readonly failMode: 'open' | 'closed';
@@ -31,8 +24,6 @@ export interface ResolvedPolicy {
   readonly override?: Override;
   /** Graduated throttling in force (the customer's, else the policy's); absent = off. */
   readonly throttle?: ThrottleConfig;
-  /** `fast` decides from leased units in the isolate; absent = exact. */
-  readonly consistency?: 'exact' | 'fast';
 }
 
 /** Inputs of {@link resolvePolicy}. */

@@ -98,7 +98,6 @@ async function increaseRequest(c: Ctx): Promise<Response> {
     store: services.counters,
     identity: customerIdentity(customerId),
     policy: {
-      tier: 'anonymous',
       failMode: 'open',
       windows: limitsOf([{ limit: REQUESTS_PER_HOUR, window: '1h' }], 'increase-requests'),
     },

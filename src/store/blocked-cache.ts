@@ -5,9 +5,7 @@
  * a changed limit or window is a different cache entry.
  */
 import type { Clock } from '../clock';
-import { windowKey } from '../limiter/keys';
-import type { CheckOutcome, WindowState } from '../limiter/sliding-window';
-import type { CheckRequest, CounterStore } from './counter-store';
+import type { CheckOutcome, CheckRequest, CounterStore, WindowState } from '../limiter/contract';
 
 /** Most windows remembered per isolate; the oldest are dropped first. */
 const MAX_ENTRIES = 10_000;
@@ -25,8 +23,9 @@ export function withBlockedCache(store: CounterStore, clock: Clock): BlockedCach
   const blocked = new Map<string, WindowState>();
   let hits = 0;
 
+  // Limit and length are in the key: a changed limit or window is a different entry.
   const cacheKey = (request: CheckRequest, id: string, limit: number, windowMs: number) =>
-    `${windowKey(request.identity, { id, limit, windowMs })}:${limit}`;
+    `${request.identity}|${id}|${windowMs}|${limit}`;
 
   return {
     name: store.name,

@@ -3,7 +3,7 @@
  * for a cool-down, then lets one probe through and closes again when the probe succeeds.
  */
 import type { Clock } from '../clock';
-import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
+import { type CheckRequest, type CounterStore, StoreError } from '../limiter/contract';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

@@ -1,14 +1,13 @@
 /** Assembles the counter store for a store mode: L1 -> breaker -> time budget -> store(s). */
 import type { Clock } from '../clock';
 import type { Bindings, Settings } from '../env';
+import type { CounterStore } from '../limiter/contract';
 import { log } from '../telemetry/log';
 import type { BreakerChange } from '../telemetry/telemetry';
 import { type BlockedCacheStore, withBlockedCache } from './blocked-cache';
 import { type BreakerState, withCircuitBreaker } from './circuit-breaker';
-import type { CounterStore } from './counter-store';
-import { createDurableObjectStore } from './durable-object-store';
+import { createDurableObjectStore, type LimiterCallOptions } from './durable-object-store';
 import { durableObjectLeaser, withLeases } from './lease-store';
-import type { LimiterCallOptions } from './limiter-object';
 import { createMemoryStore } from './memory-store';
 import { createRedisClient } from './redis-client';
 import { createRedisStore } from './redis-store';

@@ -1,12 +1,30 @@
 /** Counter store backed by one Durable Object per identity (the hot cache), optionally hybrid. */
-import type { CheckRequest, CounterStore } from './counter-store';
-import { StoreError } from './counter-store';
-import type { LimiterObject } from './limiter-object';
+import type { CheckOutcome, CheckRequest, CounterStore } from '../limiter/contract';
+import { StoreError } from '../limiter/contract';
+import type { LeaseAsk, LeaseGrant } from '../limiter/lease-protocol';
+
+/** Options a caller passes with each call to the identity's object. */
+export interface LimiterCallOptions {
+  /**
+   * Hybrid mode: write counts behind to this Redis and reload cold windows from it. The worker
+   * passes its own settings so the object always agrees with the worker on which Redis is used.
+   */
+  readonly writeBehind?: { readonly url: string; readonly token: string };
+}
 
 /** Options of {@link createDurableObjectStore}. */
-export interface DurableObjectStoreOptions {
-  /** Hybrid mode: the object writes counts behind to this Redis and reloads cold windows from it. */
-  readonly writeBehind?: { readonly url: string; readonly token: string };
+export type DurableObjectStoreOptions = LimiterCallOptions;
+
+/** What the identity's object answers over RPC (`objects/limiter-object.ts` implements it). */
+export interface LimiterRpc {
+  check(request: CheckRequest, options?: LimiterCallOptions): Promise<CheckOutcome>;
+  lease(request: CheckRequest, ask: LeaseAsk, options?: LimiterCallOptions): Promise<LeaseGrant>;
+}
+
+/** The object namespace, as far as the store needs it: one stub per identity. */
+export interface LimiterNamespace {
+  idFromName(name: string): DurableObjectId;
+  get(id: DurableObjectId): LimiterRpc;
 }
 
 /**
@@ -14,7 +32,7 @@ export interface DurableObjectStoreOptions {
  * serialized in memory: exact under any concurrency, one RPC per check, no Redis on the hot path.
  */
 export function createDurableObjectStore(
-  namespace: DurableObjectNamespace<LimiterObject>,
+  namespace: LimiterNamespace,
   options: DurableObjectStoreOptions = {},
 ): CounterStore {
   const { writeBehind } = options;

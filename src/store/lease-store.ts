@@ -11,11 +11,15 @@
  * back to the last instant they can have been used when the next lease is asked for.
  */
 import type { Clock } from '../clock';
+import {
+  type CheckOutcome,
+  type CheckRequest,
+  type CounterStore,
+  StoreError,
+} from '../limiter/contract';
 import { withBudget } from '../limiter/decide';
-import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../limiter/lease';
-import type { CheckOutcome } from '../limiter/sliding-window';
-import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
-import type { LimiterCallOptions, LimiterObject } from './limiter-object';
+import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../limiter/lease-protocol';
+import type { LimiterCallOptions, LimiterNamespace } from './durable-object-store';
 
 /** How long a lease may be used [1000 ms] and the most units one lease may carry [64]. */
 export interface LeaseOptions {
@@ -41,7 +45,7 @@ interface Lease {
 
 /** A leaser that calls the identity's Durable Object. */
 export function durableObjectLeaser(
-  namespace: DurableObjectNamespace<LimiterObject>,
+  namespace: LimiterNamespace,
   callOptions: LimiterCallOptions = {},
   budgetMs = 50,
 ): Leaser {

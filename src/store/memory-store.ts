@@ -1,19 +1,18 @@
 /** In-memory counter store and leaser: the reference implementations, for tests and simulations. */
 import type { Clock } from '../clock';
 import { systemClock } from '../clock';
-import { windowKey } from '../limiter/keys';
-import { grantLease } from '../limiter/lease';
-import { type Buckets, checkAll } from '../limiter/sliding-window';
-import type { CheckRequest, CounterStore } from './counter-store';
+import type { Algorithm, Cells } from '../limiter/algorithm';
+import { DEFAULT_ALGORITHM } from '../limiter/algorithms/registry';
+import type { CheckRequest, CounterStore } from '../limiter/contract';
 import type { Leaser } from './lease-store';
 
-/** Counters of one process, keyed like Redis; hands out the buckets of a request's windows. */
-function memoryCounters() {
-  const counters = new Map<string, Buckets>();
-  return (request: CheckRequest): Map<string, Buckets> => {
-    const byId = new Map<string, Buckets>();
+/** Counters of one process, keyed like Redis; hands out the cells of a request's windows. */
+function memoryCounters(algorithm: Algorithm) {
+  const counters = new Map<string, Cells>();
+  return (request: CheckRequest): Map<string, Cells> => {
+    const byId = new Map<string, Cells>();
     for (const spec of request.windows) {
-      const key = windowKey(request.identity, spec);
+      const key = algorithm.key(request.identity, spec);
       let buckets = counters.get(key);
       if (!buckets) {
         buckets = new Map();
@@ -32,19 +31,22 @@ function memoryCounters() {
  * const store = createMemoryStore();
  * await store.check({ identity: 'c:acme', windows: [{ id: 'minute', limit: 100, windowMs: 60_000 }] });
  */
-export function createMemoryStore(clock: Clock = systemClock): CounterStore {
-  const windowsOf = memoryCounters();
+export function createMemoryStore(
+  clock: Clock = systemClock,
+  algorithm: Algorithm = DEFAULT_ALGORITHM,
+): CounterStore {
+  const windowsOf = memoryCounters(algorithm);
   return {
     name: 'memory',
     async check(request: CheckRequest) {
       const now = request.now ?? clock.now();
-      return checkAll(
+      return algorithm.check(
         request.windows,
         windowsOf(request),
         now,
         request.cost ?? 1,
         request.consume ?? true,
-      );
+      ).result;
     },
   };
 }
@@ -53,8 +55,11 @@ export function createMemoryStore(clock: Clock = systemClock): CounterStore {
  * A leaser that grants `fast` leases from counters in this process: the Durable Object's lease
  * logic without the object, so many simulated isolates can share it in one run.
  */
-export function createMemoryLeaser(clock: Clock = systemClock): Leaser {
-  const windowsOf = memoryCounters();
+export function createMemoryLeaser(
+  clock: Clock = systemClock,
+  algorithm: Algorithm = DEFAULT_ALGORITHM,
+): Leaser {
+  const windowsOf = memoryCounters(algorithm);
   return async (request, ask) =>
-    grantLease(request.windows, windowsOf(request), request.now ?? clock.now(), ask).grant;
+    algorithm.lease(request.windows, windowsOf(request), request.now ?? clock.now(), ask).result;
 }

@@ -1,11 +1,6 @@
 /** Runs a pinned Lua script by SHA, sending its text only when Redis answers NOSCRIPT. */
 import type { Redis } from '@upstash/redis/cloudflare';
-
-/** A Lua script and its pinned SHA-1. */
-export interface PinnedScript {
-  readonly script: string;
-  readonly sha1: string;
-}
+import type { PinnedScript } from '../limiter/algorithm';
 
 /**
  * EVALSHA, and on NOSCRIPT (after a Redis restart or `SCRIPT FLUSH`) EVAL of the full text, which

@@ -1,5 +1,6 @@
 /** Gives every call to a store a time budget: past it, the call fails with a timeout StoreError. */
-import { type CheckRequest, type CounterStore, StoreError } from './counter-store';
+import type { CheckRequest, CounterStore } from '../limiter/contract';
+import { withBudget } from '../limiter/decide';
 
 /**
  * Wraps `store` so `check` rejects after `budgetMs`. The late answer is dropped; the limiter then
@@ -8,15 +9,6 @@ import { type CheckRequest, type CounterStore, StoreError } from './counter-stor
 export function withTimeBudget(store: CounterStore, budgetMs: number): CounterStore {
   return {
     name: store.name,
-    check: (request: CheckRequest) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new StoreError(store.name, 'timeout', `no answer within ${budgetMs} ms`)),
-          budgetMs,
-        );
-      });
-      return Promise.race([store.check(request), timeout]).finally(() => clearTimeout(timer));
-    },
+    check: (request: CheckRequest) => withBudget(store.check(request), budgetMs, store.name),
   };
 }

@@ -1,17 +1,18 @@
 /**
  * Write-behind batching for the hybrid store: deltas per window key and bucket, flushed to Redis
- * in one script call when enough units piled up or enough time passed (pure bookkeeping here).
+ * in one call of the algorithm's merge script when enough units piled up or enough time passed
+ * (pure bookkeeping, the same for every algorithm).
  */
-import { parseWindowKey } from '../limiter/keys';
-import { bucketWidth } from '../limiter/sliding-window';
+import type { PendingDeltas } from '../limiter/algorithm';
+import { log } from '../telemetry/log';
 
 /** Flush when this many units are pending... */
 export const FLUSH_UNITS = 100;
 /** ...or this long after the first pending unit, whichever comes first. */
 export const FLUSH_INTERVAL_MS = 2_000;
 
-/** Pending deltas: window key -> { windowMs + one bucket (the key's TTL), bucket -> units }. */
-export type Pending = Map<string, { windowMs: number; deltas: Map<number, number> }>;
+/** Pending deltas: window key -> { window length, cell -> units }; merged by the algorithm's rule. */
+export type Pending = PendingDeltas;
 
 /** Adds `units` to `bucket` of `key`. Returns the total pending units. */
 export function addDelta(
@@ -37,19 +38,6 @@ export function pendingUnits(pending: Pending): number {
   return total;
 }
 
-/** KEYS and ARGV for {@link MERGE_SCRIPT}. */
-export function mergeArguments(pending: Pending): { keys: string[]; args: string[] } {
-  const keys: string[] = [];
-  const args: string[] = [];
-  for (const [key, { windowMs, deltas }] of pending) {
-    keys.push(key);
-    const width = parseWindowKey(key)?.width ?? bucketWidth(windowMs);
-    args.push(String(windowMs + width), String(deltas.size));
-    for (const [bucket, units] of deltas) args.push(String(bucket), String(units));
-  }
-  return { keys, args };
-}
-
 /** Serializable form, kept in Durable Object storage so a restart still flushes. */
 export type StoredPending = [key: string, windowMs: number, deltas: [number, number][]][];
 
@@ -63,24 +51,69 @@ export function fromStored(stored: StoredPending | undefined): Pending {
   );
 }
 
-/**
- * Adds the batched deltas with HINCRBY and refreshes each key's TTL, in one round trip.
- * Per key i: ARGV = ttl ms, number of pairs n, then n (bucket, units) pairs.
- */
-export const MERGE_SCRIPT = `-- edgelimit write-behind merge v1
-local a = 1
-for i = 1, #KEYS do
-  local ttl   = tonumber(ARGV[a])      -- window + one bucket, ms
-  local pairs = tonumber(ARGV[a + 1])  -- how many (bucket, units) pairs follow
-  a = a + 2
-  for _ = 1, pairs do
-    redis.call('HINCRBY', KEYS[i], ARGV[a], tonumber(ARGV[a + 1]))
-    a = a + 2
-  end
-  redis.call('PEXPIRE', KEYS[i], ttl)
-end
-return #KEYS
-`;
+/** Sends one merge call to Redis (the algorithm's merge script, by SHA). */
+export type MergeSender = (keys: string[], args: string[]) => Promise<unknown>;
 
-/** SHA-1 of MERGE_SCRIPT, pinned and checked by a test. */
-export const MERGE_SHA1 = '07ee8bb84daafcb77e0902dfa0fe9cd7fdaf7387';
+/**
+ * The pending deltas of one Durable Object and their flushing: one batch in flight at a time; a
+ * failed batch goes back with whatever arrived meanwhile, for the next alarm to retry.
+ */
+export class WriteBehind {
+  pending: Pending;
+  private flushing: Promise<void> | undefined;
+
+  constructor(stored?: StoredPending) {
+    this.pending = fromStored(stored);
+  }
+
+  /** Queues a delta. Returns the total pending units. */
+  add(key: string, windowMs: number, cell: number, units: number): number {
+    return addDelta(this.pending, key, windowMs, cell, units);
+  }
+
+  /** The pending deltas in their stored form. */
+  stored(): StoredPending {
+    return toStored(this.pending);
+  }
+
+  /** Total units waiting to be written. */
+  units(): number {
+    return pendingUnits(this.pending);
+  }
+
+  /**
+   * Sends what is pending now in one call; what arrives meanwhile waits for the next flush.
+   * `persist` is told the pending deltas left after the attempt, success or not.
+   */
+  async flush(
+    merge: { call: (pending: Pending) => { keys: string[]; args: string[] }; send: MergeSender },
+    persist: (stored: StoredPending) => Promise<void>,
+  ): Promise<void> {
+    if (!this.pending.size) return;
+    if (this.flushing) return this.flushing;
+    const sent = this.sendBatch(merge, persist);
+    this.flushing = sent;
+    await sent;
+    this.flushing = undefined;
+  }
+
+  private async sendBatch(
+    merge: { call: (pending: Pending) => { keys: string[]; args: string[] }; send: MergeSender },
+    persist: (stored: StoredPending) => Promise<void>,
+  ): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    const { keys, args } = merge.call(batch);
+    try {
+      await merge.send(keys, args);
+      await persist(toStored(this.pending));
+    } catch (error) {
+      // Put the batch back together with anything added meanwhile; the next alarm retries.
+      for (const [key, { windowMs, deltas }] of batch) {
+        for (const [cell, units] of deltas) addDelta(this.pending, key, windowMs, cell, units);
+      }
+      await persist(toStored(this.pending));
+      log('store-error', { store: 'write-behind', message: String(error) }, 'error');
+    }
+  }
+}

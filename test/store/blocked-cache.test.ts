@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock';
+import type { CheckRequest, CounterStore } from '../../src/limiter/contract';
 import { withBlockedCache } from '../../src/store/blocked-cache';
-import type { CheckRequest, CounterStore } from '../../src/store/counter-store';
 import { createMemoryStore } from '../../src/store/memory-store';
 
 function countingStore(clock: ReturnType<typeof manualClock>) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock';
-import type { CheckOutcome } from '../../src/limiter/sliding-window';
+import type { CheckOutcome } from '../../src/limiter/contract';
+import { type CheckRequest, type CounterStore, StoreError } from '../../src/limiter/contract';
 import { withCircuitBreaker } from '../../src/store/circuit-breaker';
-import { type CheckRequest, type CounterStore, StoreError } from '../../src/store/counter-store';
 import { createMemoryStore } from '../../src/store/memory-store';
 
 /** A memory store that can be switched to failing, and counts the calls that reach it. */

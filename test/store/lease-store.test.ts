@@ -2,11 +2,10 @@ import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock';
-import type { WindowSpec } from '../../src/limiter/sliding-window';
-import type { CheckRequest } from '../../src/store/counter-store';
+import type { CheckRequest, WindowSpec } from '../../src/limiter/contract';
+import type { LimiterObject } from '../../src/objects/limiter-object';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
-import type { LimiterObject } from '../../src/store/limiter-object';
 import { testWorker } from '../support/app';
 import { createCustomer, uniqueId } from '../support/customers';
 

@@ -2,8 +2,8 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { windowKey } from '../../src/limiter/keys';
-import type { WindowSpec } from '../../src/limiter/sliding-window';
+import { windowKey } from '../../src/limiter/algorithms/sliding-window/keys';
+import type { WindowSpec } from '../../src/limiter/contract';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import { EPOCH } from '../support/arbitraries';
 import { uniqueId } from '../support/customers';

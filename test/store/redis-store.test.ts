@@ -1,12 +1,13 @@
 /** The Redis store and its Lua script, against real Redis behind the local Upstash server. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { windowKey } from '../../src/limiter/keys';
-import { bucketWidth, type WindowSpec } from '../../src/limiter/sliding-window';
-import { type CheckRequest, StoreError } from '../../src/store/counter-store';
+import { bucketWidth } from '../../src/limiter/algorithms/sliding-window/arithmetic';
+import { windowKey } from '../../src/limiter/algorithms/sliding-window/keys';
+import { parseReply } from '../../src/limiter/algorithms/sliding-window/redis-call';
+import type { WindowSpec } from '../../src/limiter/contract';
+import { type CheckRequest, StoreError } from '../../src/limiter/contract';
 import { createMemoryStore } from '../../src/store/memory-store';
-import { createRedisStore, parseReply } from '../../src/store/redis-store';
-import { SLIDING_WINDOW_SCRIPT, SLIDING_WINDOW_SHA1 } from '../../src/store/sliding-window-script';
+import { createRedisStore } from '../../src/store/redis-store';
 import { EPOCH, traceArb, windowSpecArb } from '../support/arbitraries';
 import { uniqueId } from '../support/customers';
 import { testRedis } from '../support/redis';
@@ -17,17 +18,6 @@ function countingStore() {
   const store = createRedisStore({ redis: testRedis(), onCommand: (c) => commands.push(c) });
   return { store, commands };
 }
-
-describe('SLIDING_WINDOW_SHA1', () => {
-  it('is the SHA-1 of the script text', async () => {
-    const digest = await crypto.subtle.digest(
-      'SHA-1',
-      new TextEncoder().encode(SLIDING_WINDOW_SCRIPT),
-    );
-    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-    expect(hex).toBe(SLIDING_WINDOW_SHA1);
-  });
-});
 
 describe('the Lua script mirrors the TypeScript window', () => {
   const requestArb = fc

@@ -1,6 +1,7 @@
 /** fast-check arbitraries for windows and request traces, shared by the property tests. */
 import fc from 'fast-check';
-import type { Buckets, WindowSpec } from '../../src/limiter/sliding-window';
+import type { Buckets } from '../../src/limiter/algorithms/sliding-window/arithmetic';
+import type { WindowSpec } from '../../src/limiter/contract';
 
 /** Where generated traces start: a realistic epoch-ms value, offset so bucket edges vary. */
 export const EPOCH = 1_700_000_000_000;

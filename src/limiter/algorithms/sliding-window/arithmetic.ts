@@ -1,6 +1,6 @@
 /**
- * Sliding-window arithmetic over bucketed counters: pure, shared by every store and mirrored
- * line for line by the Redis Lua script.
+ * Sliding-window arithmetic over bucketed counters: pure, the sliding window algorithm's decision,
+ * mirrored line for line by its Lua script (`script.ts`).
  *
  * The reference is the exact sliding log: a request at `t` is allowed when fewer than `limit`
  * requests were allowed in `(t - window, t]`.
@@ -14,6 +14,7 @@
  *   unlike the weighted two-window estimate); the price is that a request may be counted up to
  *   one bucket (window / 1000) longer than the exact log would count it.
  */
+import { type CheckOutcome, type WindowSpec, type WindowState, windowState } from '../../contract';
 
 /** Limits up to this many units per window are kept exactly (1 ms buckets). */
 export const EXACT_UP_TO = 1000;
@@ -21,31 +22,8 @@ export const EXACT_UP_TO = 1000;
 /** Buckets per window above `EXACT_UP_TO`: memory (one hash field each) against early expiry. */
 export const BUCKETS_PER_WINDOW = 1000;
 
-/** One window to check: `limit` units per `windowMs` milliseconds. */
-export interface WindowSpec {
-  /** Stable id, unique within one check, e.g. `minute` or `search:minute`. */
-  readonly id: string;
-  readonly limit: number;
-  readonly windowMs: number;
-}
-
 /** Counts per bucket index for one window. Bucket `b` holds times in `[b*w, (b+1)*w)`. */
 export type Buckets = Map<number, number>;
-
-/** What one window looks like at a given time. */
-export interface WindowState {
-  readonly id: string;
-  readonly limit: number;
-  readonly windowMs: number;
-  /** Units counted in the window, after this request if it was recorded. */
-  readonly used: number;
-  /** `max(0, limit - used)`. */
-  readonly remaining: number;
-  /** Epoch ms when a request of the checked cost would next be allowed by this window. */
-  readonly retryAt: number;
-  /** Epoch ms when more quota next becomes available (draft-11 `t`); `now` if nothing counted. */
-  readonly resetAt: number;
-}
 
 /**
  * Width of one bucket in ms: 1 ms (exact) for limits up to `EXACT_UP_TO`, else window / 1000.
@@ -114,24 +92,6 @@ export function evaluate(
   return { ...windowState(spec, used, retryAt, resetAt), allowed };
 }
 
-/** A window's state from its count and instants; `remaining` never goes below 0. */
-export function windowState(
-  spec: WindowSpec,
-  used: number,
-  retryAt: number,
-  resetAt: number,
-): WindowState {
-  return {
-    id: spec.id,
-    limit: spec.limit,
-    windowMs: spec.windowMs,
-    used,
-    remaining: Math.max(0, spec.limit - used),
-    retryAt,
-    resetAt,
-  };
-}
-
 /** Adds `cost` units at `now`. Mutates `buckets`. */
 export function record(
   buckets: Buckets,
@@ -142,13 +102,6 @@ export function record(
 ): void {
   const b = currentBucket(now, windowMs, limit);
   buckets.set(b, (buckets.get(b) ?? 0) + cost);
-}
-
-/** The result of checking every window of one request. */
-export interface CheckOutcome {
-  readonly allowed: boolean;
-  readonly now: number;
-  readonly windows: readonly WindowState[];
 }
 
 /**

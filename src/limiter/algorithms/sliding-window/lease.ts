@@ -1,49 +1,10 @@
 /**
- * Lease arithmetic for the `fast` consistency mode (pure): how many units an isolate may take,
+ * The sliding window's lease rule for the `fast` consistency mode (pure): how many units an isolate may take,
  * and where they are recorded so that no sliding window can ever hold more than its limit.
  */
-import {
-  type Buckets,
-  type CheckOutcome,
-  checkAll,
-  currentBucket,
-  record,
-  type WindowSpec,
-} from './sliding-window';
-
-/** What an isolate asks for when it needs a new lease. */
-export interface LeaseAsk {
-  readonly units: number;
-  /** How long the isolate may use the units, from before it sent the ask. */
-  readonly ttlMs: number;
-  /** What became of the previous lease (see {@link LeaseRefund}). */
-  readonly refund?: LeaseRefund;
-}
-
-/**
- * The previous lease, settled with the next ask: its unused units go back, and its used units
- * move from the lease's end to the last instant they can have been used. That instant comes from
- * a duration the isolate measured on its own clock (`usedWithinMs` after it sent its ask), added
- * to the object's own grant time, so the two clocks never need to agree on the time of day.
- */
-export interface LeaseRefund {
-  /** Units never used. */
-  readonly units: number;
-  /** Where the lease was recorded (`LeaseGrant.at`). */
-  readonly at: number;
-  /** Units used, and how long after sending its ask the isolate used the last of them. */
-  readonly used?: number;
-  readonly usedWithinMs?: number;
-  /** The lease's `ttlMs`: `at - ttlMs` is when the object granted it. */
-  readonly ttlMs?: number;
-}
-
-/** The answer: `granted` units, recorded at `at`. `granted = 0` is a rejection. */
-export interface LeaseGrant {
-  readonly granted: number;
-  readonly at: number;
-  readonly outcome: CheckOutcome;
-}
+import type { WindowSpec } from '../../contract';
+import type { LeaseAsk, LeaseGrant } from '../../lease-protocol';
+import { type Buckets, checkAll, currentBucket, record } from './arithmetic';
 
 /** A change of units at an instant, for persistence and write-behind. */
 export interface UnitChange {

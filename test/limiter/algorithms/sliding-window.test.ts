@@ -1,7 +1,7 @@
 /** The bucketed sliding window against the exact sliding log: examples and properties. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exactSlidingLog } from '../../scripts/lib/exact-log';
+import { exactSlidingLog } from '../../../scripts/lib/exact-log';
 import {
   type Buckets,
   bucketExpiry,
@@ -10,9 +10,9 @@ import {
   currentBucket,
   oldestBucket,
   prune,
-  type WindowSpec,
-} from '../../src/limiter/sliding-window';
-import { cloneCounters, traceArb, windowSpecArb } from '../support/arbitraries';
+} from '../../../src/limiter/algorithms/sliding-window/arithmetic';
+import type { WindowSpec } from '../../../src/limiter/contract';
+import { cloneCounters, traceArb, windowSpecArb } from '../../support/arbitraries';
 
 /** Runs one check of a single window and returns its outcome. */
 function checkOne(spec: WindowSpec, counters: Map<string, Buckets>, t: number, cost = 1) {

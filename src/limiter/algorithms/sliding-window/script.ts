@@ -1,6 +1,6 @@
 /**
- * The Lua script that checks and records every window of one request in one round trip. It
- * mirrors `limiter/sliding-window.ts` exactly (a property test runs both on the same traces).
+ * The sliding window's Lua script: checks and records every window of one request in one round
+ * trip. It mirrors `arithmetic.ts` exactly (a property test runs both on the same traces).
  */
 
 /**
@@ -82,5 +82,5 @@ end
 return out
 `;
 
-/** SHA-1 of SLIDING_WINDOW_SCRIPT, pinned; a test recomputes it so an edit cannot skip this line. */
+/** SHA-1 of SLIDING_WINDOW_SCRIPT, pinned; registry.test.ts recomputes every pinned script's. */
 export const SLIDING_WINDOW_SHA1 = 'f320e03aa7f15b58f8b440213f9c62729ce01921';

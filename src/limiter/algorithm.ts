@@ -1,0 +1,80 @@
+/**
+ * The algorithm seam: everything that knows *how* units are counted. Stores, layers and Durable
+ * Objects keep an algorithm's state (integer cells per window key) and move it around without
+ * knowing what the cells mean; `algorithms/registry.ts` lists the algorithms there are.
+ */
+import type { CheckOutcome, CheckRequest, WindowSpec } from './contract';
+import type { LeaseAsk, LeaseGrant } from './lease-protocol';
+
+/**
+ * The state of one window of one identity: integer cell -> integer value. In Redis it is one hash,
+ * in a Durable Object one storage entry per cell. What a cell means is the algorithm's business
+ * (a time bucket for the sliding window).
+ */
+export type Cells = Map<number, number>;
+
+/** A change of one cell of one window (by window id), for persistence and write-behind. */
+export interface CellChange {
+  readonly window: string;
+  readonly cell: number;
+  readonly delta: number;
+}
+
+/** What an in-memory decision or lease changed, next to its answer. */
+export interface Changed<T> {
+  readonly result: T;
+  readonly changes: readonly CellChange[];
+}
+
+/** Write-behind deltas waiting for Redis: window key -> its window length and cell -> delta. */
+export type PendingDeltas = Map<string, { windowMs: number; deltas: Map<number, number> }>;
+
+/** A Lua script and its pinned SHA-1 (the registry's test recomputes every one). */
+export interface PinnedScript {
+  readonly name: string;
+  readonly script: string;
+  readonly sha1: string;
+}
+
+/** KEYS and ARGV of one script call. */
+export interface ScriptCall {
+  readonly keys: string[];
+  readonly args: string[];
+}
+
+/** One way of counting: its key layout, its in-memory decision, its Lua, its lease and merge rules. */
+export interface Algorithm {
+  readonly name: string;
+  /** Storage key of one window of one identity; whatever changes how its cells read is in it. */
+  key(identity: string, spec: WindowSpec): string;
+  /**
+   * Checks every window at `now` and records `cost` in each only if all allow it (all or
+   * nothing). `cells` maps window id to its cells and is mutated.
+   */
+  check(
+    specs: readonly WindowSpec[],
+    cells: Map<string, Cells>,
+    now: number,
+    cost: number,
+    consume: boolean,
+  ): Changed<CheckOutcome>;
+  /** Grants a `fast` lease at `now`, first settling the refund of the previous one. */
+  lease(
+    specs: readonly WindowSpec[],
+    cells: Map<string, Cells>,
+    now: number,
+    ask: LeaseAsk,
+  ): Changed<LeaseGrant>;
+  /**
+   * Drops the cells of the window stored under `key` that no longer count at `now`.
+   * @returns the cells dropped (none when `key` is not one of this algorithm's).
+   */
+  expire(key: string, cells: Cells, now: number): number[];
+  /** The script that decides one request in one Redis round trip, and its call and reply. */
+  readonly script: PinnedScript;
+  scriptCall(request: CheckRequest): ScriptCall;
+  parseReply(reply: unknown, request: CheckRequest): CheckOutcome;
+  /** The script that merges write-behind deltas into Redis, and its call. */
+  readonly merge: PinnedScript;
+  mergeCall(pending: PendingDeltas): ScriptCall;
+}

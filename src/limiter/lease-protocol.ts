@@ -1,0 +1,39 @@
+/**
+ * What an isolate and the identity's Durable Object say to each other in the `fast` consistency
+ * mode; how a grant is computed is the algorithm's (see `algorithm.ts`).
+ */
+import type { CheckOutcome } from './contract';
+
+/** What an isolate asks for when it needs a new lease. */
+export interface LeaseAsk {
+  readonly units: number;
+  /** How long the isolate may use the units, from before it sent the ask. */
+  readonly ttlMs: number;
+  /** What became of the previous lease (see {@link LeaseRefund}). */
+  readonly refund?: LeaseRefund;
+}
+
+/**
+ * The previous lease, settled with the next ask: its unused units go back, and its used units
+ * move from the lease's end to the last instant they can have been used. That instant comes from
+ * a duration the isolate measured on its own clock (`usedWithinMs` after it sent its ask), added
+ * to the object's own grant time, so the two clocks never need to agree on the time of day.
+ */
+export interface LeaseRefund {
+  /** Units never used. */
+  readonly units: number;
+  /** Where the lease was recorded (`LeaseGrant.at`). */
+  readonly at: number;
+  /** Units used, and how long after sending its ask the isolate used the last of them. */
+  readonly used?: number;
+  readonly usedWithinMs?: number;
+  /** The lease's `ttlMs`: `at - ttlMs` is when the object granted it. */
+  readonly ttlMs?: number;
+}
+
+/** The answer: `granted` units, recorded at `at`. `granted = 0` is a rejection. */
+export interface LeaseGrant {
+  readonly granted: number;
+  readonly at: number;
+  readonly outcome: CheckOutcome;
+}
