@@ -26,7 +26,12 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/scripts/**', 'test/dashboard/**', 'test/node/**'],
+          exclude: [
+            'test/scripts/**',
+            'test/dashboard/**',
+            'test/node/**',
+            'test/**/*.node.test.ts',
+          ],
           testTimeout: 20_000,
         },
       },
@@ -38,6 +43,8 @@ export default defineConfig({
             'test/scripts/**/*.test.ts',
             'test/dashboard/**/*.test.ts',
             'test/node/**/*.test.ts',
+            // Plain modules the Workers runtime must not be needed for, tested next to their folder.
+            'test/**/*.node.test.ts',
           ],
           testTimeout: 60_000,
         },
