@@ -4,7 +4,7 @@ import type { Bindings } from './env';
 import { runScheduledChecks } from './telemetry/scheduled-checks';
 
 export { LimiterObject } from './objects/limiter-object';
-export { UsageObject } from './telemetry/usage-object';
+export { UsageObject } from './objects/usage-object';
 
 const app = createApp();
 

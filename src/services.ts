@@ -9,7 +9,7 @@ import { createAnalyticsEngineUsage } from './telemetry/analytics-engine-usage';
 import { createTelemetry } from './telemetry/create-telemetry';
 import { createEmbeddedUsage } from './telemetry/embedded-usage';
 import { log } from './telemetry/log';
-import type { Telemetry } from './telemetry/telemetry';
+import type { OperatorAlert, Telemetry } from './telemetry/telemetry';
 import type { UsageSource } from './telemetry/usage-source';
 
 /** Everything a request handler uses, built once per isolate. */
@@ -32,13 +32,6 @@ export interface Services {
    * request): always logged, then handed to the telemetry's alert sink when it has one.
    */
   readonly alert: (alert: OperatorAlert) => Promise<void>;
-}
-
-/** An alert about configuration or a customer's request, not about one decision. */
-export interface OperatorAlert {
-  readonly kind: 'config-error' | 'increase-request';
-  readonly customerId?: string;
-  readonly message: string;
 }
 
 const built = new WeakMap<object, Services>();

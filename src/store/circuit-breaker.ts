@@ -4,8 +4,7 @@
  */
 import type { Clock } from '../clock';
 import { type CheckRequest, type CounterStore, StoreError } from '../limiter/contract';
-
-export type BreakerState = 'closed' | 'open' | 'half-open';
+import type { BreakerState, BreakerStatus } from '../telemetry/telemetry';
 
 /** Options of {@link withCircuitBreaker}; defaults in brackets. */
 export interface BreakerOptions {
@@ -20,7 +19,7 @@ export interface BreakerOptions {
 
 /** A store wrapped in a breaker, with its state readable for health endpoints. */
 export interface BrokenCircuitStore extends CounterStore {
-  state(): { state: BreakerState; since: number | null };
+  state(): BreakerStatus;
 }
 
 /**

@@ -3,9 +3,9 @@ import type { Clock } from '../clock';
 import type { Bindings, Settings } from '../env';
 import type { CounterStore } from '../limiter/contract';
 import { log } from '../telemetry/log';
-import type { BreakerChange } from '../telemetry/telemetry';
+import type { BreakerChange, BreakerStatus } from '../telemetry/telemetry';
 import { type BlockedCacheStore, withBlockedCache } from './blocked-cache';
-import { type BreakerState, withCircuitBreaker } from './circuit-breaker';
+import { withCircuitBreaker } from './circuit-breaker';
 import { createDurableObjectStore, type LimiterCallOptions } from './durable-object-store';
 import { durableObjectLeaser, withLeases } from './lease-store';
 import { createMemoryStore } from './memory-store';
@@ -16,7 +16,7 @@ import { withTimeBudget } from './time-budget';
 /** The assembled store and the health figures it exposes. */
 export interface ComposedStore {
   readonly store: BlockedCacheStore;
-  breaker(): { state: BreakerState; since: number | null };
+  breaker(): BreakerStatus;
   /** Redis commands sent from this isolate (the DO's own write-behind commands not included). */
   redisCommands(): number;
   /** Breaker transitions not yet reported to telemetry; taking them empties the list. */

@@ -3,6 +3,7 @@
  * they are unit and property tested without clocks or I/O.
  */
 import type { Alert, AlertCandidate } from './alerts';
+import type { BreakerStatus } from './telemetry';
 
 /** Counters of one complete minute (zeros for minutes without traffic). */
 export interface MinuteCounters {
@@ -13,12 +14,6 @@ export interface MinuteCounters {
   readonly failedOpen: number;
   readonly failedClosed: number;
   readonly storeErrors: number;
-}
-
-/** The circuit breaker as last reported (or derived). */
-export interface BreakerState {
-  readonly state: 'closed' | 'open' | 'half-open';
-  readonly since: number | null;
 }
 
 /** Thresholds of the anomaly rules; {@link DEFAULT_RULES} documents each. */
@@ -66,7 +61,7 @@ export const DEFAULT_RULES: AnomalyRules = {
  * minute's limited checks failed over (and at least 10 did), since the first such minute in a row.
  * Minutes without limited traffic are no evidence either way and leave the state as it was.
  */
-export function derivedBreaker(minutes: readonly MinuteCounters[]): BreakerState {
+export function derivedBreaker(minutes: readonly MinuteCounters[]): BreakerStatus {
   let since: number | null = null;
   for (const m of minutes) {
     const failed = m.failedOpen + m.failedClosed;
@@ -84,7 +79,7 @@ export function derivedBreaker(minutes: readonly MinuteCounters[]): BreakerState
  */
 export function detectAnomalies(
   minutes: readonly MinuteCounters[],
-  breaker: BreakerState,
+  breaker: BreakerStatus,
   rules: AnomalyRules = DEFAULT_RULES,
 ): AlertCandidate[] {
   const current = minutes[minutes.length - 1];

@@ -8,11 +8,10 @@ import { sha256Hex } from '../identity/hash';
 import { deliverAlerts } from './alert-delivery';
 import { type AlertCandidate, customerAlertCandidates } from './alerts';
 import { toDataPoint } from './data-point';
-import { usageStub } from './embedded-usage';
+import { type UsageNamespace, usageStub } from './embedded-usage';
 import { log } from './log';
-import type { BreakerChange, DecisionEvent, RaisedAlert, Telemetry } from './telemetry';
+import type { BreakerChange, DecisionEvent, OperatorAlert, Telemetry } from './telemetry';
 import { addDecision, emptyBatch, isEmpty } from './usage-batch';
-import type { UsageObject } from './usage-object';
 import type { RetryOptions } from './webhook';
 
 /** Options of {@link createTelemetry}. */
@@ -20,7 +19,7 @@ export interface TelemetryOptions {
   /** Analytics Engine dataset; no data points without it. */
   readonly metrics?: AnalyticsEngineDataset;
   /** The usage Durable Object namespace; no aggregates or alerts without it. */
-  readonly usage?: DurableObjectNamespace<UsageObject>;
+  readonly usage?: UsageNamespace;
   readonly clock: Clock;
   /** Share of a limit (0..1] at which a customer is "approaching" it; default 0.8. */
   readonly alertThreshold?: number;
@@ -122,7 +121,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       }
     },
 
-    async raiseAlert(raised: RaisedAlert) {
+    async raiseAlert(raised: OperatorAlert) {
       const now = options.clock.now();
       const hour = Math.floor(now / 3_600_000) * 3_600_000;
       // The same broken record is reported once an hour; every increase request is its own alert.

@@ -16,17 +16,26 @@ export interface DecisionEvent {
   readonly status: number;
 }
 
+/** States of the circuit breaker around a counter store. */
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** The breaker as it stands: its state and since when (`null` while closed from the start). */
+export interface BreakerStatus {
+  readonly state: BreakerState;
+  readonly since: number | null;
+}
+
 /** A circuit breaker transition, as the hot path reports it. */
 export interface BreakerChange {
   /** Store the breaker guards, e.g. `redis`. */
   readonly store: string;
-  readonly state: 'closed' | 'open' | 'half-open';
+  readonly state: BreakerState;
   /** Epoch ms of the transition. */
   readonly at: number;
 }
 
-/** An alert raised outside the decision path (config errors, increase requests). */
-export interface RaisedAlert {
+/** An alert about configuration or a customer's request, raised outside the decision path. */
+export interface OperatorAlert {
   readonly kind: 'config-error' | 'increase-request';
   readonly customerId?: string;
   readonly message: string;
@@ -42,7 +51,7 @@ export interface Telemetry {
    * Records and delivers an operator alert (deduplicated per message per hour for config errors);
    * resolves when delivery is done, so call it from `waitUntil`. Must not throw.
    */
-  raiseAlert?(alert: RaisedAlert): Promise<void>;
+  raiseAlert?(alert: OperatorAlert): Promise<void>;
 }
 
 /** Telemetry that does nothing (tests of pure paths, benchmarks of the bare limiter). */

@@ -1,8 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import type { UsageObject } from '../../src/objects/usage-object';
 import type { AlertCandidate } from '../../src/telemetry/alerts';
 import { emptyFleetRow } from '../../src/telemetry/usage-batch';
-import { RETENTION, type UsageObject } from '../../src/telemetry/usage-object';
+import { RETENTION } from '../../src/telemetry/usage-schema';
 import { spanOf } from '../../src/telemetry/usage-source';
 import { batch, isolatedUsage } from './helpers';
 
