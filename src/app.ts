@@ -1,91 +1,97 @@
-/** Builds the Hono app: middleware order, the error handler and the routes. */
+/**
+ * Builds the Hono app: the reserved prefix routed by `getPath` to sub-apps composed with
+ * `app.route()`, every other path limited and forwarded; one services middleware, one error
+ * handler.
+ */
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { getPath } from 'hono/utils/url';
 import { ensureDemoData } from './demo-seed';
 import { type Bindings, readSettings, SettingsError } from './env';
-import { problemResponse } from './http/problem';
+import { type EdgeEnv, withServices } from './http/edge-env';
+import { fail, problemResponse, problems } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { increaseRequestRoutes } from './routes/increase-request';
 import { metricsRoutes } from './routes/metrics';
 import { proxy } from './routes/proxy';
+import { rateLimitStatusRoutes } from './routes/rate-limit-status';
 import { usageRoutes } from './routes/usage';
 import { log } from './telemetry/log';
 
-type Env = { Bindings: Bindings };
+/** Where `getPath` puts the reserved prefix's paths and every other path, for the router only. */
+const RESERVED = '/reserved';
+const PROXIED = '/proxied';
+
+/**
+ * The path the router sees: `<prefix>/rest` becomes `/reserved/rest`, any other path `/proxied/path`,
+ * so no request outside the prefix can reach a reserved route whatever its path. Settings that do
+ * not parse route to the proxy, whose first middleware throws the SettingsError for the handler.
+ */
+export function routedPath(request: Request, env: Bindings | undefined): string {
+  const decoded = getPath(request);
+  let prefix: string;
+  try {
+    if (!env) return PROXIED + decoded;
+    prefix = readSettings(env).prefix;
+  } catch {
+    return PROXIED + decoded;
+  }
+  const raw = new URL(request.url).pathname;
+  if (raw !== prefix && !raw.startsWith(`${prefix}/`)) return PROXIED + decoded;
+  return RESERVED + (decoded.slice(prefix.length) || '/');
+}
 
 /**
  * Creates the worker's app. Everything the worker answers itself lives under the reserved prefix
  * (`/_edgelimit` by default); every other path is limited and forwarded to the origin.
  */
-export function createApp(): Hono<Env> {
-  const app = new Hono<Env>();
-  const admin = adminRoutes();
-  const usage = usageRoutes();
-  const increaseRequests = increaseRequestRoutes();
-  const metrics = metricsRoutes();
+export function createApp(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>({
+    getPath: (request, options) => routedPath(request, options?.env),
+  });
 
   app.use('*', async (c, next) => {
     const settings = readSettings(c.env);
     if (settings.seedDemo) await ensureDemoData(c.env);
     await next();
   });
+  app.use('*', withServices());
 
-  app.all('*', async (c) => {
-    const { prefix } = readSettings(c.env);
-    const path = new URL(c.req.url).pathname;
-    if (path === prefix || path.startsWith(`${prefix}/`)) {
-      const rest = path.slice(prefix.length) || '/';
-      if (rest === '/health') return c.json({ ok: true, store: readSettings(c.env).storeMode });
-      if (rest === '/usage/increase-request') {
-        return increaseRequests.fetch(c.req.raw, c.env, c.executionCtx);
-      }
-      const observability =
-        rest === '/usage' || rest === '/rate_limit'
-          ? usage
-          : rest === '/admin/metrics'
-            ? metrics
-            : undefined;
-      if (observability) {
-        const url = new URL(c.req.url);
-        url.pathname = rest;
-        return observability.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
-      }
-      if (rest === '/admin' || rest.startsWith('/admin/')) {
-        const url = new URL(c.req.url);
-        url.pathname = rest.slice('/admin'.length) || '/';
-        return admin.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
-      }
-      return problemResponse({
-        type: 'about:blank',
-        title: 'Not found',
-        status: 404,
-        detail: `No route ${c.req.method} ${path} under ${prefix}.`,
-      });
-    }
-    return proxy(c);
-  });
+  app.route(RESERVED, reservedRoutes());
+  app.all(`${PROXIED}/*`, proxy);
 
   app.onError((error) => {
+    if (error instanceof HTTPException) return error.getResponse();
     if (error instanceof SettingsError) {
       log('config-error', { message: error.message }, 'error');
-      return problemResponse({
-        type: 'about:blank',
-        title: 'Rate limiter misconfigured',
-        status: 500,
-        detail: error.message,
-      });
+      return problemResponse(problems.misconfigured(error.message));
     }
     log(
       'internal-error',
       { message: error instanceof Error ? error.message : String(error) },
       'error',
     );
-    return problemResponse({
-      type: 'about:blank',
-      title: 'Internal error',
-      status: 500,
-      detail: 'The rate limiter failed unexpectedly; the incident was logged.',
-    });
+    return problemResponse(problems.internal());
   });
 
   return app;
+}
+
+/** Everything under the reserved prefix; the metrics route goes ahead of the admin API's auth. */
+function reservedRoutes(): Hono<EdgeEnv> {
+  const reserved = new Hono<EdgeEnv>();
+  reserved.all('/health', (c) => c.json({ ok: true, store: c.var.services.settings.storeMode }));
+  reserved.route('/usage/increase-request', increaseRequestRoutes());
+  reserved.route('/usage', usageRoutes());
+  reserved.route('/rate_limit', rateLimitStatusRoutes());
+  reserved.route('/admin/metrics', metricsRoutes());
+  reserved.route('/admin', adminRoutes());
+  reserved.all('*', (c) =>
+    fail(
+      problems.notFound(
+        `No route ${c.req.method} ${new URL(c.req.url).pathname} under ${c.var.services.settings.prefix}.`,
+      ),
+    ),
+  );
+  return reserved;
 }

@@ -8,35 +8,9 @@
  *   Field lists, one item per window). In draft-11 `t` is the seconds until *additional* quota is
  *   available, which is what a sliding window can promise; `r` is the remaining quota.
  */
-import type { Decision, WindowResult } from '../limiter/decide';
+import { blockingWindow, nextQuotaAt } from '../limiter/blocking-window';
+import type { Decision } from '../limiter/decide';
 import type { Throttle } from '../limiter/throttle';
-
-/** The window a client should watch: the one that rejects, else the one with least left. */
-export function blockingWindow(decision: Decision): WindowResult | undefined {
-  let pick: WindowResult | undefined;
-  for (const w of decision.windows) {
-    if (!pick) {
-      pick = w;
-      continue;
-    }
-    const wBlocked = w.retryAt > decision.now;
-    const pBlocked = pick.retryAt > decision.now;
-    if (wBlocked !== pBlocked) {
-      if (wBlocked) pick = w;
-    } else if (wBlocked ? w.retryAt > pick.retryAt : w.remaining < pick.remaining) {
-      pick = w;
-    } else if (!wBlocked && w.remaining === pick.remaining && w.resetAt > pick.resetAt) {
-      pick = w;
-    }
-  }
-  return pick;
-}
-
-/** Epoch ms when this window next gives quota back: the retry time if it blocks. */
-export function nextQuotaAt(w: WindowResult, now: number): number {
-  if (w.retryAt > now && Number.isFinite(w.retryAt)) return w.retryAt;
-  return w.used > 0 ? w.resetAt : now;
-}
 
 /** Seconds from `now` to `at`, rounded up so a client never comes back too early. */
 export function secondsUntil(at: number, now: number): number {

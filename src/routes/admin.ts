@@ -1,8 +1,10 @@
 /** Admin API: API keys, customer records, temporary overrides and the global policy, in KV. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Bindings } from '../env';
-import { problemResponse } from '../http/problem';
+import { requireAdmin } from '../http/admin-auth';
+import type { EdgeEnv } from '../http/edge-env';
+import { fail, problems } from '../http/problem';
+import { jsonBody, paramOf, validate } from '../http/validate';
 import { sha256Hex } from '../identity/hash';
 import { kvKeys } from '../policy/config-store';
 import { DEFAULT_POLICY } from '../policy/default-policy';
@@ -17,11 +19,8 @@ import {
   TIERS,
 } from '../policy/records';
 import { activeOverride } from '../policy/resolve-policy';
-import { getServices } from '../services';
+import type { Services } from '../services';
 import { log } from '../telemetry/log';
-import { refuseNonAdmin } from './admin-auth';
-
-type Env = { Bindings: Bindings };
 
 const newKeySchema = z.strictObject({
   customerId: customerIdSchema,
@@ -31,19 +30,12 @@ const revokeSchema = z.strictObject({ key: z.string().min(1) });
 const putCustomerSchema = customerRecordSchema.omit({ overrides: true, updatedAt: true });
 
 /** Builds the admin routes (mounted under `<prefix>/admin`). */
-export function adminRoutes(): Hono<Env> {
-  const app = new Hono<Env>();
-
-  app.use('*', async (c, next) => {
-    const refused = await refuseNonAdmin(c.env, c.req.header('authorization'));
-    if (refused) return refused;
-    await next();
-  });
+export function adminRoutes(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.use('*', requireAdmin());
 
   app.post('/keys', async (c) => {
-    const body = await readJson(c.req.raw, newKeySchema);
-    if (!body.ok) return body.response;
-    const { customerId, tier } = body.value;
+    const { customerId, tier } = await jsonBody(c, newKeySchema);
     const key = generateKey();
     const record: ApiKeyRecord = {
       customerId,
@@ -51,9 +43,9 @@ export function adminRoutes(): Hono<Env> {
       prefix: key.slice(0, 10),
     };
     await c.env.CONFIG.put(kvKeys.apiKey(await sha256Hex(key)), JSON.stringify(record));
-    const existing = await readCustomer(c.env, customerId);
+    const existing = await readCustomer(c.env.CONFIG, customerId);
     if (!existing || (tier && existing.tier !== tier)) {
-      await writeCustomer(c.env, customerId, {
+      await writeCustomer(c.var.services, c.env.CONFIG, customerId, {
         ...(existing ?? {}),
         tier: tier ?? existing?.tier ?? 'free',
       });
@@ -65,90 +57,78 @@ export function adminRoutes(): Hono<Env> {
   });
 
   app.post('/keys/revoke', async (c) => {
-    const body = await readJson(c.req.raw, revokeSchema);
-    if (!body.ok) return body.response;
-    const kvKey = kvKeys.apiKey(await sha256Hex(body.value.key));
+    const body = await jsonBody(c, revokeSchema);
+    const kvKey = kvKeys.apiKey(await sha256Hex(body.key));
     const raw = await c.env.CONFIG.get(kvKey, 'json');
     const parsed = apiKeyRecordSchema.safeParse(raw);
-    if (!parsed.success) return problem(404, 'Not found', 'No such API key.');
+    if (!parsed.success) fail(problems.notFound('No such API key.'));
     await c.env.CONFIG.put(kvKey, JSON.stringify({ ...parsed.data, revoked: true }));
-    getServices(c.env).config.invalidate(kvKey);
+    c.var.services.config.invalidate(kvKey);
     return c.json({ revoked: true, customerId: parsed.data.customerId });
   });
 
   app.get('/customers/:id', async (c) => {
-    const id = customerIdSchema.safeParse(c.req.param('id'));
-    if (!id.success)
-      return invalid([{ field: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]);
-    const record = await readCustomer(c.env, id.data);
-    if (!record) return problem(404, 'Not found', `No customer record for ${id.data}.`);
+    const id = paramOf(c, 'id', customerIdSchema);
+    const record = await readCustomer(c.env.CONFIG, id);
+    if (!record) fail(problems.notFound(`No customer record for ${id}.`));
     const override = activeOverride(record.overrides, Date.now());
-    return c.json({ customerId: id.data, ...record, activeOverride: override ?? null });
+    return c.json({ customerId: id, ...record, activeOverride: override ?? null });
   });
 
   app.put('/customers/:id', async (c) => {
-    const id = customerIdSchema.safeParse(c.req.param('id'));
-    if (!id.success)
-      return invalid([{ field: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]);
-    const body = await readJson(c.req.raw, putCustomerSchema);
-    if (!body.ok) return body.response;
-    const existing = await readCustomer(c.env, id.data);
-    const record = await writeCustomer(c.env, id.data, {
-      ...body.value,
+    const id = paramOf(c, 'id', customerIdSchema);
+    const body = await jsonBody(c, putCustomerSchema);
+    const existing = await readCustomer(c.env.CONFIG, id);
+    const record = await writeCustomer(c.var.services, c.env.CONFIG, id, {
+      ...body,
       ...(existing?.overrides ? { overrides: existing.overrides } : {}),
     });
-    return c.json({ customerId: id.data, ...record });
+    return c.json({ customerId: id, ...record });
   });
 
   app.delete('/customers/:id', async (c) => {
-    const id = customerIdSchema.safeParse(c.req.param('id'));
-    if (!id.success)
-      return invalid([{ field: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]);
-    await c.env.CONFIG.delete(kvKeys.customer(id.data));
-    getServices(c.env).config.invalidate(kvKeys.customer(id.data));
-    return c.json({ deleted: true, customerId: id.data });
+    const id = paramOf(c, 'id', customerIdSchema);
+    await c.env.CONFIG.delete(kvKeys.customer(id));
+    c.var.services.config.invalidate(kvKeys.customer(id));
+    return c.json({ deleted: true, customerId: id });
   });
 
   app.post('/customers/:id/overrides', async (c) => {
-    const id = customerIdSchema.safeParse(c.req.param('id'));
-    if (!id.success)
-      return invalid([{ field: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]);
-    const body = await readJson(c.req.raw, overrideSchema);
-    if (!body.ok) return body.response;
-    if (Date.parse(body.value.expiresAt) <= Date.now()) {
-      return invalid([{ field: 'expiresAt', message: 'must be in the future' }]);
+    const id = paramOf(c, 'id', customerIdSchema);
+    const body = await jsonBody(c, overrideSchema);
+    if (Date.parse(body.expiresAt) <= Date.now()) {
+      fail(problems.invalidRequest([{ field: 'expiresAt', message: 'must be in the future' }]));
     }
-    const existing = await readCustomer(c.env, id.data);
+    const existing = await readCustomer(c.env.CONFIG, id);
     const now = Date.now();
     // Expired overrides are dropped here, but they also stop applying by themselves at expiry.
     const kept = (existing?.overrides ?? []).filter((o) => Date.parse(o.expiresAt) > now);
-    const override = { ...body.value, createdAt: new Date().toISOString() };
-    const record = await writeCustomer(c.env, id.data, {
+    const override = { ...body, createdAt: new Date().toISOString() };
+    const record = await writeCustomer(c.var.services, c.env.CONFIG, id, {
       ...(existing ?? { tier: 'free' }),
       overrides: [...kept, override].slice(-16),
     });
     log('override-applied', {
-      customerId: id.data,
+      customerId: id,
       reason: override.reason,
       expiresAt: override.expiresAt,
       limits: override.limits.map((l) => `${l.limit}/${l.window}`),
     });
-    return c.json({ customerId: id.data, override, record }, 201);
+    return c.json({ customerId: id, override, record }, 201);
   });
 
-  app.get('/policy', async (c) => c.json(await getServices(c.env).config.policy()));
+  app.get('/policy', async (c) => c.json(await c.var.services.config.policy()));
 
   app.put('/policy', async (c) => {
-    const body = await readJson(c.req.raw, policyConfigSchema);
-    if (!body.ok) return body.response;
-    await c.env.CONFIG.put(kvKeys.policy, JSON.stringify(body.value));
-    getServices(c.env).config.invalidate(kvKeys.policy);
-    return c.json(body.value);
+    const body = await jsonBody(c, policyConfigSchema);
+    await c.env.CONFIG.put(kvKeys.policy, JSON.stringify(body));
+    c.var.services.config.invalidate(kvKeys.policy);
+    return c.json(body);
   });
 
   app.delete('/policy', async (c) => {
     await c.env.CONFIG.delete(kvKeys.policy);
-    getServices(c.env).config.invalidate(kvKeys.policy);
+    c.var.services.config.invalidate(kvKeys.policy);
     return c.json(DEFAULT_POLICY);
   });
 
@@ -156,20 +136,25 @@ export function adminRoutes(): Hono<Env> {
 }
 
 /** Reads a customer record straight from KV (admin reads must not see a stale cache). */
-export async function readCustomer(env: Bindings, id: string): Promise<CustomerRecord | null> {
-  const raw = await env.CONFIG.get(kvKeys.customer(id), 'json');
+export async function readCustomer(kv: KVNamespace, id: string): Promise<CustomerRecord | null> {
+  const raw = await kv.get(kvKeys.customer(id), 'json');
   const parsed = customerRecordSchema.safeParse(raw);
   return parsed.success ? parsed.data : null;
 }
 
 async function writeCustomer(
-  env: Bindings,
+  services: Services,
+  kv: KVNamespace,
   id: string,
   record: CustomerRecord,
 ): Promise<CustomerRecord> {
-  const full = customerRecordSchema.parse({ ...record, updatedAt: new Date().toISOString() });
-  await env.CONFIG.put(kvKeys.customer(id), JSON.stringify(full));
-  getServices(env).config.invalidate(kvKeys.customer(id));
+  const full = validate(
+    customerRecordSchema,
+    { ...record, updatedAt: new Date().toISOString() },
+    '(body)',
+  );
+  await kv.put(kvKeys.customer(id), JSON.stringify(full));
+  services.config.invalidate(kvKeys.customer(id));
   return full;
 }
 
@@ -181,43 +166,4 @@ export function generateKey(): string {
     .replace(/\//g, '_')
     .replace(/=+$/, '');
   return `el_${b64}`;
-}
-
-type Parsed<T> = { ok: true; value: T } | { ok: false; response: Response };
-
-async function readJson<T>(request: Request, schema: z.ZodType<T>): Promise<Parsed<T>> {
-  let raw: unknown;
-  try {
-    raw = await request.json();
-  } catch {
-    return {
-      ok: false,
-      response: invalid([{ field: '(body)', message: 'must be a JSON object' }]),
-    };
-  }
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  return {
-    ok: false,
-    response: invalid(
-      parsed.error.issues.map((i) => ({
-        field: i.path.length ? i.path.join('.') : '(body)',
-        message: i.message,
-      })),
-    ),
-  };
-}
-
-function invalid(errors: { field: string; message: string }[]): Response {
-  return problemResponse({
-    type: 'about:blank',
-    title: 'Invalid request',
-    status: 400,
-    detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-    errors,
-  });
-}
-
-function problem(status: number, title: string, detail: string): Response {
-  return problemResponse({ type: 'about:blank', title, status, detail });
 }

@@ -1,64 +1,55 @@
-/** `GET <prefix>/admin/metrics`: fleet health for operators (admin token), per the usage API contract. */
+/** `GET <prefix>/admin/metrics`: fleet health for operators (admin token), see docs/usage-api.md. */
 import { Hono } from 'hono';
-import type { Bindings } from '../env';
-import { getServices } from '../services';
+import { requireAdmin } from '../http/admin-auth';
+import { dashboardCors } from '../http/cors';
+import type { EdgeEnv } from '../http/edge-env';
+import { failUsageSource, iso, spanQuerySchema } from '../http/span-query';
+import { queryOf } from '../http/validate';
 import { usageStub } from '../telemetry/embedded-usage';
 import { spanOf } from '../telemetry/usage-source';
-import { refuseNonAdmin } from './admin-auth';
-import { dashboardCors, iso, parseQuery, sourceFailed, spanQuerySchema } from './usage';
-
-type Env = { Bindings: Bindings };
 
 const metricsQuery = spanQuerySchema(['1h', '24h', '7d'], '1h');
 
-/** Builds the metrics route (mounted at `<prefix>/admin/metrics`). */
-export function metricsRoutes(): Hono<Env> {
-  const app = new Hono<Env>();
-  app.use('*', dashboardCors());
+/** Builds the metrics route (mounted at `<prefix>/admin/metrics`, ahead of the admin API). */
+export function metricsRoutes(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.use('/', dashboardCors());
 
-  app.get('/admin/metrics', async (c) => {
-    const refused = await refuseNonAdmin(c.env, c.req.header('authorization'));
-    if (refused) return refused;
-    const services = getServices(c.env);
-    const query = parseQuery(c, metricsQuery);
-    if (!query.ok) return query.response;
-    const { range, resolution } = query.value;
+  app.get('/', requireAdmin(), async (c) => {
+    const { services } = c.var;
+    const { range, resolution } = queryOf(c, metricsQuery);
     const now = services.clock.now();
     const span = spanOf(range, resolution, now);
     const stub = usageStub(c.env.USAGE);
-    try {
-      const [fleet, alerts, recorded] = await Promise.all([
-        services.usage.fleetMetrics(span),
-        stub.recentAlerts(50),
-        stub.breaker(now),
-      ]);
-      // This isolate's own breaker is the freshest view; the recorded one covers the fleet.
-      const local = services.storeHealth.breaker();
-      const breaker = local.state !== 'closed' ? local : recorded;
-      return c.json({
-        range,
-        resolution,
-        from: iso(span.from),
-        to: iso(span.to),
-        series: fleet.series.map((p) => ({ ...p, t: iso(p.t) })),
-        totals: fleet.totals,
-        topLimited: fleet.topLimited,
-        breaker: {
-          state: breaker.state,
-          since: breaker.since === null ? null : iso(breaker.since),
-        },
-        recentAlerts: alerts.map((a) => ({
-          time: iso(a.time),
-          kind: a.kind,
-          ...(a.customerId ? { customerId: a.customerId } : {}),
-          message: a.message,
-          severity: a.severity,
-        })),
-        source: services.usage.name,
-      });
-    } catch (error) {
-      return sourceFailed(services.usage.name, error);
-    }
+    const [fleet, alerts, recorded] = await Promise.all([
+      services.usage.fleetMetrics(span),
+      stub.recentAlerts(50),
+      stub.breaker(now),
+    ]).catch((error: unknown) => failUsageSource(services.usage.name, error));
+    // This isolate's own breaker is the freshest view; the recorded one covers the fleet.
+    const local = services.storeHealth.breaker();
+    const breaker = local.state !== 'closed' ? local : recorded;
+    return c.json({
+      range,
+      resolution,
+      from: iso(span.from),
+      to: iso(span.to),
+      series: fleet.series.map((p) => ({ ...p, t: iso(p.t) })),
+      totals: fleet.totals,
+      topLimited: fleet.topLimited,
+      breaker: {
+        state: breaker.state,
+        since: breaker.since === null ? null : iso(breaker.since),
+      },
+      recentAlerts: alerts.map((a) => ({
+        time: iso(a.time),
+        kind: a.kind,
+        ...(a.customerId ? { customerId: a.customerId } : {}),
+        message: a.message,
+        severity: a.severity,
+      })),
+      source: services.usage.name,
+    });
   });
 
   return app;

@@ -1,26 +1,24 @@
 /** The main path: identify, resolve the policy, decide, forward, add headers. */
-import type { Context } from 'hono';
-import type { Bindings } from '../env';
+import { policyFor } from '../http/caller-policy';
 import { demoOrigin } from '../http/demo-origin';
+import type { EdgeContext } from '../http/edge-env';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
-import { problemResponse, quotaExceeded } from '../http/problem';
+import { problemResponse, problems } from '../http/problem';
 import { rateLimitHeaders, throttleHeaders } from '../http/rate-limit-headers';
-import { type Caller, identify } from '../identity/identify';
+import { refuseUnidentified } from '../http/refuse-unidentified';
+import { identify } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
 import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
-import type { ResolvedPolicy } from '../policy/resolve-policy';
-import { resolvePolicy } from '../policy/resolve-policy';
-import { getServices, type Services } from '../services';
+import type { Services } from '../services';
 import { log } from '../telemetry/log';
 import type { DecisionEvent } from '../telemetry/telemetry';
-import { refuseUnidentified } from './refuse-unidentified';
 
-type Ctx = Context<{ Bindings: Bindings }>;
+type Ctx = EdgeContext;
 
 /** Handles every request outside the reserved prefix; reports each decision to telemetry. */
 export async function proxy(c: Ctx): Promise<Response> {
-  const services = getServices(c.env);
+  const { services } = c.var;
   const report = (event: DecisionEvent) => {
     c.executionCtx.waitUntil(
       services.telemetry.onDecision(event).catch((error: unknown) => {
@@ -136,19 +134,16 @@ async function limitAndForward(
       windows: decision.windows.filter((w) => w.retryAt > decision.now).map((w) => w.id),
     });
     report({ ...event, status: 429 });
-    return problemResponse(quotaExceeded(decision, settings.docsUrl, subject), headers);
+    return problemResponse(problems.quotaExceeded(decision, settings.docsUrl, subject), headers);
   }
   if (decision.outcome === 'failed-closed') {
     report({ ...event, status: 503 });
     return problemResponse(
-      {
-        type: `${settings.docsUrl}#store-unavailable`,
-        title: 'Rate limit store unavailable',
-        status: 503,
-        detail:
-          'The rate limiter could not check this request and this policy fails closed. Retry shortly.',
-        documentation: settings.docsUrl,
-      },
+      problems.storeUnavailable(
+        settings.docsUrl,
+        'The rate limiter could not check this request and this policy fails closed. Retry shortly.',
+        { documentation: settings.docsUrl },
+      ),
       { ...headers, 'Retry-After': '1' },
     );
   }
@@ -184,28 +179,6 @@ function originFor(originUrl: string): Origin {
     origins.set(originUrl, origin);
   }
   return origin;
-}
-
-/** The policy of a verified, limited caller. */
-export async function policyFor(
-  services: Services,
-  caller: Exclude<Caller, { kind: 'service' }>,
-  method: string,
-  path: string,
-): Promise<ResolvedPolicy> {
-  const policy = await services.config.policy();
-  const now = services.clock.now();
-  if (caller.kind === 'anonymous')
-    return resolvePolicy({ policy, tier: 'anonymous', method, path, now });
-  const customer = await services.config.customer(caller.customerId);
-  return resolvePolicy({
-    policy,
-    tier: customer?.tier ?? 'free',
-    ...(customer ? { customer } : {}),
-    method,
-    path,
-    now,
-  });
 }
 
 /**

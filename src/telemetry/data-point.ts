@@ -3,7 +3,7 @@
  * docs/metrics.md, within the documented limits (20 blobs, 16 KB of blobs, 20 doubles, one index
  * of at most 96 bytes). Pure: the caller passes the already hashed client address.
  */
-import { blockingWindow } from '../http/rate-limit-headers';
+import { blockingWindow } from '../limiter/blocking-window';
 import type { DecisionEvent } from './telemetry';
 
 /** Blob positions (1-based in SQL: `blob1`...). */

@@ -3,8 +3,6 @@
  * client IP's failed-attempts window (so keys cannot be guessed at speed), then a 429 once that
  * window is full, else a 401 naming what is wrong.
  */
-import { problemResponse, quotaExceeded } from '../http/problem';
-import { rateLimitHeaders } from '../http/rate-limit-headers';
 import type { IdentityFailure } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
 import { keyGuessIdentity } from '../limiter/keys';
@@ -12,6 +10,8 @@ import { limitsOf } from '../policy/limits-of';
 import type { ResolvedPolicy } from '../policy/resolve-policy';
 import type { Services } from '../services';
 import { log } from '../telemetry/log';
+import { failWith, problemResponse, problems } from './problem';
+import { rateLimitHeaders } from './rate-limit-headers';
 
 /** The answer to an unidentified request, and the failed-attempts decision behind it. */
 export interface Refusal {
@@ -41,25 +41,27 @@ export async function refuseUnidentified(
     const subject = `failed API key attempts from ${failure.ip}`;
     return {
       decision,
-      response: problemResponse(quotaExceeded(decision, settings.docsUrl, subject), headers),
+      response: problemResponse(
+        problems.quotaExceeded(decision, settings.docsUrl, subject),
+        headers,
+      ),
     };
   }
-  const response = problemResponse(
-    {
-      type: `${settings.docsUrl}#${failure.code}`,
-      title: failure.code === 'invalid-service-token' ? 'Invalid service token' : 'Invalid API key',
-      status: 401,
-      detail: `${failure.message}.`,
-      code: failure.code,
-      documentation: settings.docsUrl,
-    },
-    {
-      ...headers,
-      'X-Edgelimit-Status': 'unauthenticated',
-      'WWW-Authenticate': 'Bearer realm="api"',
-    },
-  );
+  const response = problemResponse(problems.credentialsRejected(settings.docsUrl, failure), {
+    ...headers,
+    'X-Edgelimit-Status': 'unauthenticated',
+    'WWW-Authenticate': 'Bearer realm="api"',
+  });
   return { decision, response };
+}
+
+/** Like {@link refuseUnidentified}, for routes that only answer: throws the refusal. */
+export async function failUnidentified(
+  services: Services,
+  failure: IdentityFailure,
+  path: string,
+): Promise<never> {
+  return failWith((await refuseUnidentified(services, failure, path)).response);
 }
 
 /** The failed-attempts policy: `keyGuessLimit` of the policy in force, per client IP. */

@@ -1,0 +1,85 @@
+/**
+ * `GET <prefix>/rate_limit`: every window that applies to the caller now, read without consuming
+ * anything (see docs/usage-api.md). CORS is open to the configured dashboard origins only.
+ */
+import { Hono } from 'hono';
+import { windowsFor } from '../http/caller-policy';
+import { dashboardCors } from '../http/cors';
+import type { EdgeEnv } from '../http/edge-env';
+import { fail, problems } from '../http/problem';
+import { requireCaller } from '../http/require-caller';
+import { iso } from '../http/span-query';
+import { nextQuotaAt } from '../limiter/blocking-window';
+import type { CheckOutcome } from '../limiter/contract';
+import { customerIdentity, ipIdentity } from '../limiter/keys';
+import { log } from '../telemetry/log';
+
+/** Builds the status route (mounted at `<prefix>/rate_limit`). */
+export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.use('/', dashboardCors());
+
+  app.get('/', async (c) => {
+    const { services } = c.var;
+    const who = await requireCaller(c);
+    if (who.kind === 'service') {
+      return c.json({
+        customerId: null,
+        tier: 'internal',
+        windows: [],
+        override: null,
+        limited: false,
+      });
+    }
+    const { windows, tier, override } = await windowsFor(services, who);
+    const identity =
+      who.kind === 'customer' ? customerIdentity(who.customerId) : ipIdentity(who.ip);
+    let outcome: CheckOutcome | undefined;
+    if (windows.length) {
+      try {
+        // consume: false reads every window without recording: asking never costs quota. The
+        // composed store carries the time budget.
+        outcome = await services.counters.check({ identity, windows, consume: false });
+      } catch (error) {
+        log('store-error', { where: 'rate_limit', message: String(error) }, 'error');
+        fail(
+          problems.storeUnavailable(
+            services.settings.docsUrl,
+            'The current counts could not be read. Retry shortly.',
+          ),
+          { 'Retry-After': '1' },
+        );
+      }
+    }
+    const now = outcome?.now ?? services.clock.now();
+    return c.json({
+      customerId: who.kind === 'customer' ? who.customerId : null,
+      tier,
+      windows: windows.map((w, i) => {
+        const state = outcome?.windows[i];
+        const merged = {
+          ...w,
+          used: state?.used ?? 0,
+          remaining: state?.remaining ?? w.limit,
+          retryAt: state?.retryAt ?? now,
+          resetAt: state?.resetAt ?? now,
+        };
+        return {
+          id: w.id,
+          limit: w.limit,
+          remaining: merged.remaining,
+          window: w.window,
+          windowMs: w.windowMs,
+          resetAt: iso(Math.ceil(nextQuotaAt(merged, now) / 1000) * 1000),
+          rule: w.rule ?? null,
+          ...(w.shadow ? { shadow: true } : {}),
+        };
+      }),
+      override: override
+        ? { limits: override.limits, expiresAt: override.expiresAt, reason: override.reason }
+        : null,
+    });
+  });
+
+  return app;
+}
