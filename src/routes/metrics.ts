@@ -4,6 +4,7 @@ import { requireAdmin } from '../http/admin-auth';
 import { dashboardCors } from '../http/cors';
 import type { EdgeEnv } from '../http/edge-env';
 import { failUsageSource, iso, spanQuerySchema } from '../http/span-query';
+import type { Metrics } from '../http/usage-api';
 import { queryOf } from '../http/validate';
 import { usageStub } from '../telemetry/embedded-usage';
 import { spanOf } from '../telemetry/usage-source';
@@ -36,7 +37,7 @@ export function metricsRoutes(): Hono<EdgeEnv> {
       to: iso(span.to),
       series: fleet.series.map((p) => ({ ...p, t: iso(p.t) })),
       totals: fleet.totals,
-      topLimited: fleet.topLimited,
+      topLimited: [...fleet.topLimited],
       breaker: {
         state: breaker.state,
         since: breaker.since === null ? null : iso(breaker.since),
@@ -49,7 +50,7 @@ export function metricsRoutes(): Hono<EdgeEnv> {
         severity: a.severity,
       })),
       source: services.usage.name,
-    });
+    } satisfies Metrics);
   });
 
   return app;

@@ -9,6 +9,7 @@ import type { EdgeEnv } from '../http/edge-env';
 import { fail, problems } from '../http/problem';
 import { requireCaller } from '../http/require-caller';
 import { iso } from '../http/span-query';
+import type { RateLimitStatus } from '../http/usage-api';
 import { nextQuotaAt } from '../limiter/blocking-window';
 import type { CheckOutcome } from '../limiter/contract';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
@@ -29,7 +30,7 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
         windows: [],
         override: null,
         limited: false,
-      });
+      } satisfies RateLimitStatus);
     }
     const { windows, tier, override } = await windowsFor(services, who);
     const identity =
@@ -78,7 +79,7 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
       override: override
         ? { limits: override.limits, expiresAt: override.expiresAt, reason: override.reason }
         : null,
-    });
+    } satisfies RateLimitStatus);
   });
 
   return app;

@@ -8,6 +8,7 @@ import { dashboardCors } from '../http/cors';
 import type { EdgeEnv } from '../http/edge-env';
 import { requireCustomer } from '../http/require-caller';
 import { failUsageSource, iso, spanQuerySchema } from '../http/span-query';
+import type { Usage } from '../http/usage-api';
 import { queryOf } from '../http/validate';
 import { spanOf } from '../telemetry/usage-source';
 
@@ -34,7 +35,7 @@ export function usageRoutes(): Hono<EdgeEnv> {
       range: { from: iso(span.from), to: iso(span.to) },
       resolution,
       series: usage.series.map((p) => ({ t: iso(p.t), allowed: p.allowed, rejected: p.rejected })),
-      byRule: usage.byRule,
+      byRule: [...usage.byRule],
       totals: usage.totals,
       recentRejections: usage.recentRejections.slice(0, 20).map((r) => ({
         time: iso(r.time),
@@ -43,7 +44,7 @@ export function usageRoutes(): Hono<EdgeEnv> {
         window: r.window,
       })),
       source: services.usage.name,
-    });
+    } satisfies Usage);
   });
 
   return app;

@@ -1,28 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { metricsSchema } from '../../src/http/usage-api';
 import { createCustomer } from '../support/customers';
 import { appWith } from '../telemetry/helpers';
-
-interface MetricsBody {
-  range: string;
-  resolution: string;
-  series: {
-    t: string;
-    checks: number;
-    allowed: number;
-    rejected: number;
-    bypassed: number;
-    failedOpen: number;
-    failedClosed: number;
-    storeErrors: number;
-    latencyP50Ms: number;
-    latencyP99Ms: number;
-  }[];
-  totals: { checks: number; allowed: number; rejected: number; bypassed: number };
-  topLimited: { customerId: string; rejected: number; allowed: number }[];
-  breaker: { state: string; since: string | null };
-  recentAlerts: { time: string; kind: string; customerId?: string; message: string }[];
-}
 
 const admin = { Authorization: 'Bearer test-admin-token' };
 
@@ -34,7 +14,7 @@ describe('GET /_edgelimit/admin/metrics', () => {
         headers: admin,
       });
       expect(res.status).toBe(200);
-      return (await res.json()) as MetricsBody;
+      return metricsSchema.parse(await res.json());
     };
     const before = await read();
     const customer = await createCustomer(env.CONFIG, {

@@ -1,34 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { rateLimitSchema, usageSchema } from '../../src/http/usage-api';
 import { createCustomer, randomIp } from '../support/customers';
 import { appWith } from '../telemetry/helpers';
-
-interface UsageBody {
-  customerId: string;
-  tier: string;
-  range: { from: string; to: string };
-  resolution: string;
-  series: { t: string; allowed: number; rejected: number }[];
-  byRule: { rule: string; allowed: number; rejected: number }[];
-  totals: { allowed: number; rejected: number };
-  recentRejections: { time: string; method: string; path: string; window: string }[];
-  source: string;
-}
-
-interface RateLimitBody {
-  customerId: string | null;
-  tier: string;
-  windows: {
-    id: string;
-    limit: number;
-    remaining: number;
-    window: string;
-    windowMs: number;
-    resetAt: string;
-    rule: string | null;
-  }[];
-  override: { limits: unknown[]; expiresAt: string; reason: string } | null;
-}
 
 const app = () => appWith({ LIMITER_STORE: 'memory' });
 
@@ -57,7 +31,7 @@ describe('GET /_edgelimit/usage', () => {
       },
     );
     expect(res.status).toBe(200);
-    const body = (await res.json()) as UsageBody;
+    const body = usageSchema.parse(await res.json());
     expect(body.customerId).toBe(customer.customerId);
     expect(body.tier).toBe('enterprise');
     expect(body.resolution).toBe('minute');
@@ -110,9 +84,9 @@ describe('GET /_edgelimit/usage', () => {
       'resolution',
     ]);
     expect((await get('range=24h&resolution=minute')).status).toBe(200);
-    const defaults = (await (
-      await worker.fetch('/_edgelimit/usage', { headers: customer.headers })
-    ).json()) as UsageBody;
+    const defaults = usageSchema.parse(
+      await (await worker.fetch('/_edgelimit/usage', { headers: customer.headers })).json(),
+    );
     expect([defaults.resolution, defaults.series.length]).toEqual(['hour', 24]);
   });
 
@@ -157,7 +131,7 @@ describe('GET /_edgelimit/rate_limit', () => {
     const read = async () => {
       const res = await worker.fetch('/_edgelimit/rate_limit', { headers: customer.headers });
       expect(res.status).toBe(200);
-      return (await res.json()) as RateLimitBody;
+      return rateLimitSchema.parse(await res.json());
     };
     const first = await read();
     expect(first.customerId).toBe(customer.customerId);
@@ -186,15 +160,19 @@ describe('GET /_edgelimit/rate_limit', () => {
       tier: 'free',
       overrides: [{ limits: [{ limit: 500, window: '1m' }], expiresAt, reason: 'launch' }],
     });
-    const body = (await (
-      await worker.fetch('/_edgelimit/rate_limit', { headers: customer.headers })
-    ).json()) as RateLimitBody;
+    const body = rateLimitSchema.parse(
+      await (await worker.fetch('/_edgelimit/rate_limit', { headers: customer.headers })).json(),
+    );
     expect(body.override).toMatchObject({ expiresAt, reason: 'launch' });
     expect(body.windows.find((w) => w.id === 'minute')?.limit).toBe(500);
 
-    const anon = (await (
-      await worker.fetch('/_edgelimit/rate_limit', { headers: { 'CF-Connecting-IP': randomIp() } })
-    ).json()) as RateLimitBody;
+    const anon = rateLimitSchema.parse(
+      await (
+        await worker.fetch('/_edgelimit/rate_limit', {
+          headers: { 'CF-Connecting-IP': randomIp() },
+        })
+      ).json(),
+    );
     expect([anon.customerId, anon.tier]).toEqual([null, 'anonymous']);
     expect(anon.windows.map((w) => w.id)).toContain('minute');
   });
