@@ -1,0 +1,54 @@
+/** How much work a bench run does (`--quick` or full), and the shapes of the limits it measures. */
+
+/** How much work one run does. */
+export interface Profile {
+  readonly name: 'full' | 'quick';
+  readonly pairs: number;
+  readonly warmupPairs: number;
+  readonly cellDeadlineMs: number;
+  /** All latency cells together; later cells get shorter deadlines when earlier ones ran long. */
+  readonly latencyBudgetMs: number;
+  readonly throughputMs: number;
+  readonly sliceMs: number;
+  /** Wait after a cell of a write-behind store so its last batch is counted in that cell. */
+  readonly settleMs: number;
+  readonly pinnedWindows: number;
+  readonly realtimeWindows: number;
+}
+
+export const PROFILES: Record<'full' | 'quick', Profile> = {
+  full: {
+    name: 'full',
+    pairs: 2000,
+    warmupPairs: 200,
+    cellDeadlineMs: 40_000,
+    latencyBudgetMs: 390_000,
+    throughputMs: 3000,
+    sliceMs: 500,
+    settleMs: 2500,
+    pinnedWindows: 50,
+    realtimeWindows: 3,
+  },
+  quick: {
+    name: 'quick',
+    pairs: 100,
+    warmupPairs: 20,
+    cellDeadlineMs: 5000,
+    latencyBudgetMs: 40_000,
+    throughputMs: 600,
+    sliceMs: 150,
+    settleMs: 0,
+    pinnedWindows: 10,
+    realtimeWindows: 1,
+  },
+};
+
+/** Simulated Redis round trips, ms. */
+export const RTTS = [0, 10] as const;
+export const CONCURRENCY = 16;
+/** Scaled-down real-time accuracy: 10 requests per 2 s windows. */
+export const REALTIME = { limit: 10, windowMs: 2000, window: '2s', upstashWindow: '2 s' } as const;
+/** Pinned-time accuracy: the pro tier's shape, 100 per minute. */
+export const PINNED = { limit: 100, windowMs: 60_000 } as const;
+/** A limit no run reaches: the allowed case. */
+export const HUGE_LIMIT = 1_000_000_000;
