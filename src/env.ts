@@ -23,6 +23,10 @@ export interface Secrets {
   /** Circuit breaker: consecutive store failures that open it, and how long it stays open. */
   BREAKER_FAILURES?: string;
   BREAKER_OPEN_MS?: string;
+  /** How long the origin may take to send its response headers, ms; default 30000. */
+  ORIGIN_TIMEOUT_MS?: string;
+  /** Lease of a concurrency slot, ms, at least ORIGIN_TIMEOUT_MS; default 60000. */
+  SLOT_LEASE_MS?: string;
 }
 
 /** Everything the worker receives as `env`. */
@@ -44,6 +48,8 @@ const settingsSchema = z.object({
   ALERT_THRESHOLD: z.coerce.number().gt(0).max(100).default(0.8),
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+  ORIGIN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  SLOT_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -62,6 +68,10 @@ export interface Settings {
   /** Share of a limit (0..1] at which a customer is alerted as approaching it; default 0.8. */
   readonly alertThreshold: number;
   readonly breaker: { readonly failures: number; readonly openMs: number };
+  /** How long the origin may take to answer with its headers before a 504. */
+  readonly originTimeoutMs: number;
+  /** How long a concurrency slot is held at most, should its request never give it back. */
+  readonly slotLeaseMs: number;
   readonly redis?: { readonly url: string; readonly token: string };
 }
 
@@ -86,6 +96,11 @@ export function readSettings(env: Bindings): Settings {
       `invalid configuration: LIMITER_STORE=${v.LIMITER_STORE} needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN`,
     );
   }
+  if (v.SLOT_LEASE_MS < v.ORIGIN_TIMEOUT_MS) {
+    throw new SettingsError(
+      `invalid configuration: SLOT_LEASE_MS (${v.SLOT_LEASE_MS}) must be at least ORIGIN_TIMEOUT_MS (${v.ORIGIN_TIMEOUT_MS}), or a slow request would lose its slot while the origin still works on it`,
+    );
+  }
   const settings: Settings = {
     originUrl: v.ORIGIN_URL,
     storeMode: v.LIMITER_STORE,
@@ -99,6 +114,8 @@ export function readSettings(env: Bindings): Settings {
     configTtlMs: v.CONFIG_TTL_MS,
     alertThreshold: v.ALERT_THRESHOLD > 1 ? v.ALERT_THRESHOLD / 100 : v.ALERT_THRESHOLD,
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
+    originTimeoutMs: v.ORIGIN_TIMEOUT_MS,
+    slotLeaseMs: v.SLOT_LEASE_MS,
     ...(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
       ? { redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN } }
       : {}),

@@ -4,6 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { startRedisServer } from '../scripts/lib/redis-server';
 import { startUpstashLocal, type UpstashLocal } from '../scripts/upstash-local';
 import { startChaos } from './support/chaos-server';
+import { startGateOrigin } from './support/gate-origin';
 import { startWebhookServer } from './telemetry/webhook-server';
 
 declare module 'vitest' {
@@ -17,6 +18,8 @@ declare module 'vitest' {
     chaosControlUrl: string;
     /** A real local webhook receiver with programmable failures (test/telemetry/webhook-server.ts). */
     webhookUrl: string;
+    /** A real origin whose slow requests end when the test says (test/support/gate-origin.ts). */
+    gateOriginUrl: string;
   }
 }
 
@@ -41,7 +44,10 @@ export default async function setup(project: TestProject) {
   project.provide('chaosControlUrl', chaos.controlUrl);
   const webhook = await startWebhookServer();
   project.provide('webhookUrl', webhook.url);
+  const gate = await startGateOrigin();
+  project.provide('gateOriginUrl', gate.url);
   return async () => {
+    await gate.stop();
     await webhook.stop();
     await chaos.stop();
     await upstash.stop();

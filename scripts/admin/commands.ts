@@ -15,7 +15,7 @@ import type { CommandSpec, ParsedCommand } from './args';
 import type { AdminClient } from './client';
 import { ApiError, UsageError } from './errors';
 import { formatFields, formatLimits, formatTable, formatTime, section } from './format';
-import { parseEndpoint, parseLimits, parseThrottle, parseUntil } from './values';
+import { parseConcurrency, parseEndpoint, parseLimits, parseThrottle, parseUntil } from './values';
 
 /** What a command needs from the outside world. */
 export interface CommandContext {
@@ -171,6 +171,12 @@ async function printCustomer(
         ],
         ['fail mode', customer.failMode ?? 'open'],
         ['throttle', describeThrottle(customer.throttle)],
+        [
+          'concurrency',
+          customer.concurrency === undefined
+            ? 'tier default'
+            : `${customer.concurrency} in flight at once`,
+        ],
         ['updated', customer.updatedAt],
       ]),
       '',
@@ -303,11 +309,17 @@ const customersSet: Command = {
       value: '<softAt>:<maxDelayMs>|off',
       description: 'graduated throttling, e.g. 0.8:500 or 80%:500',
     },
+    concurrency: {
+      type: 'string',
+      value: '<n>|off',
+      description: 'requests in flight at once, e.g. 3; off = the tier default',
+    },
   },
   examples: [
     'npm run admin -- customers set acme --tier enterprise --limit 50/10s --limit 100000/1d',
     "npm run admin -- customers set acme --endpoint 'search:POST:/v1/search:3/5s' --fail-closed",
     'npm run admin -- customers set acme --throttle 0.8:500',
+    'npm run admin -- customers set acme --concurrency 3',
   ],
   async run(parsed, context) {
     const label = 'customers set';
@@ -323,6 +335,9 @@ const customersSet: Command = {
     }
     const throttleText = str(parsed, 'throttle');
     const throttle = throttleText === undefined ? undefined : parseThrottle(throttleText);
+    const concurrencyText = str(parsed, 'concurrency');
+    const concurrency =
+      concurrencyText === undefined ? undefined : parseConcurrency(concurrencyText);
     const newLimits = limits.length ? parseLimits(limits) : undefined;
     const newRules = endpoints.map(parseEndpoint);
     const client = context.client();
@@ -342,13 +357,16 @@ const customersSet: Command = {
         : (existing?.endpoints ?? []);
     const finalThrottle = throttle === 'off' ? undefined : (throttle ?? existing?.throttle);
     const finalLimits = newLimits ?? existing?.limits;
+    const finalConcurrency =
+      concurrency === 'off' ? undefined : (concurrency ?? existing?.concurrency);
     const body = {
-      ...withoutFields(kept, ['limits', 'endpoints', 'failMode', 'throttle']),
+      ...withoutFields(kept, ['limits', 'endpoints', 'failMode', 'throttle', 'concurrency']),
       tier: finalTier,
       ...(finalLimits ? { limits: finalLimits } : {}),
       ...(rules.length ? { endpoints: rules } : {}),
       ...(failMode ? { failMode } : {}),
       ...(finalThrottle ? { throttle: finalThrottle } : {}),
+      ...(finalConcurrency !== undefined ? { concurrency: finalConcurrency } : {}),
     };
     const raw = await client.put(customerPath(id), body);
     await printCustomer(context, read(customerResponse, raw, 'customer'), raw);

@@ -1,8 +1,10 @@
 /** Parses the CLI's value syntaxes: `3/5s` limits, endpoint rules, `+2h` times, throttling. */
 import { type Limit, limitSchema } from '../../src/policy/limit-spec';
 import {
+  concurrencySchema,
   type EndpointRule,
   endpointRuleSchema,
+  MAX_CONCURRENCY,
   type ThrottleConfig,
   throttleSchema,
 } from '../../src/policy/records';
@@ -113,6 +115,18 @@ export function parseThrottle(text: string): ThrottleConfig | 'off' {
     throw new UsageError(
       `--throttle ${JSON.stringify(text)}: expected <softAt>:<maxDelayMs> with softAt between 0 ` +
         'and 1 (or 1%-99%) and maxDelayMs from 0 to 2000, e.g. 0.8:500, or off',
+    );
+  }
+  return parsed.data;
+}
+
+/** Parses `--concurrency <n>` (requests in flight at once), or `off`. */
+export function parseConcurrency(text: string): number | 'off' {
+  if (text.trim() === 'off') return 'off';
+  const parsed = concurrencySchema.safeParse(Number(text.trim()));
+  if (!/^\d+$/.test(text.trim()) || !parsed.success) {
+    throw new UsageError(
+      `--concurrency ${JSON.stringify(text)}: expected a whole number from 1 to ${MAX_CONCURRENCY}, or off`,
     );
   }
   return parsed.data;

@@ -8,15 +8,16 @@ export type LimitedCaller = Exclude<Caller, { kind: 'service' }>;
 
 /** The policy of a verified, limited caller for one request. */
 export async function policyFor(
-  services: Pick<Services, 'config' | 'clock'>,
+  services: Pick<Services, 'config' | 'clock' | 'settings'>,
   caller: LimitedCaller,
   method: string,
   path: string,
 ): Promise<ResolvedPolicy> {
   const policy = await services.config.policy();
   const now = services.clock.now();
+  const slotLeaseMs = services.settings.slotLeaseMs;
   if (caller.kind === 'anonymous')
-    return resolvePolicy({ policy, tier: 'anonymous', method, path, now });
+    return resolvePolicy({ policy, tier: 'anonymous', method, path, now, slotLeaseMs });
   const customer = await services.config.customer(caller.customerId);
   return resolvePolicy({
     policy,
@@ -25,6 +26,7 @@ export async function policyFor(
     method,
     path,
     now,
+    slotLeaseMs,
   });
 }
 
@@ -39,7 +41,9 @@ export async function windowsFor(services: Services, caller: LimitedCaller) {
   const customer =
     caller.kind === 'customer' ? await services.config.customer(caller.customerId) : null;
   const rules = new Map<string, { method: string; path: string }>();
-  for (const r of config.endpoints) if (r.limits[base.tier]?.length) rules.set(r.id, r);
+  for (const r of config.endpoints) {
+    if (r.limits[base.tier]?.length || r.concurrency?.[base.tier] !== undefined) rules.set(r.id, r);
+  }
   for (const r of customer?.endpoints ?? []) rules.set(r.id, r);
   for (const [id, rule] of rules) {
     // Resolve the rule through the same path as real traffic, with a path its pattern matches.

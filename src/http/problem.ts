@@ -6,7 +6,8 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { IdentityFailure } from '../identity/identify';
 import { blockingWindow } from '../limiter/blocking-window';
-import type { Decision } from '../limiter/decide';
+import { isConcurrency } from '../limiter/contract';
+import type { Decision, WindowResult } from '../limiter/decide';
 import { secondsUntil } from './rate-limit-headers';
 
 /** Problem type draft-ietf-httpapi-ratelimit-headers-11 registers for exceeded quotas. */
@@ -116,32 +117,80 @@ export const problems = {
       'Usage history unavailable',
       `The ${source} usage source could not answer. Retry shortly.`,
     ),
+  /** 504: the origin sent no response headers within ORIGIN_TIMEOUT_MS. */
+  originTimeout: (docsUrl: string, ms: number): Problem => ({
+    type: `${docsUrl}#origin-timeout`,
+    title: 'Origin timeout',
+    status: 504,
+    detail: `The origin did not answer within ${ms} ms.`,
+  }),
+  /** 502: the origin could not be reached. */
+  originUnavailable: (docsUrl: string): Problem => ({
+    type: `${docsUrl}#origin-unavailable`,
+    title: 'Origin unavailable',
+    status: 502,
+    detail: 'The origin could not be reached; the incident was logged.',
+  }),
   misconfigured: (message: string) => blank(500, 'Rate limiter misconfigured', message),
   internal: () =>
     blank(500, 'Internal error', 'The rate limiter failed unexpectedly; the incident was logged.'),
-  /** The 429 body for a rejected decision, in the shape of draft-11's quota-exceeded type. */
+  /**
+   * The 429 body for a rejected decision, in the shape of draft-11's quota-exceeded type. A
+   * request that costs more than a window's whole limit can never pass: the body says so and
+   * carries no retry time, because none would be true.
+   */
   quotaExceeded: (decision: Decision, docsUrl: string, subject: string): Problem => {
     const top = blockingWindow(decision);
-    const retryAt = decision.retryAt ?? decision.now + 1000;
-    const retryAfter = Math.max(1, secondsUntil(retryAt, decision.now));
     const violated = decision.windows.filter((w) => w.retryAt > decision.now).map((w) => w.id);
-    const what = top
-      ? `${top.limit} request${top.limit === 1 ? '' : 's'} per ${top.window}${top.rule ? ` on ${top.rule}` : ''}`
-      : 'the rate limit';
-    return {
+    const cost = decision.cost ?? 1;
+    const never = decision.windows.find((w) => w.retryAt === Number.POSITIVE_INFINITY);
+    const base = {
       type: QUOTA_EXCEEDED_TYPE,
       title: 'Request cannot be satisfied as assigned quota has been exceeded',
       status: 429,
-      detail: `Rate limit exceeded for ${subject}: ${what}. Retry in ${retryAfter} s.`,
       'violated-policies': violated,
+    };
+    if (never) {
+      return {
+        ...base,
+        detail: `This request costs ${cost} ${unitsOf(never, cost)}, more than the ${never.limit} per ${never.window} of "${never.id}" allow: it can never pass, however long you wait.`,
+        limit: never.limit,
+        window: never.window,
+        cost,
+        ...(never.unit ? { unit: never.unit } : {}),
+        documentation: docsUrl,
+      };
+    }
+    const retryAt = decision.retryAt ?? decision.now + 1000;
+    const retryAfter = Math.max(1, secondsUntil(retryAt, decision.now));
+    const on = top?.rule ? ` on ${top.rule}` : '';
+    let what = 'the rate limit';
+    let kind = 'Rate limit';
+    if (top && isConcurrency(top)) {
+      kind = 'Concurrency limit';
+      what = `${top.limit} request${top.limit === 1 ? '' : 's'} in flight at once${on}`;
+    } else if (top) {
+      what = `${top.limit} ${unitsOf(top, top.limit)} per ${top.window}${on}`;
+    }
+    const costs = cost > 1 ? ` This request costs ${cost} units of every window.` : '';
+    return {
+      ...base,
+      detail: `${kind} exceeded for ${subject}: ${what}.${costs} Retry in ${retryAfter} s.`,
       limit: top?.limit,
       window: top?.window,
+      ...(top?.unit ? { unit: top.unit } : {}),
+      ...(cost > 1 ? { cost } : {}),
       retryAfter,
       retryAt: new Date(Math.ceil(retryAt / 1000) * 1000).toISOString(),
       documentation: docsUrl,
     };
   },
 } as const;
+
+/** What a window counts, for prose: its `unit` (`tokens`), else `request`/`requests`. */
+function unitsOf(w: WindowResult, n: number): string {
+  return w.unit ?? (n === 1 ? 'request' : 'requests');
+}
 
 /** The 429 body for a rejected decision (see {@link problems}.quotaExceeded). */
 export const quotaExceeded = problems.quotaExceeded;

@@ -9,7 +9,8 @@
  *   available, which is what a sliding window can promise; `r` is the remaining quota.
  */
 import { blockingWindow, nextQuotaAt } from '../limiter/blocking-window';
-import type { Decision } from '../limiter/decide';
+import { isConcurrency } from '../limiter/contract';
+import type { Decision, WindowResult } from '../limiter/decide';
 import type { Throttle } from '../limiter/throttle';
 
 /** Seconds from `now` to `at`, rounded up so a client never comes back too early. */
@@ -26,17 +27,17 @@ export function rateLimitHeaders(decision: Decision): Record<string, string> {
     headers['X-RateLimit-Limit'] = String(top.limit);
     headers['X-RateLimit-Remaining'] = String(top.remaining);
     headers['X-RateLimit-Reset'] = String(Math.ceil(nextQuotaAt(top, decision.now) / 1000));
-    headers['RateLimit-Policy'] = decision.windows
-      .map((w) => `${sfString(w.id)};q=${w.limit};w=${Math.ceil(w.windowMs / 1000)}`)
-      .join(', ');
-    headers.RateLimit = decision.windows
-      .map(
-        (w) =>
-          `${sfString(w.id)};r=${w.remaining};t=${secondsUntil(nextQuotaAt(w, decision.now), decision.now)}`,
-      )
-      .join(', ');
   }
-  if (decision.retryAt !== undefined && decision.outcome !== 'allowed') {
+  if (decision.windows.length) {
+    headers['RateLimit-Policy'] = decision.windows.map(policyItem).join(', ');
+    headers.RateLimit = decision.windows.map((w) => limitItem(w, decision.now)).join(', ');
+  }
+  // A request that can never pass gets no Retry-After: no wait would be true.
+  if (
+    decision.retryAt !== undefined &&
+    Number.isFinite(decision.retryAt) &&
+    decision.outcome !== 'allowed'
+  ) {
     headers['Retry-After'] = String(Math.max(1, secondsUntil(decision.retryAt, decision.now)));
   }
   const tripped = decision.shadow.filter((w) => w.wouldReject).map((w) => w.id);
@@ -57,6 +58,21 @@ export function throttleHeaders(throttle: Throttle): Record<string, string> {
   if (throttle.warning) headers['X-Edgelimit-Warning'] = throttle.warning;
   if (throttle.delayMs > 0) headers['X-Edgelimit-Delay'] = String(throttle.delayMs);
   return headers;
+}
+
+/**
+ * One `RateLimit-Policy` item. A concurrency limit has no window: draft-11's quota unit
+ * `concurrent-requests` says `q` counts requests in flight at once, and `w` is left out.
+ */
+function policyItem(w: WindowResult): string {
+  if (isConcurrency(w)) return `${sfString(w.id)};q=${w.limit};qu="concurrent-requests"`;
+  return `${sfString(w.id)};q=${w.limit};w=${Math.ceil(w.windowMs / 1000)}`;
+}
+
+/** One `RateLimit` item: `r` left; `t` only for windows (a slot frees when a request ends). */
+function limitItem(w: WindowResult, now: number): string {
+  if (isConcurrency(w)) return `${sfString(w.id)};r=${w.remaining}`;
+  return `${sfString(w.id)};r=${w.remaining};t=${secondsUntil(nextQuotaAt(w, now), now)}`;
 }
 
 /** An RFC 8941 sf-string: quoted, with `"` and `\` escaped. */

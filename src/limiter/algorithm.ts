@@ -3,7 +3,7 @@
  * Objects keep an algorithm's state (integer cells per window key) and move it around without
  * knowing what the cells mean; `algorithms/registry.ts` lists the algorithms there are.
  */
-import type { CheckOutcome, CheckRequest, WindowSpec } from './contract';
+import type { CheckOutcome, CheckRequest, ReleaseRequest, WindowSpec } from './contract';
 import type { LeaseAsk, LeaseGrant } from './lease-protocol';
 
 /**
@@ -18,6 +18,8 @@ export interface CellChange {
   readonly window: string;
   readonly cell: number;
   readonly delta: number;
+  /** State that lives only where it is decided (slots): never written behind to Redis. */
+  readonly local?: boolean;
 }
 
 /** What an in-memory decision or lease changed, next to its answer. */
@@ -40,6 +42,16 @@ export interface PinnedScript {
 export interface ScriptCall {
   readonly keys: string[];
   readonly args: string[];
+  /** The script to run, when not the algorithm's own `script` (e.g. a request with slots). */
+  readonly script?: PinnedScript;
+}
+
+/** How an algorithm that holds slots gives them back: in memory, and in one Redis round trip. */
+export interface SlotRelease {
+  /** Removes the request's slot from every concurrency limit's cells (by spec id). */
+  release(specs: readonly WindowSpec[], cells: Map<string, Cells>, token: number): Changed<number>;
+  readonly script: PinnedScript;
+  call(request: ReleaseRequest): ScriptCall;
 }
 
 /** One way of counting: its key layout, its in-memory decision, its Lua, its lease and merge rules. */
@@ -49,7 +61,8 @@ export interface Algorithm {
   key(identity: string, spec: WindowSpec): string;
   /**
    * Checks every window at `now` and records `cost` in each only if all allow it (all or
-   * nothing). `cells` maps window id to its cells and is mutated.
+   * nothing). `cells` maps window id to its cells and is mutated. `token` takes a slot in every
+   * concurrency limit (algorithms without slots ignore it).
    */
   check(
     specs: readonly WindowSpec[],
@@ -57,6 +70,7 @@ export interface Algorithm {
     now: number,
     cost: number,
     consume: boolean,
+    token?: number,
   ): Changed<CheckOutcome>;
   /** Grants a `fast` lease at `now`, first settling the refund of the previous one. */
   lease(
@@ -77,4 +91,10 @@ export interface Algorithm {
   /** The script that merges write-behind deltas into Redis, and its call. */
   readonly merge: PinnedScript;
   mergeCall(pending: PendingDeltas): ScriptCall;
+  /** Scripts a {@link ScriptCall} or {@link SlotRelease} may name besides `script` and `merge`. */
+  readonly calls?: readonly PinnedScript[];
+  /** Slots held by requests in flight, for algorithms that have them. */
+  readonly slots?: SlotRelease;
+  /** False for a key whose state lives only in the object that decides it; default true. */
+  sharedKey?(key: string): boolean;
 }

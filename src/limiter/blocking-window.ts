@@ -1,10 +1,16 @@
 /** Which window of a decision blocks, or is closest to blocking: one answer for headers, bodies and telemetry. */
+import { isConcurrency } from './contract';
 import type { Decision, WindowResult } from './decide';
 
-/** The window a client should watch: the one that rejects, else the one with least left. */
+/**
+ * The window a client should watch: the one that rejects, else the one with least left. A
+ * concurrency limit is picked only when it rejects: "requests left" of a window and "slots free
+ * now" are different quantities, and the X-RateLimit fields speak of windows.
+ */
 export function blockingWindow(decision: Decision): WindowResult | undefined {
   let pick: WindowResult | undefined;
   for (const w of decision.windows) {
+    if (isConcurrency(w) && w.retryAt <= decision.now) continue;
     if (!pick) {
       pick = w;
       continue;

@@ -10,6 +10,16 @@ export interface WindowSpec {
   readonly id: string;
   readonly limit: number;
   readonly windowMs: number;
+  /**
+   * `concurrency`: not a window but at most `limit` requests in flight at once, each holding a
+   * slot leased for `windowMs` (see algorithms/concurrency). Absent: a sliding window.
+   */
+  readonly kind?: 'concurrency';
+}
+
+/** True when `spec` is a concurrency limit (slots), not a window. */
+export function isConcurrency(spec: WindowSpec): boolean {
+  return spec.kind === 'concurrency';
 }
 
 /** A window as a policy hands it to the limiter: its spec, how it was written, where it came from. */
@@ -20,6 +30,8 @@ export interface PolicyWindow extends WindowSpec {
   readonly rule?: string;
   /** Evaluated and reported, never enforced. */
   readonly shadow?: boolean;
+  /** What the window counts, when not requests (`tokens`); for headers, bodies and dashboards. */
+  readonly unit?: string;
 }
 
 /** What the limiter needs of a policy to decide one request. */
@@ -83,6 +95,21 @@ export interface CheckRequest {
   readonly now?: number;
   /** Decide from a lease of units held in this isolate (policy `consistency: "fast"`). */
   readonly fast?: boolean;
+  /**
+   * Token of the slot a consuming check takes in every concurrency limit, when all allow it; the
+   * same token gives the slots back ({@link ReleaseRequest}). Without it, slots are only read.
+   */
+  readonly slotToken?: number;
+}
+
+/** Gives back the slots a request took: idempotent, unknown tokens are ignored. */
+export interface ReleaseRequest {
+  readonly identity: string;
+  /** The request's concurrency limits. */
+  readonly windows: readonly WindowSpec[];
+  readonly slotToken: number;
+  /** Pins the clock, as in {@link CheckRequest}. */
+  readonly now?: number;
 }
 
 /** A counter store. `check` is all or nothing: a rejected request consumes no window. */
@@ -90,6 +117,8 @@ export interface CounterStore {
   /** Short name for logs, metrics and the `X-Edgelimit-Store` header. */
   readonly name: string;
   check(request: CheckRequest): Promise<CheckOutcome>;
+  /** Gives back the slots of a finished request (stores without slots need not have it). */
+  release?(request: ReleaseRequest): Promise<void>;
 }
 
 /** Why a store call failed; the limiter turns it into fail-open or fail-closed. */

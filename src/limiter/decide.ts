@@ -3,11 +3,14 @@ import type { Clock } from '../clock';
 import { withDeadline } from '../deadline';
 import {
   type CounterStore,
+  isConcurrency,
   type LimitPolicy,
   type PolicyWindow,
+  type ReleaseRequest,
   StoreError,
   type WindowState,
 } from './contract';
+import { newSlotToken } from './slot-token';
 
 /** How a request was decided. */
 export type Outcome = 'allowed' | 'rejected' | 'bypassed' | 'failed-open' | 'failed-closed';
@@ -25,10 +28,18 @@ export interface Decision {
   readonly shadow: readonly (WindowResult & { readonly wouldReject: boolean })[];
   /** Epoch ms when a rejected request may be retried. */
   readonly retryAt?: number;
+  /** Units this request counts in every window it is checked against [1]. */
+  readonly cost?: number;
   /** Time spent waiting for the store, ms. */
   readonly storeLatencyMs: number;
   readonly store: string;
   readonly error?: StoreError;
+  /**
+   * The slots this request may hold in its concurrency limits: give them back with
+   * `store.release` when the response is over. Present when it took them (allowed) and when the
+   * store failed (it may have taken them before failing; a release of nothing is harmless).
+   */
+  readonly slots?: ReleaseRequest;
 }
 
 /** Inputs of {@link decide}. */
@@ -55,19 +66,24 @@ export async function decide(input: DecideInput): Promise<Decision> {
   const enforced = policy.windows.filter((w) => !w.shadow);
   const shadowed = policy.windows.filter((w) => w.shadow);
   const started = clock.now();
-  const check = (windows: readonly PolicyWindow[]) => {
+  const slotWindows = enforced.filter(isConcurrency);
+  const slotToken = slotWindows.length && input.consume !== false ? newSlotToken() : undefined;
+  const slots: ReleaseRequest | undefined =
+    slotToken === undefined ? undefined : { identity, windows: slotWindows, slotToken };
+  const check = (windows: readonly PolicyWindow[], token?: number) => {
     const pending = store.check({
       identity,
       windows,
       ...(input.cost !== undefined ? { cost: input.cost } : {}),
       ...(input.consume !== undefined ? { consume: input.consume } : {}),
       ...(policy.consistency === 'fast' ? { fast: true } : {}),
+      ...(token !== undefined ? { slotToken: token } : {}),
     });
     return input.budgetMs === undefined ? pending : withBudget(pending, input.budgetMs, store.name);
   };
 
   const [main, shadow] = await Promise.allSettled([
-    enforced.length ? check(enforced) : Promise.resolve(undefined),
+    enforced.length ? check(enforced, slotToken) : Promise.resolve(undefined),
     shadowed.length ? check(shadowed) : Promise.resolve(undefined),
   ]);
   const storeLatencyMs = Math.max(0, clock.now() - started);
@@ -94,6 +110,7 @@ export async function decide(input: DecideInput): Promise<Decision> {
       store: store.name,
       error,
       ...(policy.failMode === 'closed' ? { retryAt: clock.now() + 1000 } : {}),
+      ...(slots ? { slots } : {}),
     };
   }
   const result = main.value;
@@ -110,7 +127,9 @@ export async function decide(input: DecideInput): Promise<Decision> {
     shadow: shadowResults,
     storeLatencyMs,
     store: store.name,
+    ...(input.cost !== undefined && input.cost !== 1 ? { cost: input.cost } : {}),
     ...(allowed ? {} : { retryAt: Math.max(...windows.map((w) => w.retryAt)) }),
+    ...(allowed && slots ? { slots } : {}),
   };
 }
 

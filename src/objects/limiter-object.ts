@@ -10,7 +10,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Redis } from '@upstash/redis/cloudflare';
 import { DEFAULT_ALGORITHM } from '../limiter/algorithms/registry';
-import type { CheckOutcome, CheckRequest } from '../limiter/contract';
+import type { CheckOutcome, CheckRequest, ReleaseRequest } from '../limiter/contract';
 import type { LeaseAsk, LeaseGrant } from '../limiter/lease-protocol';
 import { alarmAfterAlarm, alarmAfterCommit, bringsForward } from '../store/alarm-plan';
 import { ColdReload } from '../store/cold-reload';
@@ -71,6 +71,13 @@ export class LimiterObject extends DurableObject<Env> {
     return result;
   }
 
+  /** Gives back the slots of a finished request (concurrency limits); unknown tokens are no-ops. */
+  async release(request: ReleaseRequest): Promise<void> {
+    const now = request.now ?? Date.now();
+    const { commit } = this.cache.release(request, now);
+    if (commit) this.persist(commit, now, false);
+  }
+
   /** Number of Redis commands sent by this object so far (benchmarks and tests). */
   redisCommands(): number {
     return this.commands;
@@ -115,7 +122,7 @@ export class LimiterObject extends DurableObject<Env> {
     const redis = this.redis;
     if (options.writeBehind === undefined || redis === undefined) return false;
     await this.reloads.reload(
-      this.cache.keysOf(request),
+      this.cache.sharedKeysOf(request),
       (key) => redis.hgetall<Record<string, string | number>>(key),
       () => {
         this.commands++;

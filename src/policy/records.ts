@@ -14,6 +14,12 @@ export const customerIdSchema = z
     'must be 1-64 of A-Z a-z 0-9 _ . - (not starting with _ . -)',
   );
 
+/** Most requests a concurrency limit may allow in flight at once. */
+export const MAX_CONCURRENCY = 10_000;
+
+/** `"concurrency": N`: at most N requests of the customer (or client) in flight at once. */
+export const concurrencySchema = z.number().int().positive().max(MAX_CONCURRENCY);
+
 /** Upper bound of `throttle.maxDelayMs`. */
 export const MAX_THROTTLE_DELAY_MS = 2_000;
 
@@ -27,6 +33,8 @@ export const endpointRuleSchema = z.strictObject({
   /** `/v1/search`, `/v1/items/:id`, `/v1/*` (one segment) or `/v1/**` (the rest). */
   path: z.string().regex(/^\/[^\s?#]*$/, 'must start with / and have no query or spaces'),
   limits: limitListSchema,
+  /** Requests matching this rule allowed in flight at once (on top of the customer's own). */
+  concurrency: concurrencySchema.optional(),
   /** Evaluate and report, never reject (try a rule on real traffic first). */
   shadow: z.boolean().optional(),
 });
@@ -61,6 +69,8 @@ export const customerRecordSchema = z.strictObject({
   /** Endpoint rules for this customer, added to (and for the same id, replacing) the global ones. */
   endpoints: z.array(endpointRuleSchema).max(32).optional(),
   overrides: z.array(overrideSchema).max(16).optional(),
+  /** Requests in flight at once; replaces the tier's `concurrency`. */
+  concurrency: concurrencySchema.optional(),
   /** What to do when the counter store fails: default open. */
   failMode: z.enum(['open', 'closed']).optional(),
   /** Replaces the policy's `throttle` for this customer. */
@@ -99,6 +109,8 @@ export const policyConfigSchema = z.strictObject({
       method: endpointRuleSchema.shape.method,
       path: endpointRuleSchema.shape.path,
       limits: z.partialRecord(z.enum([...TIERS, 'anonymous']), limitListSchema),
+      /** Requests matching the rule in flight at once, per tier. */
+      concurrency: z.partialRecord(z.enum([...TIERS, 'anonymous']), concurrencySchema).optional(),
       shadow: z.boolean().optional(),
     }),
   ),
@@ -106,6 +118,8 @@ export const policyConfigSchema = z.strictObject({
   keyGuessLimit: limitListSchema,
   /** Graduated throttling for every customer without their own; absent = off. */
   throttle: throttleSchema.optional(),
+  /** Requests in flight at once, per tier (none where absent); a customer record's own wins. */
+  concurrency: z.partialRecord(z.enum([...TIERS, 'anonymous']), concurrencySchema).optional(),
   /** Consistency per tier (`exact` where absent); a customer record's own setting wins. */
   consistency: z
     .partialRecord(z.enum([...TIERS, 'anonymous']), z.enum(['exact', 'fast']))

@@ -35,6 +35,23 @@ export interface PolicyInput {
   readonly path: string;
   /** Epoch ms, to tell which overrides are in force. */
   readonly now: number;
+  /** How long a concurrency slot is leased (at least the origin timeout) [60 s]. */
+  readonly slotLeaseMs?: number;
+}
+
+/** Default lease of a concurrency slot: a request that never gives its slot back frees it then. */
+export const DEFAULT_SLOT_LEASE_MS = 60_000;
+
+/** The concurrency limit `id` of `limit` requests in flight, as a window the limiter checks. */
+export function concurrencyWindow(limit: number, leaseMs: number, rule?: string): ResolvedWindow {
+  return {
+    id: rule ? `${rule}:concurrency` : 'concurrency',
+    kind: 'concurrency',
+    limit,
+    windowMs: leaseMs,
+    window: 'in flight',
+    ...(rule ? { rule } : {}),
+  };
 }
 
 /**
@@ -50,12 +67,19 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
   const override = activeOverride(customer?.overrides, now);
   const limits = override ? mergeLimits(base, override.limits) : base;
   const windows: ResolvedWindow[] = limitsOf(limits);
+  const leaseMs = input.slotLeaseMs ?? DEFAULT_SLOT_LEASE_MS;
+  const concurrency = customer?.concurrency ?? policy.concurrency?.[tier];
+  if (concurrency !== undefined) windows.push(concurrencyWindow(concurrency, leaseMs));
 
   for (const rule of endpointRules(policy, tier, customer)) {
     if (rule.method !== '*' && rule.method !== input.method.toUpperCase()) continue;
     if (!matchPath(rule.path, input.path)) continue;
     for (const w of limitsOf(rule.limits, rule.id)) {
       windows.push({ ...w, rule: rule.id, ...(rule.shadow ? { shadow: true } : {}) });
+    }
+    // A shadow rule never holds a slot: it could only ever report on itself.
+    if (rule.concurrency !== undefined && !rule.shadow) {
+      windows.push(concurrencyWindow(rule.concurrency, leaseMs, rule.id));
     }
   }
   const throttle = customer?.throttle ?? policy.throttle;
@@ -93,9 +117,17 @@ function endpointRules(
 ): EndpointRule[] {
   const rules = new Map<string, EndpointRule>();
   for (const r of policy.endpoints) {
-    const limits = r.limits[tier];
-    if (limits?.length) {
-      rules.set(r.id, { id: r.id, method: r.method, path: r.path, limits, shadow: r.shadow });
+    const limits = r.limits[tier] ?? [];
+    const concurrency = r.concurrency?.[tier];
+    if (limits.length || concurrency !== undefined) {
+      rules.set(r.id, {
+        id: r.id,
+        method: r.method,
+        path: r.path,
+        limits,
+        shadow: r.shadow,
+        ...(concurrency !== undefined ? { concurrency } : {}),
+      });
     }
   }
   for (const r of customer?.endpoints ?? []) rules.set(r.id, r);

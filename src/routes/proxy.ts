@@ -1,11 +1,15 @@
 /** The main path: identify, resolve the policy, decide, forward, add headers. */
+
+import { withDeadline } from '../deadline';
+import type { Settings } from '../env';
 import { policyFor } from '../http/caller-policy';
 import { demoOrigin } from '../http/demo-origin';
 import type { EdgeContext } from '../http/edge-env';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
-import { problemResponse, problems } from '../http/problem';
+import { fail, ProblemError, problemResponse, problems } from '../http/problem';
 import { rateLimitHeaders, throttleHeaders } from '../http/rate-limit-headers';
 import { refuseUnidentified } from '../http/refuse-unidentified';
+import { releaseAfterBody } from '../http/slot-release';
 import { identify } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
@@ -96,6 +100,7 @@ async function limitAndForward(
     policy,
     clock,
   });
+  const release = slotRelease(services, decision);
   const headers = {
     ...rateLimitHeaders(decision),
     'Server-Timing': serverTiming(performance.now() - started),
@@ -136,6 +141,10 @@ async function limitAndForward(
     report({ ...event, status: 429 });
     return problemResponse(problems.quotaExceeded(decision, settings.docsUrl, subject), headers);
   }
+  if (decision.outcome !== 'allowed' && release) {
+    // The store failed, maybe after taking the slot: give it back rather than wait for its lease.
+    c.executionCtx.waitUntil(release());
+  }
   if (decision.outcome === 'failed-closed') {
     report({ ...event, status: 503 });
     return problemResponse(
@@ -156,9 +165,61 @@ async function limitAndForward(
     decision.outcome === 'allowed' ? throttleFor(decision.windows, policy.throttle) : NO_THROTTLE;
   // Graduated throttling slows a caller near the hard limit; the request is already counted.
   if (throttle.delayMs > 0) await scheduler.wait(throttle.delayMs);
-  const response = await origin(forwardRequest(request, trusted));
+  let response: Response;
+  try {
+    response = await callOrigin(origin, forwardRequest(request, trusted), settings);
+  } catch (error) {
+    if (release) await release();
+    report({ ...event, status: error instanceof ProblemError ? error.problem.status : 502 });
+    throw error;
+  }
   report({ ...event, status: response.status });
-  return withHeaders(response, { ...headers, ...throttleHeaders(throttle) });
+  const answer = withHeaders(response, { ...headers, ...throttleHeaders(throttle) });
+  if (!release) return answer;
+  return releaseAfterBody(answer, release, (work) => c.executionCtx.waitUntil(work));
+}
+
+/**
+ * The origin's answer within `ORIGIN_TIMEOUT_MS` (to its headers): a 504 past it, a 502 when it
+ * cannot be reached. Either way the request's slots are given back by the caller.
+ */
+async function callOrigin(origin: Origin, request: Request, settings: Settings) {
+  let response: Response;
+  try {
+    response = await withDeadline(origin(request), settings.originTimeoutMs, () =>
+      fail(problems.originTimeout(settings.docsUrl, settings.originTimeoutMs)),
+    );
+  } catch (error) {
+    if (error instanceof ProblemError) throw error;
+    log(
+      'origin-error',
+      { message: error instanceof Error ? error.message : String(error) },
+      'error',
+    );
+    fail(problems.originUnavailable(settings.docsUrl));
+  }
+  return response;
+}
+
+/**
+ * Gives back the slots a decision holds, once; failures are logged (the slot then frees itself
+ * when its lease ends). `undefined` when the decision holds none.
+ */
+function slotRelease(services: Services, decision: Decision) {
+  const slots = decision.slots;
+  const store = services.counters;
+  if (!slots || !store.release) return undefined;
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= (store.release?.(slots) ?? Promise.resolve()).catch((error: unknown) => {
+      log(
+        'store-error',
+        { store: store.name, operation: 'release', message: String(error) },
+        'error',
+      );
+    });
+    return done;
+  };
 }
 
 function forwardRequest(request: Request, trusted: Record<string, string>): Request {

@@ -5,7 +5,13 @@
  * a changed limit or window is a different cache entry.
  */
 import type { Clock } from '../clock';
-import type { CheckOutcome, CheckRequest, CounterStore, WindowState } from '../limiter/contract';
+import {
+  type CheckOutcome,
+  type CheckRequest,
+  type CounterStore,
+  isConcurrency,
+  type WindowState,
+} from '../limiter/contract';
 
 /** Most windows remembered per isolate; the oldest are dropped first. */
 const MAX_ENTRIES = 10_000;
@@ -27,9 +33,11 @@ export function withBlockedCache(store: CounterStore, clock: Clock): BlockedCach
   const cacheKey = (request: CheckRequest, id: string, limit: number, windowMs: number) =>
     `${request.identity}|${id}|${windowMs}|${limit}`;
 
+  const release = store.release?.bind(store);
   return {
     name: store.name,
     hits: () => hits,
+    ...(release ? { release } : {}),
     async check(request: CheckRequest): Promise<CheckOutcome> {
       const now = request.now ?? clock.now();
       if (request.consume !== false && (request.cost ?? 1) === 1) {
@@ -54,7 +62,11 @@ export function withBlockedCache(store: CounterStore, clock: Clock): BlockedCach
       }
       const outcome = await store.check(request);
       if (!outcome.allowed) {
-        for (const state of outcome.windows) {
+        for (const [i, state] of outcome.windows.entries()) {
+          // A full concurrency limit frees whenever any request ends, not at a known time: it
+          // is never remembered, or a freed slot would be refused for up to a second.
+          const spec = request.windows[i];
+          if (!spec || isConcurrency(spec)) continue;
           if (blocked.size >= MAX_ENTRIES) {
             const oldest = blocked.keys().next().value;
             if (oldest !== undefined) blocked.delete(oldest);

@@ -44,9 +44,13 @@ export function withCircuitBreaker(
     options.onChange?.(next, store.name, reason);
   };
 
+  const release = store.release?.bind(store);
   return {
     name: store.name,
     state: () => ({ state, since }),
+    // A release is cleanup, not a decision: it neither waits for nor moves the breaker. If it
+    // fails, the slot frees itself when its lease ends.
+    ...(release ? { release } : {}),
     async check(request: CheckRequest) {
       if (state === 'open') {
         if (options.clock.now() - (since ?? 0) < openMs || probing) {

@@ -1,5 +1,5 @@
 /** Counter store backed by one Durable Object per identity (the hot cache), optionally hybrid. */
-import type { CheckOutcome, CheckRequest, CounterStore } from '../limiter/contract';
+import type { CheckOutcome, CheckRequest, CounterStore, ReleaseRequest } from '../limiter/contract';
 import { StoreError } from '../limiter/contract';
 import type { LeaseAsk, LeaseGrant } from '../limiter/lease-protocol';
 
@@ -19,6 +19,7 @@ export type DurableObjectStoreOptions = LimiterCallOptions;
 export interface LimiterRpc {
   check(request: CheckRequest, options?: LimiterCallOptions): Promise<CheckOutcome>;
   lease(request: CheckRequest, ask: LeaseAsk, options?: LimiterCallOptions): Promise<LeaseGrant>;
+  release(request: ReleaseRequest): Promise<void>;
 }
 
 /** The object namespace, as far as the store needs it: one stub per identity. */
@@ -43,6 +44,15 @@ export function createDurableObjectStore(
       const stub = namespace.get(namespace.idFromName(request.identity));
       try {
         return await stub.check(request, callOptions);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new StoreError('durable-object', 'unavailable', message);
+      }
+    },
+    async release(request: ReleaseRequest) {
+      const stub = namespace.get(namespace.idFromName(request.identity));
+      try {
+        await stub.release(request);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new StoreError('durable-object', 'unavailable', message);

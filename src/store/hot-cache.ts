@@ -3,11 +3,14 @@
  * an algorithm, and for every decision the storage writes and write-behind deltas it owes. Plain
  * code: the object is a shell around it, and tests and simulations drive it without the runtime.
  */
-import type { Algorithm, Cells } from '../limiter/algorithm';
+import type { Algorithm, CellChange, Cells } from '../limiter/algorithm';
 import { DEFAULT_ALGORITHM } from '../limiter/algorithms/registry';
-import type { CheckOutcome, CheckRequest } from '../limiter/contract';
+import type { CheckOutcome, CheckRequest, ReleaseRequest } from '../limiter/contract';
 import type { LeaseAsk, LeaseGrant } from '../limiter/lease-protocol';
 import { cellEntry } from './storage-layout';
+
+/** What names a request's state: whose it is, and which windows. */
+type Addressed = Pick<CheckRequest | ReleaseRequest, 'identity' | 'windows'>;
 
 /** A change of one window's cell, addressed by its storage key, for write-behind. */
 export interface KeyedDelta {
@@ -47,8 +50,13 @@ export class HotCache {
   }
 
   /** Storage keys of a request's windows, in order. */
-  keysOf(request: CheckRequest): string[] {
+  keysOf(request: Addressed): string[] {
     return request.windows.map((spec) => this.algorithm.key(request.identity, spec));
+  }
+
+  /** The keys of a request that Redis also holds (what a cold start reloads); slots are not. */
+  sharedKeysOf(request: Addressed): string[] {
+    return this.keysOf(request).filter((key) => this.algorithm.sharedKey?.(key) ?? true);
   }
 
   /** Checks and records every window of one request, all or nothing. */
@@ -60,7 +68,19 @@ export class HotCache {
       now,
       request.cost ?? 1,
       request.consume ?? true,
+      request.slotToken,
     );
+    return changes.length
+      ? { result, commit: this.commit(request, keys, byId, changes) }
+      : { result };
+  }
+
+  /** Gives back the slots of a finished request; unknown tokens change nothing. */
+  release(request: ReleaseRequest, now: number): Decided<number> {
+    const slots = this.algorithm.slots;
+    if (!slots) return { result: 0 };
+    const { keys, byId } = this.open(request, now);
+    const { result, changes } = slots.release(request.windows, byId, request.slotToken);
     return changes.length
       ? { result, commit: this.commit(request, keys, byId, changes) }
       : { result };
@@ -89,7 +109,7 @@ export class HotCache {
   }
 
   /** The cells of every window of a request by window id; expired cells leave memory here. */
-  private open(request: CheckRequest, now: number) {
+  private open(request: Addressed, now: number) {
     const keys = this.keysOf(request);
     const byId = new Map<string, Cells>();
     request.windows.forEach((spec, i) => {
@@ -110,10 +130,10 @@ export class HotCache {
 
   /** The entries of every changed cell (deleted when empty), pending deletes, and the deltas. */
   private commit(
-    request: CheckRequest,
+    request: Addressed,
     keys: readonly string[],
     byId: Map<string, Cells>,
-    changes: readonly { window: string; cell: number; delta: number }[],
+    changes: readonly CellChange[],
   ): Commit {
     const writes: Record<string, number> = {};
     const deletes = this.expired;
@@ -127,7 +147,10 @@ export class HotCache {
         const count = cells?.get(change.cell) ?? 0;
         if (count > 0) writes[cellEntry(key, change.cell)] = count;
         else deletes.push(cellEntry(key, change.cell));
-        deltas.push({ key, windowMs: spec.windowMs, cell: change.cell, delta: change.delta });
+        // Slots live only here: Redis never decides from them, so they are not written behind.
+        if (!change.local) {
+          deltas.push({ key, windowMs: spec.windowMs, cell: change.cell, delta: change.delta });
+        }
       }
     });
     const longestWindowMs = Math.max(...request.windows.map((w) => w.windowMs));

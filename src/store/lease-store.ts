@@ -15,6 +15,7 @@ import {
   type CheckOutcome,
   type CheckRequest,
   type CounterStore,
+  isConcurrency,
   StoreError,
 } from '../limiter/contract';
 import { withBudget } from '../limiter/decide';
@@ -131,10 +132,18 @@ export function withLeases(
     return fromLease(lease, options.clock.now());
   }
 
+  const release = store.release?.bind(store);
   return {
     name: store.name,
+    ...(release ? { release } : {}),
     async check(request: CheckRequest): Promise<CheckOutcome> {
-      if (!request.fast || request.consume === false || (request.cost ?? 1) !== 1) {
+      // A slot must be counted where every isolate sees it: concurrency limits take the exact path.
+      if (
+        !request.fast ||
+        request.consume === false ||
+        (request.cost ?? 1) !== 1 ||
+        request.windows.some(isConcurrency)
+      ) {
         return store.check(request);
       }
       const key = keyOf(request);

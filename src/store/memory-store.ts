@@ -3,13 +3,13 @@ import type { Clock } from '../clock';
 import { systemClock } from '../clock';
 import type { Algorithm, Cells } from '../limiter/algorithm';
 import { DEFAULT_ALGORITHM } from '../limiter/algorithms/registry';
-import type { CheckRequest, CounterStore } from '../limiter/contract';
+import type { CheckRequest, CounterStore, ReleaseRequest } from '../limiter/contract';
 import type { Leaser } from './lease-store';
 
 /** Counters of one process, keyed like Redis; hands out the cells of a request's windows. */
 function memoryCounters(algorithm: Algorithm) {
   const counters = new Map<string, Cells>();
-  return (request: CheckRequest): Map<string, Cells> => {
+  return (request: Pick<CheckRequest, 'identity' | 'windows'>): Map<string, Cells> => {
     const byId = new Map<string, Cells>();
     for (const spec of request.windows) {
       const key = algorithm.key(request.identity, spec);
@@ -46,7 +46,11 @@ export function createMemoryStore(
         now,
         request.cost ?? 1,
         request.consume ?? true,
+        request.slotToken,
       ).result;
+    },
+    async release(request: ReleaseRequest) {
+      algorithm.slots?.release(request.windows, windowsOf(request), request.slotToken);
     },
   };
 }

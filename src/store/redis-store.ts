@@ -6,6 +6,7 @@ import {
   type CheckOutcome,
   type CheckRequest,
   type CounterStore,
+  type ReleaseRequest,
   StoreError,
 } from '../limiter/contract';
 import { runScript } from './run-script';
@@ -31,14 +32,25 @@ export function createRedisStore(options: RedisStoreOptions): CounterStore {
   return {
     name: 'redis',
     async check(request: CheckRequest): Promise<CheckOutcome> {
-      const { keys, args } = algorithm.scriptCall(request);
+      const { keys, args, script } = algorithm.scriptCall(request);
       let reply: unknown;
       try {
-        reply = await runScript(redis, algorithm.script, keys, args, onCommand);
+        reply = await runScript(redis, script ?? algorithm.script, keys, args, onCommand);
       } catch (error) {
         throw toStoreError(error);
       }
       return algorithm.parseReply(reply, request);
+    },
+    async release(request: ReleaseRequest): Promise<void> {
+      const slots = algorithm.slots;
+      if (!slots) return;
+      const { keys, args } = slots.call(request);
+      if (!keys.length) return;
+      try {
+        await runScript(redis, slots.script, keys, args, onCommand);
+      } catch (error) {
+        throw toStoreError(error);
+      }
     },
   };
 }

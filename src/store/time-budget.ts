@@ -1,5 +1,5 @@
 /** Gives every call to a store a time budget: past it, the call fails with a timeout StoreError. */
-import type { CheckRequest, CounterStore } from '../limiter/contract';
+import type { CheckRequest, CounterStore, ReleaseRequest } from '../limiter/contract';
 import { withBudget } from '../limiter/decide';
 
 /**
@@ -10,5 +10,11 @@ export function withTimeBudget(store: CounterStore, budgetMs: number): CounterSt
   return {
     name: store.name,
     check: (request: CheckRequest) => withBudget(store.check(request), budgetMs, store.name),
+    ...(store.release
+      ? {
+          release: (request: ReleaseRequest) =>
+            withBudget(store.release?.(request) ?? Promise.resolve(), budgetMs, store.name),
+        }
+      : {}),
   };
 }

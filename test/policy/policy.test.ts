@@ -201,3 +201,67 @@ describe('createConfigStore', () => {
     expect(await config.customer(uniqueId('missing'))).toBeNull();
   });
 });
+
+describe('concurrency limits in policies', () => {
+  const policy = {
+    ...DEFAULT_POLICY,
+    concurrency: { pro: 10 },
+    endpoints: [
+      ...DEFAULT_POLICY.endpoints,
+      {
+        id: 'export',
+        method: 'GET' as const,
+        path: '/v1/export',
+        limits: {},
+        concurrency: { pro: 1 },
+      },
+    ],
+  };
+  const kinds = (customer?: CustomerRecord, path = '/v1/x') =>
+    resolvePolicy({
+      policy,
+      tier: 'pro',
+      ...(customer ? { customer } : {}),
+      method: 'GET',
+      path,
+      now: NOW,
+      slotLeaseMs: 45_000,
+    })
+      .windows.filter((w) => w.kind === 'concurrency')
+      .map((w) => `${w.id}=${w.limit}/${w.windowMs}`);
+
+  it('takes the tier default, the customer record over it, and adds a matching rule of its own', () => {
+    expect(kinds()).toEqual(['concurrency=10/45000']);
+    expect(kinds({ tier: 'pro', concurrency: 3 })).toEqual(['concurrency=3/45000']);
+    expect(kinds({ tier: 'pro', concurrency: 3 }, '/v1/export')).toEqual([
+      'concurrency=3/45000',
+      'export:concurrency=1/45000',
+    ]);
+  });
+
+  it('has none where nothing sets one, and none from a shadow rule', () => {
+    const shadow = {
+      tier: 'free' as const,
+      endpoints: [
+        {
+          id: 'try',
+          method: 'GET' as const,
+          path: '/v1/x',
+          limits: [],
+          concurrency: 1,
+          shadow: true,
+        },
+      ],
+    };
+    expect(
+      resolvePolicy({
+        policy: DEFAULT_POLICY,
+        tier: 'free',
+        customer: shadow,
+        method: 'GET',
+        path: '/v1/x',
+        now: NOW,
+      }).windows.filter((w) => w.kind === 'concurrency'),
+    ).toEqual([]);
+  });
+});

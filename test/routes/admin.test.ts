@@ -53,6 +53,18 @@ describe('admin validation', () => {
     expect(body.errors[0]?.message).toContain('<n>s');
   });
 
+  it('names a concurrency limit that is not a whole number from 1 to 10000', async () => {
+    for (const concurrency of [0, 2.5, 10_001, '3']) {
+      const response = await admin('PUT', `/customers/${uniqueId('val')}`, {
+        tier: 'pro',
+        concurrency,
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as InvalidBody;
+      expect(body.errors.map((e) => e.field)).toEqual(['concurrency']);
+    }
+  });
+
   it('rejects missing fields, unknown tiers, bad ids and non-JSON bodies', async () => {
     const noId = (await (await admin('POST', '/keys', {})).json()) as InvalidBody;
     expect(noId.errors.map((e) => e.field)).toEqual(['customerId']);

@@ -94,6 +94,8 @@ describe('admin CLI without a worker', () => {
       [['keys', 'create', 'acme', '--tier', 'gold'], '--tier "gold": must be one of free, pro'],
       [['customers', 'set', 'acme', '--limit', '5/1y'], '--limit "5/1y"'],
       [['customers', 'set', 'acme', '--endpoint', 'search:/v1/search'], '--endpoint'],
+      [['customers', 'set', 'acme', '--concurrency', '0'], '--concurrency "0"'],
+      [['customers', 'set', 'acme', '--concurrency', '2.5'], '--concurrency "2.5"'],
       [['overrides', 'add', 'acme', '--limit', '5/1m', '--reason', 'x'], '--until is required'],
       [
         ['overrides', 'add', 'acme', '--limit', '5/1m', '--until', 'soon', '--reason', 'x'],

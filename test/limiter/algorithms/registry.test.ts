@@ -40,11 +40,55 @@ const BEHAVIOURS: Record<string, (pinned: PinnedScript) => Promise<void>> = {
     expect(Number(await redis.hget(key, String(NOW)))).toBe(6);
     expect(await redis.pttl(key)).toBeGreaterThan(0);
   },
+  concurrency: async () => {
+    const algorithm = ALGORITHMS.concurrency;
+    const windows = [
+      { id: 'concurrency', kind: 'concurrency' as const, limit: 2, windowMs: 60_000 },
+      { id: 'w', limit: 10, windowMs: 1_000 },
+    ];
+    const identity = `c:${uniqueId('slots')}`;
+    const allowed = [];
+    for (let token = 1; token <= 3; token++) {
+      const request = { identity, windows, now: NOW, slotToken: token };
+      const call = algorithm.scriptCall(request);
+      expect(call.script?.name).toBe('concurrency');
+      const reply = await runScript(
+        testRedis(),
+        call.script ?? algorithm.script,
+        call.keys,
+        call.args,
+      );
+      allowed.push(algorithm.parseReply(reply, request).allowed);
+    }
+    expect(allowed).toEqual([true, true, false]);
+    // The refusal for concurrency consumed no window: two units, not three.
+    const peek = { identity, windows, now: NOW, consume: false };
+    const call = algorithm.scriptCall(peek);
+    const reply = await runScript(
+      testRedis(),
+      call.script ?? algorithm.script,
+      call.keys,
+      call.args,
+    );
+    expect(algorithm.parseReply(reply, peek).windows.map((w) => w.used)).toEqual([2, 2]);
+  },
+  'concurrency release': async (pinned) => {
+    const algorithm = ALGORITHMS.concurrency;
+    const spec = { id: 'concurrency', kind: 'concurrency' as const, limit: 1, windowMs: 60_000 };
+    const identity = `c:${uniqueId('release')}`;
+    const key = algorithm.key(identity, spec);
+    await testRedis().hset(key, { '7': NOW + 60_000, '8': NOW + 60_000 });
+    const call = algorithm.slots?.call({ identity, windows: [spec], slotToken: 7 });
+    expect(call).toBeDefined();
+    if (call) await runScript(testRedis(), pinned, call.keys, call.args);
+    expect((await testRedis().hkeys(key)).map(String)).toEqual(['8']);
+  },
 };
 
 describe('pinned scripts', () => {
-  it('lists every algorithm script once, each under its own name', () => {
-    expect(PINNED_SCRIPTS.length).toBe(2 * Object.keys(ALGORITHMS).length);
+  it('lists every script of every algorithm once, each under its own name', () => {
+    const all = Object.values(ALGORITHMS).flatMap((a) => [a.script, a.merge, ...(a.calls ?? [])]);
+    expect(PINNED_SCRIPTS.length).toBe(new Set(all.map((p) => p.sha1)).size);
     expect(new Set(PINNED_SCRIPTS.map((p) => p.name)).size).toBe(PINNED_SCRIPTS.length);
   });
 
