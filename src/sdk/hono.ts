@@ -26,7 +26,7 @@ declare module 'hono' {
 }
 
 /** Options of {@link rateLimit}. */
-export interface RateLimitOptions<E extends Env> {
+export interface RateLimitMiddlewareOptions<E extends Env> {
   /** The service binding to the limiter, e.g. `(c) => c.env.EDGELIMIT`. */
   readonly binding: (c: Context<E>) => Pick<RateLimiterBinding, 'check'>;
   /** Units a request consumes; default 1. */
@@ -53,7 +53,7 @@ export interface RateLimitOptions<E extends Env> {
  * app.get('/v1/things', (c) => c.json({ caller: c.var.edgelimit.caller }));
  */
 // biome-ignore lint/suspicious/noExplicitAny: Hono's own default; `rateLimit<AppEnv>()` types `c.env`.
-export function rateLimit<E extends Env = any>(options: RateLimitOptions<E>): MiddlewareHandler<E> {
+export function rateLimit<E extends Env = any>(options: RateLimitMiddlewareOptions<E>): MiddlewareHandler<E> {
   if (typeof options?.binding !== 'function') {
     throw new TypeError('rateLimit: `binding` must be a function returning the service binding');
   }
