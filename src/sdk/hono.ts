@@ -53,7 +53,9 @@ export interface RateLimitMiddlewareOptions<E extends Env> {
  * app.get('/v1/things', (c) => c.json({ caller: c.var.edgelimit.caller }));
  */
 // biome-ignore lint/suspicious/noExplicitAny: Hono's own default; `rateLimit<AppEnv>()` types `c.env`.
-export function rateLimit<E extends Env = any>(options: RateLimitMiddlewareOptions<E>): MiddlewareHandler<E> {
+export function rateLimit<E extends Env = any>(
+  options: RateLimitMiddlewareOptions<E>,
+): MiddlewareHandler<E> {
   if (typeof options?.binding !== 'function') {
     throw new TypeError('rateLimit: `binding` must be a function returning the service binding');
   }
