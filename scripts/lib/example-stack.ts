@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startDevStack } from './dev-stack';
+import { startDevStack, stopProcess } from './dev-stack';
 
 /** Options of {@link startExampleStack}. */
 export interface ExampleStackOptions {
@@ -57,7 +57,7 @@ export async function startExampleStack(options: ExampleStackOptions = {}): Prom
     });
     stops.push(() => limiter.stop());
     const example = spawnExample(examplePort, registry, options.verbose ?? false);
-    stops.push(() => stopGroup(example));
+    stops.push(() => stopProcess(example));
     const exampleUrl = `http://127.0.0.1:${examplePort}`;
     await waitForExample(exampleUrl, example);
     log(`example: ${exampleUrl} (examples/hono-app, limited through the RateLimiter binding)`);
@@ -128,23 +128,4 @@ async function waitForExample(url: string, child: ChildProcess): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the example did not answer through the limiter within 60 s:\n${recent()}`);
-}
-
-async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    child.kill('SIGTERM');
-  }
-  const timeout = setTimeout(() => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }, 5_000);
-  await exited;
-  clearTimeout(timeout);
 }
