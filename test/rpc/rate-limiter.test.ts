@@ -23,7 +23,15 @@ async function errorOf(input: CheckInput): Promise<string> {
 
 /** One step of a scenario: who calls what, described once and sent both ways. */
 interface Step {
-  readonly who: 'customer' | 'service' | 'bad-key' | 'bad-token' | 'anonymous' | 'mismatch';
+  readonly who:
+    | 'customer'
+    | 'free'
+    | 'throttled'
+    | 'service'
+    | 'bad-key'
+    | 'bad-token'
+    | 'anonymous'
+    | 'mismatch';
   readonly method: string;
   readonly path: string;
 }
@@ -31,7 +39,19 @@ interface Step {
 /** A caller on one side of the comparison: its own customer and IP, so the sides never share. */
 async function side(record: CustomerRecord) {
   const customer = await createCustomer(env.CONFIG, record);
-  return { customer, ip: randomIp() };
+  const free = await createCustomer(env.CONFIG, { tier: 'free' });
+  // Graduated throttling: warned from half the limit, held up to 20 ms before the hard limit.
+  const throttled = await createCustomer(env.CONFIG, {
+    tier: 'enterprise',
+    limits: [{ limit: 3, window: '1m' }],
+    throttle: { softAt: 0.5, maxDelayMs: 20 },
+  });
+  return { customer, free, throttled, ip: randomIp() };
+}
+
+/** Names that differ between the two sides by design. */
+function namesOf(s: Awaited<ReturnType<typeof side>>): string[] {
+  return [s.customer.customerId, s.free.customerId, s.throttled.customerId, s.ip];
 }
 
 function inputOf(step: Step, s: Awaited<ReturnType<typeof side>>): CheckInput {
@@ -39,6 +59,10 @@ function inputOf(step: Step, s: Awaited<ReturnType<typeof side>>): CheckInput {
   switch (step.who) {
     case 'customer':
       return { ...base, apiKey: s.customer.key };
+    case 'free':
+      return { ...base, apiKey: s.free.key };
+    case 'throttled':
+      return { ...base, apiKey: s.throttled.key };
     case 'service':
       return { ...base, serviceToken: 'test-service-token' };
     case 'bad-key':
@@ -72,6 +96,12 @@ describe('RateLimiter.check', () => {
       { who: 'customer', method: 'GET', path: '/v1/things/2' },
       // The tier window is full now.
       { who: 'customer', method: 'GET', path: '/v1/things/3' },
+      { who: 'free', method: 'GET', path: '/v1/things' },
+      { who: 'free', method: 'POST', path: '/v1/search' },
+      { who: 'throttled', method: 'GET', path: '/v1/things' },
+      { who: 'throttled', method: 'GET', path: '/v1/things' },
+      { who: 'throttled', method: 'GET', path: '/v1/things' },
+      { who: 'throttled', method: 'GET', path: '/v1/things' },
       { who: 'service', method: 'GET', path: '/v1/things' },
       { who: 'bad-key', method: 'GET', path: '/v1/things' },
       { who: 'bad-token', method: 'GET', path: '/v1/things' },
@@ -82,15 +112,17 @@ describe('RateLimiter.check', () => {
     const viaProxy = await side(STRICT);
     const viaRpc = await side(STRICT);
     const outcomes: string[] = [];
+    const delayed: string[] = [];
     for (const step of steps) {
       const proxyInput = inputOf(step, viaProxy);
       const rpcInput = inputOf(step, viaRpc);
       const fromProxy = await proxied(worker.fetch, proxyInput);
       const fromRpc = await limiter.check(rpcInput);
       outcomes.push(`${fromRpc.status} ${fromRpc.outcome}`);
+      if (fromRpc.headers['X-Edgelimit-Delay']) delayed.push(step.who);
       expectSameDecision(
-        { result: fromRpc, names: [viaRpc.customer.customerId, viaRpc.ip] },
-        { result: fromProxy, names: [viaProxy.customer.customerId, viaProxy.ip] },
+        { result: fromRpc, names: namesOf(viaRpc) },
+        { result: fromProxy, names: namesOf(viaProxy) },
         `${step.who} ${step.method} ${step.path}`,
       );
     }
@@ -102,6 +134,12 @@ describe('RateLimiter.check', () => {
       '200 allowed',
       '429 rejected',
       '429 rejected',
+      '200 allowed',
+      '200 allowed',
+      '200 allowed',
+      '200 allowed',
+      '200 allowed',
+      '429 rejected',
       '200 bypassed',
       '401 unauthenticated',
       '401 unauthenticated',
@@ -109,6 +147,8 @@ describe('RateLimiter.check', () => {
       '200 allowed',
       '200 allowed',
     ]);
+    // Throttling applied on both paths alike (the comparison above includes its headers).
+    expect(delayed).toEqual(['throttled', 'throttled']);
   });
 
   it('names the verified caller without secrets', async () => {
