@@ -12,6 +12,7 @@ import {
   revokeSchema,
   usageQuery,
 } from '../http/request-schemas';
+import { metricsSchema, rateLimitSchema, usageSchema } from '../http/usage-api';
 import { limitListSchema } from '../policy/limit-spec';
 import {
   customerIdSchema,
@@ -38,7 +39,8 @@ export interface Operation {
   /** Response statuses and what they mean; problem+json for every status >= 400. */
   readonly responses: Readonly<Record<number, string>>;
   /** Schema of the 2xx JSON body, when one validates it. */
-  readonly result?: z.ZodType;
+  /** zod or zod/mini (the usage API's response schemas are zod/mini, shared with the dashboard). */
+  readonly result?: z.core.$ZodType;
 }
 
 const limits = [{ limit: 1000, window: '1m' }];
@@ -69,6 +71,7 @@ export const OPERATIONS: readonly Operation[] = [
     summary: 'Every window that applies to the caller now, read without consuming quota',
     security: 'apiKeyOrAnonymous',
     responses: { 200: 'Windows, remaining quota and any override', ...AUTH, 503: 'Store down' },
+    result: rateLimitSchema,
   },
   {
     method: 'get',
@@ -82,6 +85,7 @@ export const OPERATIONS: readonly Operation[] = [
       ...AUTH,
       502: 'Usage source failed',
     },
+    result: usageSchema,
   },
   {
     method: 'post',
@@ -99,6 +103,7 @@ export const OPERATIONS: readonly Operation[] = [
     security: 'admin',
     query: metricsQuery,
     responses: { 200: 'Fleet metrics', 400: 'Invalid query', ...ADMIN, 502: 'Usage source failed' },
+    result: metricsSchema,
   },
   {
     method: 'post',
@@ -190,7 +195,7 @@ export const OPERATIONS: readonly Operation[] = [
 type JsonSchema = Record<string, unknown>;
 
 /** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of what a client sends or gets. */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): JsonSchema {
+function jsonSchema(schema: z.core.$ZodType, io: 'input' | 'output' = 'input'): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
