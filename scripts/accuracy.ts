@@ -1,5 +1,5 @@
 /**
- * Measures the bucketed sliding window against the exact sliding log (DESIGN §4) and prints a table.
+ * Measures the bucketed sliding window against the exact sliding log (scripts/lib/exact-log.ts) and prints a table.
  * Run: `tsx scripts/accuracy.ts [--seeds 5]`. Pure simulation, no Workers runtime, about 4 minutes
  * (`--seeds 1` for a quick look).
  * A second table simulates the `fast` consistency mode with 1, 8 and 32 isolates leasing from one
@@ -10,7 +10,7 @@
  *   own history, i.e. any overshoot in any sliding window. Must be 0.
  * - `max/W`: the most requests we ever allowed in one sliding window.
  * - `false rej.`: requests a fresh exact-log replay of the same trace allows and we reject, % of
- *   requests (the headline figure; DESIGN §9 asks at most 1% on bursty traces).
+ *   requests (the headline figure; the bar in docs/benchmark.md asks at most 1% on bursty traces).
  * - `extra`: requests we allow and the fresh replay rejects: not overshoot (see `over-limit`), the
  *   histories diverge once we reject something the log allows, and the slot is used later.
  * - `deficit`: `exact - allowed` as % of requests: the net throughput cost of being conservative.

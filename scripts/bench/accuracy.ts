@@ -1,5 +1,5 @@
 /**
- * Accuracy against the exact sliding log (DESIGN §4) on uniform, bursty and boundary-attack
+ * Accuracy against the exact sliding log (scripts/lib/exact-log.ts) on uniform, bursty and boundary-attack
  * traces: stores driven directly with pinned time, and whole workers driven in scaled real time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

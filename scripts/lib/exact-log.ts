@@ -1,5 +1,5 @@
 /**
- * The exact sliding log: the reference every cheaper limiter is measured against (DESIGN §4).
+ * The exact sliding log: the reference every cheaper limiter is measured against (README, "The algorithm and its accuracy").
  * Pure, with no Workers imports, so Node scripts (accuracy, benchmark) and workerd tests share it.
  */
 

@@ -55,6 +55,8 @@ export interface DecideInput {
   readonly budgetMs?: number;
   readonly cost?: number;
   readonly consume?: boolean;
+  /** `false` reads concurrency limits without taking a slot; default true. */
+  readonly holdSlots?: boolean;
 }
 
 /**
@@ -67,7 +69,8 @@ export async function decide(input: DecideInput): Promise<Decision> {
   const shadowed = policy.windows.filter((w) => w.shadow);
   const started = clock.now();
   const slotWindows = enforced.filter(isConcurrency);
-  const slotToken = slotWindows.length && input.consume !== false ? newSlotToken() : undefined;
+  const takes = input.consume !== false && input.holdSlots !== false;
+  const slotToken = slotWindows.length && takes ? newSlotToken() : undefined;
   const slots: ReleaseRequest | undefined =
     slotToken === undefined ? undefined : { identity, windows: slotWindows, slotToken };
   const check = (windows: readonly PolicyWindow[], token?: number) => {

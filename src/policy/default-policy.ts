@@ -1,4 +1,4 @@
-/** The built-in policy: the PRD's tiers and the demo endpoint rule. */
+/** The built-in policy: the default tiers (README, "How a request is decided") and the demo endpoint rule. */
 import type { PolicyConfig } from './records';
 
 /**

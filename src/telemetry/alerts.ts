@@ -1,7 +1,7 @@
 /** Alerts: what they are, which decisions raise them, and how they are worded. Pure. */
 import type { DecisionEvent } from './telemetry';
 
-/** Kinds of alert (the usage API contract's list). */
+/** Kinds of alert (listed in docs/usage-api.md). */
 export type AlertKind =
   | 'approaching'
   | 'exceeded'
