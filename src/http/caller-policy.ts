@@ -41,6 +41,8 @@ export async function windowsFor(services: Services, caller: LimitedCaller) {
   const customer =
     caller.kind === 'customer' ? await services.config.customer(caller.customerId) : null;
   const rules = new Map<string, { method: string; path: string }>();
+  /** Units one request of a rule costs, where not 1 (the largest cost on the rule's example path). */
+  const costs: Record<string, number> = {};
   for (const r of config.endpoints) {
     if (r.limits[base.tier]?.length || r.concurrency?.[base.tier] !== undefined) rules.set(r.id, r);
   }
@@ -49,11 +51,12 @@ export async function windowsFor(services: Services, caller: LimitedCaller) {
     // Resolve the rule through the same path as real traffic, with a path its pattern matches.
     const method = rule.method === '*' ? 'GET' : rule.method;
     const policy = await policyFor(services, caller, method, examplePath(rule.path));
+    if ((policy.cost ?? 1) !== 1) costs[id] = policy.cost ?? 1;
     for (const w of policy.windows) {
       if (w.rule === id && !windows.some((x) => x.id === w.id)) windows.push(w);
     }
   }
-  return { windows, tier: base.tier, override: base.override };
+  return { windows, tier: base.tier, override: base.override, costs };
 }
 
 /** A concrete path matched by an endpoint pattern (`:id`, `*` and `**` become one segment). */

@@ -120,7 +120,10 @@ export async function checkRequest(services: Services, request: RequestToCheck):
       caller.kind === 'customer' ? customerIdentity(caller.customerId) : ipIdentity(caller.ip),
     policy,
     clock,
-    ...(request.cost !== undefined ? { cost: request.cost } : {}),
+    // An explicit cost (RPC callers) wins over the rules'; a rule's `cost` applies otherwise.
+    ...(request.cost !== undefined || (policy.cost ?? 1) !== 1
+      ? { cost: request.cost ?? policy.cost ?? 1 }
+      : {}),
     ...(consume ? {} : { consume: false }),
     ...(request.holdSlots === false ? { holdSlots: false } : {}),
   });

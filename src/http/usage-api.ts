@@ -31,6 +31,15 @@ export const rateLimitSchema = z.object({
       rule: z.optional(z.nullable(z.string())),
       // A shadow window is measured but not enforced (a limit being trialled).
       shadow: z.optional(z.boolean()),
+      // `concurrency`: `limit` requests in flight at once, `used` of them in flight now.
+      kind: z.optional(z.enum(['window', 'concurrency'])),
+      // Units counted now (requests, or the window's `unit`).
+      used: z.optional(count),
+      // What the window counts when not requests (`tokens`); charged by the origin if `charge`.
+      unit: z.optional(z.string()),
+      charge: z.optional(z.literal('origin')),
+      // Units one request of this rule costs, when not 1.
+      cost: z.optional(count),
     }),
   ),
   /** Present (false) for internal services, which are never limited. */

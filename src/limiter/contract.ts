@@ -15,6 +15,12 @@ export interface WindowSpec {
    * slot leased for `windowMs` (see algorithms/concurrency). Absent: a sliding window.
    */
   readonly kind?: 'concurrency';
+  /**
+   * `origin`: the window counts what the origin charges after the response
+   * (`X-Edgelimit-Charge`), not the request's cost. A request needs one unit of room in it, and
+   * consumes nothing of it up front.
+   */
+  readonly charge?: 'origin';
 }
 
 /** True when `spec` is a concurrency limit (slots), not a window. */

@@ -20,6 +20,12 @@ export const MAX_CONCURRENCY = 10_000;
 /** `"concurrency": N`: at most N requests of the customer (or client) in flight at once. */
 export const concurrencySchema = z.number().int().positive().max(MAX_CONCURRENCY);
 
+/** Most units one request may cost. */
+export const MAX_COST = 1_000_000;
+
+/** `"cost": N` on an endpoint rule: a matching request consumes N units of every window. */
+export const costSchema = z.number().int().positive().max(MAX_COST);
+
 /** Upper bound of `throttle.maxDelayMs`. */
 export const MAX_THROTTLE_DELAY_MS = 2_000;
 
@@ -35,6 +41,8 @@ export const endpointRuleSchema = z.strictObject({
   limits: limitListSchema,
   /** Requests matching this rule allowed in flight at once (on top of the customer's own). */
   concurrency: concurrencySchema.optional(),
+  /** Units a matching request consumes of every window it is checked against [1]. */
+  cost: costSchema.optional(),
   /** Evaluate and report, never reject (try a rule on real traffic first). */
   shadow: z.boolean().optional(),
 });
@@ -111,6 +119,8 @@ export const policyConfigSchema = z.strictObject({
       limits: z.partialRecord(z.enum([...TIERS, 'anonymous']), limitListSchema),
       /** Requests matching the rule in flight at once, per tier. */
       concurrency: z.partialRecord(z.enum([...TIERS, 'anonymous']), concurrencySchema).optional(),
+      /** Units a matching request consumes of every window [1]. */
+      cost: costSchema.optional(),
       shadow: z.boolean().optional(),
     }),
   ),

@@ -24,6 +24,8 @@ export interface ResolvedPolicy extends LimitPolicy {
   readonly override?: Override;
   /** Graduated throttling in force (the customer's, else the policy's); absent = off. */
   readonly throttle?: ThrottleConfig;
+  /** Units the request consumes of every window: the largest `cost` of its matching rules [1]. */
+  readonly cost?: number;
 }
 
 /** Inputs of {@link resolvePolicy}. */
@@ -71,9 +73,12 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
   const concurrency = customer?.concurrency ?? policy.concurrency?.[tier];
   if (concurrency !== undefined) windows.push(concurrencyWindow(concurrency, leaseMs));
 
+  let cost = 1;
   for (const rule of endpointRules(policy, tier, customer)) {
     if (rule.method !== '*' && rule.method !== input.method.toUpperCase()) continue;
     if (!matchPath(rule.path, input.path)) continue;
+    // A shadow rule's cost is not charged: it reports, it never changes what a request costs.
+    if (rule.cost !== undefined && !rule.shadow) cost = Math.max(cost, rule.cost);
     for (const w of limitsOf(rule.limits, rule.id)) {
       windows.push({ ...w, rule: rule.id, ...(rule.shadow ? { shadow: true } : {}) });
     }
@@ -87,6 +92,7 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
   return {
     tier,
     windows,
+    cost,
     failMode: customer?.failMode ?? 'open',
     ...(override ? { override } : {}),
     ...(throttle ? { throttle } : {}),
@@ -127,6 +133,7 @@ function endpointRules(
         limits,
         shadow: r.shadow,
         ...(concurrency !== undefined ? { concurrency } : {}),
+        ...(r.cost !== undefined ? { cost: r.cost } : {}),
       });
     }
   }

@@ -11,7 +11,7 @@ import { requireCaller } from '../http/require-caller';
 import { iso } from '../http/span-query';
 import type { RateLimitStatus } from '../http/usage-api';
 import { nextQuotaAt } from '../limiter/blocking-window';
-import type { CheckOutcome } from '../limiter/contract';
+import { type CheckOutcome, isConcurrency } from '../limiter/contract';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
 import { log } from '../telemetry/log';
 
@@ -32,7 +32,7 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
         limited: false,
       } satisfies RateLimitStatus);
     }
-    const { windows, tier, override } = await windowsFor(services, who);
+    const { windows, tier, override, costs } = await windowsFor(services, who);
     const identity =
       who.kind === 'customer' ? customerIdentity(who.customerId) : ipIdentity(who.ip);
     let outcome: CheckOutcome | undefined;
@@ -74,6 +74,11 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
           resetAt: iso(Math.ceil(nextQuotaAt(merged, now) / 1000) * 1000),
           rule: w.rule ?? null,
           ...(w.shadow ? { shadow: true } : {}),
+          kind: isConcurrency(w) ? ('concurrency' as const) : ('window' as const),
+          used: merged.used,
+          ...(w.unit ? { unit: w.unit } : {}),
+          ...(w.charge ? { charge: w.charge } : {}),
+          ...(w.rule && (costs[w.rule] ?? 1) !== 1 ? { cost: costs[w.rule] } : {}),
         };
       }),
       override: override

@@ -65,6 +65,19 @@ describe('admin validation', () => {
     }
   });
 
+  it('names an endpoint cost that is not a whole number from 1 to 1000000', async () => {
+    const rule = { id: 'r', method: 'GET', path: '/v1/x', limits: [] };
+    for (const cost of [0, 1.5, 1_000_001]) {
+      const response = await admin('PUT', `/customers/${uniqueId('val')}`, {
+        tier: 'pro',
+        endpoints: [{ ...rule, cost }],
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as InvalidBody;
+      expect(body.errors.map((e) => e.field)).toEqual(['endpoints.0.cost']);
+    }
+  });
+
   it('rejects missing fields, unknown tiers, bad ids and non-JSON bodies', async () => {
     const noId = (await (await admin('POST', '/keys', {})).json()) as InvalidBody;
     expect(noId.errors.map((e) => e.field)).toEqual(['customerId']);
