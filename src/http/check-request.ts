@@ -12,6 +12,7 @@ import type { Services } from '../services';
 import { log } from '../telemetry/log';
 import type { DecisionEvent } from '../telemetry/telemetry';
 import { policyFor } from './caller-policy';
+import type { ChargePlan } from './origin-charge';
 import { type Problem, problems } from './problem';
 import { rateLimitHeaders, throttleHeaders } from './rate-limit-headers';
 import { refusalOf } from './refuse-unidentified';
@@ -59,6 +60,8 @@ export interface Verdict {
   readonly event?: Omit<DecisionEvent, 'status'>;
   /** Slots the request holds in its concurrency limits: give them back when it is over. */
   readonly slots?: ReleaseRequest;
+  /** Windows the origin charges after the response, when the request may proceed. */
+  readonly charge?: ChargePlan;
 }
 
 /**
@@ -189,6 +192,19 @@ export async function checkRequest(services: Services, request: RequestToCheck):
     };
   }
 
+  const charged = decision.windows.filter((w) => w.charge === 'origin');
+  const charge: ChargePlan | undefined =
+    charged.length && consume
+      ? {
+          identity:
+            caller.kind === 'customer'
+              ? customerIdentity(caller.customerId)
+              : ipIdentity(caller.ip),
+          windows: charged,
+          cost: decision.cost ?? 1,
+          decision,
+        }
+      : undefined;
   const trusted: Record<string, string> =
     caller.kind === 'customer'
       ? { 'X-Customer-Id': caller.customerId, 'X-Customer-Tier': policy.tier }
@@ -205,6 +221,7 @@ export async function checkRequest(services: Services, request: RequestToCheck):
     status: 200,
     headers: { ...headers, ...throttleHeaders(throttle) },
     trusted,
+    ...(charge ? { charge } : {}),
   };
 }
 

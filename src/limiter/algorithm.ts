@@ -61,7 +61,8 @@ export interface Algorithm {
   key(identity: string, spec: WindowSpec): string;
   /**
    * Checks every window at `now` and records `cost` in each only if all allow it (all or
-   * nothing). `cells` maps window id to its cells and is mutated. `token` takes a slot in every
+   * nothing). `cells` maps window id to its cells and is mutated. `consume: 'force'` records
+   * whether or not they allow it (a charge after the response). `token` takes a slot in every
    * concurrency limit (algorithms without slots ignore it).
    */
   check(
@@ -69,7 +70,7 @@ export interface Algorithm {
     cells: Map<string, Cells>,
     now: number,
     cost: number,
-    consume: boolean,
+    consume: boolean | 'force',
     token?: number,
   ): Changed<CheckOutcome>;
   /** Grants a `fast` lease at `now`, first settling the refund of the previous one. */

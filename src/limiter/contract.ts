@@ -95,8 +95,11 @@ export interface CheckRequest {
   readonly windows: readonly WindowSpec[];
   /** Units to consume; default 1. */
   readonly cost?: number;
-  /** `false` reads the windows without recording anything (the `rate_limit` endpoint). */
-  readonly consume?: boolean;
+  /**
+   * `false` reads the windows without recording anything (the `rate_limit` endpoint); `force`
+   * records `cost` whether or not the windows allow it (a charge after the response: debt).
+   */
+  readonly consume?: boolean | 'force';
   /** Pins the clock (tests and simulations); stores otherwise use their own authoritative clock. */
   readonly now?: number;
   /** Decide from a lease of units held in this isolate (policy `consistency: "fast"`). */

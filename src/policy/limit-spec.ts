@@ -31,15 +31,29 @@ export const limitSchema = z.strictObject({
   window: z.string().refine((w) => parseWindow(w) !== undefined, {
     message: 'must be <n>s, <n>m, <n>h or <n>d (e.g. "5s", "1m", "1d"), at most 31 days',
   }),
+  /** `origin`: counts what the origin reports in `X-Edgelimit-Charge`, after the response. */
+  charge: z.literal('origin').optional(),
+  /** What the window counts when not requests, e.g. `tokens`; shown in headers' ids and bodies. */
+  unit: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,23}$/, 'must be 1-24 of a-z 0-9 _, starting with a letter')
+    .optional(),
 });
 
 /** One limit as written in config. */
 export type Limit = z.infer<typeof limitSchema>;
 
-/** A list of limits with distinct windows. */
+/** A list of limits with distinct windows (per unit: requests and tokens may share one). */
 export const limitListSchema = z
   .array(limitSchema)
   .max(8)
-  .refine((limits) => new Set(limits.map((l) => l.window)).size === limits.length, {
-    message: 'each window may appear once',
-  });
+  .refine(
+    (limits) => new Set(limits.map((l) => `${l.window}|${l.unit ?? ''}`)).size === limits.length,
+    { message: 'each window may appear once per unit' },
+  );
+
+/** The id of a limit's window: `minute`, or `minute-tokens` for a window counting a unit. */
+export function limitId(limit: { window: string; unit?: string | undefined }): string {
+  const name = windowName(limit.window);
+  return limit.unit ? `${name}-${limit.unit}` : name;
+}

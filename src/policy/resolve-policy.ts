@@ -111,8 +111,9 @@ export function activeOverride(overrides: readonly Override[] | undefined, now: 
 }
 
 function mergeLimits(base: readonly Limit[], raised: readonly Limit[]): Limit[] {
-  const byWindow = new Map(base.map((l) => [l.window, l]));
-  for (const l of raised) byWindow.set(l.window, l);
+  // The same window of the same unit is replaced; a tokens window never replaces a requests one.
+  const byWindow = new Map(base.map((l) => [`${l.window}|${l.unit ?? ''}`, l]));
+  for (const l of raised) byWindow.set(`${l.window}|${l.unit ?? ''}`, l);
   return [...byWindow.values()];
 }
 

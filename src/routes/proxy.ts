@@ -6,6 +6,7 @@ import { checkRequest, decisionReporter, type Verdict } from '../http/check-requ
 import { demoOrigin } from '../http/demo-origin';
 import type { EdgeContext } from '../http/edge-env';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
+import { applyCharge, CHARGE_HEADER } from '../http/origin-charge';
 import { fail, ProblemError, problemResponse, problems } from '../http/problem';
 import { releaseAfterBody } from '../http/slot-release';
 import type { Services } from '../services';
@@ -48,8 +49,31 @@ export async function proxy(c: Ctx): Promise<Response> {
     if (verdict.event) report({ ...verdict.event, status });
     throw error;
   }
-  if (verdict.event) report({ ...verdict.event, status: response.status });
-  const answer = withHeaders(response, { ...verdict.headers, ...timing });
+  let headers = verdict.headers;
+  let charged: number | undefined;
+  if (verdict.charge) {
+    const customerId = verdict.caller?.kind === 'customer' ? verdict.caller.customerId : undefined;
+    const result = await applyCharge(
+      services,
+      verdict.charge,
+      response.headers.get(CHARGE_HEADER),
+      customerId,
+      (work) => c.executionCtx.waitUntil(work),
+    );
+    // Quota headers as they stand after the charge, throttling headers as decided.
+    headers = { ...verdict.headers, ...result.headers };
+    charged = result.units;
+  }
+  if (verdict.event) {
+    report({
+      ...verdict.event,
+      status: response.status,
+      ...(charged !== undefined ? { charged } : {}),
+    });
+  }
+  const answer = withHeaders(response, { ...headers, ...timing });
+  // The charge is between the origin and the worker; the client never sees it.
+  answer.headers.delete(CHARGE_HEADER);
   if (!release) return answer;
   return releaseAfterBody(answer, release, (work) => c.executionCtx.waitUntil(work));
 }

@@ -40,7 +40,9 @@ export function withBlockedCache(store: CounterStore, clock: Clock): BlockedCach
     ...(release ? { release } : {}),
     async check(request: CheckRequest): Promise<CheckOutcome> {
       const now = request.now ?? clock.now();
-      if (request.consume !== false && (request.cost ?? 1) === 1) {
+      // A charge after the response (`force`) is recorded whatever the windows say.
+      const consuming = request.consume === undefined || request.consume === true;
+      if (consuming && (request.cost ?? 1) === 1) {
         const known = request.windows.map((w) =>
           blocked.get(cacheKey(request, w.id, w.limit, w.windowMs)),
         );

@@ -137,12 +137,14 @@ export function withLeases(
     name: store.name,
     ...(release ? { release } : {}),
     async check(request: CheckRequest): Promise<CheckOutcome> {
-      // A slot must be counted where every isolate sees it: concurrency limits take the exact path.
+      // Slots and origin charges must be counted where every isolate sees them: requests with a
+      // concurrency limit or a window the origin charges take the exact path.
       if (
         !request.fast ||
         request.consume === false ||
+        request.consume === 'force' ||
         (request.cost ?? 1) !== 1 ||
-        request.windows.some(isConcurrency)
+        request.windows.some((w) => isConcurrency(w) || w.charge === 'origin')
       ) {
         return store.check(request);
       }

@@ -10,7 +10,8 @@ export type AlertKind =
   | 'breaker-open'
   | 'traffic-drop'
   | 'increase-request'
-  | 'config-error';
+  | 'config-error'
+  | 'origin-charge';
 
 /** One alert, as recorded, logged and posted. */
 export interface Alert {

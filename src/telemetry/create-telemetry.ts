@@ -124,18 +124,28 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     async raiseAlert(raised: OperatorAlert) {
       const now = options.clock.now();
       const hour = Math.floor(now / 3_600_000) * 3_600_000;
-      // The same broken record is reported once an hour; every increase request is its own alert.
+      // The same broken record is reported once an hour, an origin sending bad charges once an
+      // hour per customer; every increase request is its own alert.
+      const hourly = raised.kind === 'config-error' || raised.kind === 'origin-charge';
       const dedupKey =
         raised.kind === 'config-error'
           ? `config-error:${raised.message}:${hour}`
-          : `${raised.kind}:${raised.customerId ?? ''}:${now}:${crypto.randomUUID()}`;
+          : raised.kind === 'origin-charge'
+            ? `origin-charge:${raised.customerId ?? ''}:${hour}`
+            : `${raised.kind}:${raised.customerId ?? ''}:${now}:${crypto.randomUUID()}`;
+      const severity =
+        raised.kind === 'config-error'
+          ? 'critical'
+          : raised.kind === 'origin-charge'
+            ? 'warning'
+            : 'info';
       enqueue({
         dedupKey,
-        expiresAt: raised.kind === 'config-error' ? hour + 3_600_000 : now + 60_000,
+        expiresAt: hourly ? hour + 3_600_000 : now + 60_000,
         alert: {
           time: now,
           kind: raised.kind,
-          severity: raised.kind === 'config-error' ? 'critical' : 'info',
+          severity,
           ...(raised.customerId ? { customerId: raised.customerId } : {}),
           message: raised.message,
           fields: {},

@@ -14,6 +14,8 @@ export interface DecisionEvent {
   readonly path: string;
   /** Status the client got (origin's status when forwarded). */
   readonly status: number;
+  /** Units the origin charged after the response (`X-Edgelimit-Charge`), when it did. */
+  readonly charged?: number;
 }
 
 /** States of the circuit breaker around a counter store. */
@@ -36,7 +38,7 @@ export interface BreakerChange {
 
 /** An alert about configuration or a customer's request, raised outside the decision path. */
 export interface OperatorAlert {
-  readonly kind: 'config-error' | 'increase-request';
+  readonly kind: 'config-error' | 'increase-request' | 'origin-charge';
   readonly customerId?: string;
   readonly message: string;
 }

@@ -2,15 +2,11 @@
  * Concurrency slots through the algorithm seam, in every store that keeps them: all or nothing
  * with the windows, given back by token, and freed by their lease when a request never returns.
  */
-import { env } from 'cloudflare:workers';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { concurrency } from '../../../src/limiter/algorithms/concurrency/algorithm';
-import type { CounterStore, WindowSpec } from '../../../src/limiter/contract';
-import { createDurableObjectStore } from '../../../src/store/durable-object-store';
-import { createMemoryStore } from '../../../src/store/memory-store';
-import { createRedisStore } from '../../../src/store/redis-store';
+import type { WindowSpec } from '../../../src/limiter/contract';
 import { uniqueId } from '../../support/customers';
-import { testRedis } from '../../support/redis';
+import { STORES } from '../../support/stores';
 
 const NOW = 1_800_000_000_000;
 const LEASE = 30_000;
@@ -22,16 +18,6 @@ const slots = (limit: number): WindowSpec => ({
   windowMs: LEASE,
 });
 const minute = (limit: number): WindowSpec => ({ id: 'minute', limit, windowMs: 60_000 });
-
-const STORES: Record<string, () => CounterStore> = {
-  memory: () => createMemoryStore(),
-  'durable-object': () => createDurableObjectStore(env.LIMITER),
-  hybrid: () =>
-    createDurableObjectStore(env.LIMITER, {
-      writeBehind: { url: inject('upstashUrl'), token: inject('upstashToken') },
-    }),
-  redis: () => createRedisStore({ redis: testRedis() }),
-};
 
 describe('the concurrency algorithm in memory', () => {
   it('leaves requests without a concurrency limit to the sliding window, untouched', () => {

@@ -76,7 +76,7 @@ return out
 `;
 
 /** SHA-1 of SLOTS_SCRIPT, pinned; registry.test.ts recomputes every pinned script's. */
-export const SLOTS_SHA1 = 'db2e141c7b98da39a96132e142f25ca7e3ddb80d';
+export const SLOTS_SHA1 = 'f685b15eb06a4cee6dc6158ff917d8304dcebddc';
 
 /** Gives a token's slot back in every hash of KEYS; ARGV[1] = token. Unknown tokens are no-ops. */
 export const RELEASE_SCRIPT = `-- edgelimit concurrency release v1

@@ -1,7 +1,7 @@
 /** The sliding window as an {@link Algorithm}: its pieces (arithmetic, Lua, lease, merge) in one object. */
 import type { Algorithm, CellChange, Cells } from '../../algorithm';
 import type { WindowSpec } from '../../contract';
-import { checkAll, currentBucket } from './arithmetic';
+import { checkAll, currentBucket, unitsOf } from './arithmetic';
 import { parseWindowKey, windowKey } from './keys';
 import { grantLease, type UnitChange } from './lease';
 import { MERGE_SCRIPT, MERGE_SHA1, mergeArguments } from './merge';
@@ -15,7 +15,10 @@ export const slidingWindow: Algorithm = {
   check(specs, cells, now, cost, consume) {
     const result = checkAll(specs, cells, now, cost, consume);
     const recorded = result.allowed && consume && cost > 0;
-    return { result, changes: recorded ? cellChanges(specs, [{ at: now, units: cost }]) : [] };
+    if (!recorded) return { result, changes: [] };
+    // Windows the origin charges record nothing up front.
+    const recording = specs.filter((s) => unitsOf(s, cost) > 0);
+    return { result, changes: cellChanges(recording, [{ at: now, units: cost }]) };
   },
   lease(specs, cells, now, ask) {
     const { grant, changes } = grantLease(specs, cells, now, ask);

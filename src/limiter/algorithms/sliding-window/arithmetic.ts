@@ -104,16 +104,28 @@ export function record(
   buckets.set(b, (buckets.get(b) ?? 0) + cost);
 }
 
+/** Units a request of `cost` needs free in `spec`: one in a window the origin charges. */
+export function needOf(spec: WindowSpec, cost: number): number {
+  return spec.charge === 'origin' ? Math.min(1, cost) : cost;
+}
+
+/** Units a request of `cost` records in `spec` up front: none in a window the origin charges. */
+export function unitsOf(spec: WindowSpec, cost: number): number {
+  return spec.charge === 'origin' ? 0 : cost;
+}
+
 /**
  * Checks all windows of one request and records it in every window only if every window allows
- * it (all or nothing). `counters` maps window id to its buckets and is mutated.
+ * it (all or nothing). `counters` maps window id to its buckets and is mutated. `consume:
+ * 'force'` records whether or not the windows allow it: a charge after the fact, which may take
+ * a window past its limit (into debt, paid back as the window slides).
  */
 export function checkAll(
   specs: readonly WindowSpec[],
   counters: Map<string, Buckets>,
   now: number,
   cost = 1,
-  consume = true,
+  consume: boolean | 'force' = true,
 ): CheckOutcome {
   const states = specs.map((spec) => {
     let buckets = counters.get(spec.id);
@@ -122,17 +134,19 @@ export function checkAll(
       counters.set(spec.id, buckets);
     }
     prune(buckets, now, spec.windowMs, spec.limit);
-    return evaluate(spec, buckets, now, cost);
+    return evaluate(spec, buckets, now, needOf(spec, cost));
   });
-  const allowed = states.every((s) => s.allowed);
+  const allowed = consume === 'force' || states.every((s) => s.allowed);
   if (!allowed || !consume || cost === 0) {
     return { allowed, now, windows: states.map(stripAllowed) };
   }
   const windows = specs.map((spec, i) => {
-    const buckets = counters.get(spec.id) ?? new Map<number, number>();
-    record(buckets, now, spec.windowMs, cost, spec.limit);
     const before = states[i];
-    const used = (before?.used ?? 0) + cost;
+    const units = unitsOf(spec, cost);
+    if (units === 0) return before ? stripAllowed(before) : windowState(spec, 0, now, now);
+    const buckets = counters.get(spec.id) ?? new Map<number, number>();
+    record(buckets, now, spec.windowMs, units, spec.limit);
+    const used = (before?.used ?? 0) + units;
     const resetAt =
       before && before.used > 0
         ? before.resetAt

@@ -10,18 +10,23 @@ import {
 import { bucketWidth } from './arithmetic';
 import { windowKey } from './keys';
 
-/** KEYS (one hash per window) and ARGV (`now, cost, consume`, then limit, ms, width per window). */
+/**
+ * KEYS (one hash per window) and ARGV (`now, cost, mode`, then limit, ms, width and "charged by
+ * the origin" per window).
+ */
 export function scriptCall(request: CheckRequest): ScriptCall {
+  const mode = request.consume === false ? '0' : request.consume === 'force' ? '2' : '1';
   return {
     keys: request.windows.map((w) => windowKey(request.identity, w)),
     args: [
       String(request.now ?? 0),
       String(request.cost ?? 1),
-      request.consume === false ? '0' : '1',
+      mode,
       ...request.windows.flatMap((w) => [
         String(w.limit),
         String(w.windowMs),
         String(bucketWidth(w.windowMs, w.limit)),
+        w.charge === 'origin' ? '1' : '0',
       ]),
     ],
   };

@@ -7,12 +7,14 @@
  * Reply: `{allowed, now, used_1, retryAt_1, resetAt_1, used_2, ...}`, integers only, because
  * Redis truncates Lua floats in replies. `retryAt = -1` means never (cost above the limit).
  */
-export const SLIDING_WINDOW_SCRIPT = `-- edgelimit sliding window v2
+export const SLIDING_WINDOW_SCRIPT = `-- edgelimit sliding window v3
 local now      = tonumber(ARGV[1])   -- epoch ms; 0 = use the Redis server clock
 local cost     = tonumber(ARGV[2])   -- units this request consumes
-local consume  = ARGV[3] == '1'      -- '0' = read without recording (peek)
--- then per window i: ARGV[1 + 3i] = limit, ARGV[2 + 3i] = window ms, ARGV[3 + 3i] = bucket
--- width ms (bucketWidth in TypeScript: 1 = exact); KEYS[i] = its hash
+local mode     = ARGV[3]             -- '0' = read (peek), '1' = record if every window allows,
+                                     -- '2' = record regardless (a charge after the fact: debt)
+-- then per window i: ARGV[4i] = limit, ARGV[4i + 1] = window ms, ARGV[4i + 2] = bucket width ms
+-- (bucketWidth in TypeScript: 1 = exact), ARGV[4i + 3] = '1' when the origin charges the window
+-- (the request needs one unit of room and records none); KEYS[i] = its hash
 
 if now == 0 then
   local t = redis.call('TIME')
@@ -22,9 +24,13 @@ end
 local allowed = true
 local states = {}
 for i = 1, #KEYS do
-  local limit = tonumber(ARGV[1 + 3 * i])
-  local win   = tonumber(ARGV[2 + 3 * i])
-  local width = tonumber(ARGV[3 + 3 * i])
+  local limit = tonumber(ARGV[4 * i])
+  local win   = tonumber(ARGV[4 * i + 1])
+  local width = tonumber(ARGV[4 * i + 2])
+  local need, units = cost, cost
+  if ARGV[4 * i + 3] == '1' then
+    need, units = math.min(1, cost), 0
+  end
   local oldest = math.floor((now - win + 1) / width)
   local flat = redis.call('HGETALL', KEYS[i])
   local idx, cnt, stale = {}, {}, {}
@@ -42,14 +48,14 @@ for i = 1, #KEYS do
   table.sort(idx)
   local used = 0
   for _, b in ipairs(idx) do used = used + cnt[b] end
-  local ok = used + cost <= limit
+  local ok = used + need <= limit
   local retry = now
   if not ok then
     retry = -1
     local left = used
     for _, b in ipairs(idx) do
       left = left - cnt[b]
-      if left + cost <= limit then
+      if left + need <= limit then
         retry = (b + 1) * width + win - 1
         break
       end
@@ -58,17 +64,21 @@ for i = 1, #KEYS do
   end
   local reset = now
   if #idx > 0 then reset = (idx[1] + 1) * width + win - 1 end
-  states[i] = {used, retry, reset, width, win}
+  states[i] = {used, retry, reset, width, win, units}
 end
 
-if allowed and consume and cost > 0 then
+if mode == '2' then allowed = true end
+if allowed and mode ~= '0' and cost > 0 then
   for i = 1, #KEYS do
     local s = states[i]
-    local current = math.floor(now / s[4])
-    redis.call('HINCRBY', KEYS[i], tostring(current), cost)
-    redis.call('PEXPIRE', KEYS[i], s[5] + s[4])
-    if s[1] == 0 then s[3] = (current + 1) * s[4] + s[5] - 1 end
-    s[1] = s[1] + cost
+    if s[6] > 0 then
+      local current = math.floor(now / s[4])
+      redis.call('HINCRBY', KEYS[i], tostring(current), s[6])
+      redis.call('PEXPIRE', KEYS[i], s[5] + s[4])
+      if s[1] == 0 then s[3] = (current + 1) * s[4] + s[5] - 1 end
+      s[1] = s[1] + s[6]
+      s[2] = now
+    end
   end
 end
 
@@ -83,4 +93,4 @@ return out
 `;
 
 /** SHA-1 of SLIDING_WINDOW_SCRIPT, pinned; registry.test.ts recomputes every pinned script's. */
-export const SLIDING_WINDOW_SHA1 = 'f320e03aa7f15b58f8b440213f9c62729ce01921';
+export const SLIDING_WINDOW_SHA1 = '22986bfb4cc2aeb4e665b4d7613de048464434cf';
