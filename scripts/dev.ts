@@ -30,7 +30,7 @@ try {
 edgelimit is running.
   Try:  curl -i ${w}/v1/hello -H 'X-API-Key: demo-free-key'
         curl -i ${w}/_edgelimit/rate_limit -H 'X-API-Key: demo-free-key'
-  Demo keys: demo-free-key, demo-pro-key, demo-enterprise-key
+  Demo keys: demo-free-key, demo-pro-key, demo-enterprise-key, demo-ai-key
   Service token: demo-service-token   Admin token: demo-admin-token
 Press Ctrl+C to stop.`);
   const shutdown = async () => {

@@ -26,6 +26,19 @@ export const DEMO_CUSTOMERS: readonly {
       ],
     },
   },
+  {
+    // Concurrency and origin charges: 2 requests in flight, 1,000 tokens a minute.
+    key: 'demo-ai-key',
+    customerId: 'demo-ai',
+    record: {
+      tier: 'pro',
+      concurrency: 2,
+      limits: [
+        { limit: 1000, window: '1m' },
+        { limit: 1000, window: '1m', charge: 'origin', unit: 'tokens' },
+      ],
+    },
+  },
 ];
 
 const seeded = new WeakMap<object, Promise<void>>();
