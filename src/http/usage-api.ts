@@ -65,7 +65,15 @@ export const usageSchema = z.object({
   resolution: z.string(),
   series: z.array(z.object({ t: isoTime, allowed: count, rejected: count })),
   byRule: z.array(z.object({ rule: z.string(), allowed: count, rejected: count })),
-  totals: z.object({ allowed: count, rejected: count }),
+  totals: z.object({
+    allowed: count,
+    rejected: count,
+    // Units allowed requests consumed (cost-weighted; equal to `allowed` without costs), units
+    // the origin charged after responses, and the most requests in flight at once.
+    units: z.optional(count),
+    charged: z.optional(count),
+    peakInFlight: z.optional(count),
+  }),
   recentRejections: z.array(
     z.object({
       time: isoTime,
@@ -99,6 +107,10 @@ export const metricsSchema = z.object({
   series: z.array(z.object({ t: isoTime, ...counters })),
   totals: z.object(counters),
   topLimited: z.array(z.object({ customerId: z.string(), rejected: count, allowed: count })),
+  /** Customers closest to their concurrency limit: most requests in flight at once, of the limit. */
+  nearConcurrency: z.optional(
+    z.array(z.object({ customerId: z.string(), peak: count, limit: count })),
+  ),
   breaker: z.object({
     state: z.enum(['closed', 'open', 'half-open']),
     since: z.optional(z.nullable(isoTime)),

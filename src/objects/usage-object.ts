@@ -12,9 +12,11 @@ import type { BreakerChange, BreakerStatus } from '../telemetry/telemetry';
 import type { UsageBatch } from '../telemetry/usage-batch';
 import {
   breaker,
+  customerLoad,
   customerUsage,
   fleetMetrics,
   minutes,
+  nearConcurrency,
   recentAlerts,
 } from '../telemetry/usage-reads';
 import { CLEANUP_EVERY_MS, SCHEMA } from '../telemetry/usage-schema';
@@ -55,6 +57,16 @@ export class UsageObject extends DurableObject<Env> {
   /** Fleet counters over a span, percentiles computed from merged latency histograms. */
   async fleetMetrics(span: Span): Promise<FleetMetrics> {
     return fleetMetrics(this.sql, span);
+  }
+
+  /** Customers closest to their concurrency limit over a span (embedded: every worker feeds it). */
+  async nearConcurrency(span: Span, limit = 10) {
+    return nearConcurrency(this.sql, span, limit);
+  }
+
+  /** A customer's units (cost-weighted), origin charges and peak in flight over a span. */
+  async customerLoad(customerId: string, span: Span, allowed: number) {
+    return customerLoad(this.sql, customerId, span, allowed);
   }
 
   /** Complete-minute fleet counters from `from` to `to` (inclusive minute starts), zero-filled. */

@@ -23,10 +23,11 @@ export function metricsRoutes(): Hono<EdgeEnv> {
     const now = services.clock.now();
     const span = spanOf(range, resolution, now);
     const stub = usageStub(c.env.USAGE);
-    const [fleet, alerts, recorded] = await Promise.all([
+    const [fleet, alerts, recorded, near] = await Promise.all([
       services.usage.fleetMetrics(span),
       stub.recentAlerts(50),
       stub.breaker(now),
+      stub.nearConcurrency(span, 10),
     ]).catch((error: unknown) => failUsageSource(services.usage.name, error));
     // This isolate's own breaker is the freshest view; the recorded one covers the fleet.
     const local = services.storeHealth.breaker();
@@ -39,6 +40,7 @@ export function metricsRoutes(): Hono<EdgeEnv> {
       series: fleet.series.map((p) => ({ ...p, t: iso(p.t) })),
       totals: fleet.totals,
       topLimited: [...fleet.topLimited],
+      nearConcurrency: near,
       breaker: {
         state: breaker.state,
         since: breaker.since === null ? null : iso(breaker.since),

@@ -11,6 +11,7 @@ import { requireCustomer } from '../http/require-caller';
 import { failUsageSource, iso } from '../http/span-query';
 import type { Usage } from '../http/usage-api';
 import { queryOf } from '../http/validate';
+import { usageStub } from '../telemetry/embedded-usage';
 import { spanOf } from '../telemetry/usage-source';
 
 /** Builds the usage route (mounted at `<prefix>/usage`). */
@@ -28,6 +29,10 @@ export function usageRoutes(): Hono<EdgeEnv> {
     const usage = await services.usage
       .customerUsage(caller.customerId, span)
       .catch((error: unknown) => failUsageSource(services.usage.name, error));
+    // Units, origin charges and peak in flight come from the usage object every worker feeds.
+    const load = await usageStub(c.env.USAGE)
+      .customerLoad(caller.customerId, span, usage.totals.allowed)
+      .catch((error: unknown) => failUsageSource('embedded', error));
     return c.json({
       customerId: caller.customerId,
       tier: policy.tier,
@@ -35,7 +40,7 @@ export function usageRoutes(): Hono<EdgeEnv> {
       resolution,
       series: usage.series.map((p) => ({ t: iso(p.t), allowed: p.allowed, rejected: p.rejected })),
       byRule: [...usage.byRule],
-      totals: usage.totals,
+      totals: { ...usage.totals, ...load },
       recentRejections: usage.recentRejections.slice(0, 20).map((r) => ({
         time: iso(r.time),
         method: r.method,

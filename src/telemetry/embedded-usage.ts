@@ -16,6 +16,17 @@ export interface UsageRpc {
   recentAlerts(limit?: number): Promise<Alert[]>;
   reportBreaker(report: BreakerChange): Promise<void>;
   breaker(now?: number): Promise<BreakerStatus>;
+  /** Customers closest to their concurrency limit: most in flight at once, of the limit. */
+  nearConcurrency(
+    span: Span,
+    limit?: number,
+  ): Promise<{ customerId: string; peak: number; limit: number }[]>;
+  /** A customer's units (cost-weighted), origin charges and peak in flight over a span. */
+  customerLoad(
+    customerId: string,
+    span: Span,
+    allowed: number,
+  ): Promise<{ units: number; charged: number; peakInFlight: number }>;
 }
 
 /** The usage object namespace, as far as telemetry needs it. */

@@ -46,6 +46,22 @@ export function emptyFleetRow(t: number): FleetRow {
   return { t, ...ZERO_FLEET_COUNTS, latency: {} };
 }
 
+/**
+ * A customer's load in one minute, where it differs from a request count: units consumed beyond
+ * one per allowed request (weighted requests: units = allowed + extra), units the origin charged,
+ * and the most requests in flight at once against their concurrency limit.
+ */
+export interface LoadRow {
+  t: number;
+  customer: string;
+  extra: number;
+  charged: number;
+  /** Most requests seen in flight at once (0 without a concurrency limit). */
+  peak: number;
+  /** The customer's concurrency limit (0 = none). */
+  limit: number;
+}
+
 /** A rejection a customer can see in their usage. */
 export interface RejectionRow {
   time: number;
@@ -58,6 +74,8 @@ export interface RejectionRow {
 /** What one flush sends to the usage object. */
 export interface UsageBatch {
   usage: UsageRow[];
+  /** Optional: batches from an older worker carry none. */
+  load?: LoadRow[];
   fleet: FleetRow[];
   rejections: RejectionRow[];
   alerts: AlertCandidate[];
@@ -68,13 +86,14 @@ export const MAX_REJECTIONS_PER_BATCH = 100;
 
 /** An empty batch. */
 export function emptyBatch(): UsageBatch {
-  return { usage: [], fleet: [], rejections: [], alerts: [] };
+  return { usage: [], load: [], fleet: [], rejections: [], alerts: [] };
 }
 
 /** True when the batch carries nothing. */
 export function isEmpty(batch: UsageBatch): boolean {
   return (
     batch.usage.length === 0 &&
+    (batch.load?.length ?? 0) === 0 &&
     batch.fleet.length === 0 &&
     batch.rejections.length === 0 &&
     batch.alerts.length === 0
@@ -133,6 +152,7 @@ export function addDecision(batch: UsageBatch, event: DecisionEvent): void {
   const refused = decision.outcome === 'rejected' || decision.outcome === 'failed-closed';
   if (refused) row.rejected++;
   else row.allowed++;
+  addLoad(batch, t, caller.customerId, event, refused);
   if (decision.outcome === 'rejected') {
     batch.rejections.push({
       time: decision.now,
@@ -142,5 +162,32 @@ export function addDecision(batch: UsageBatch, event: DecisionEvent): void {
       window: windowOf(event),
     });
     if (batch.rejections.length > MAX_REJECTIONS_PER_BATCH) batch.rejections.shift();
+  }
+}
+
+/** Folds one customer decision into the minute's load row (units, charges, peak in flight). */
+function addLoad(
+  batch: UsageBatch,
+  t: number,
+  customer: string,
+  event: DecisionEvent,
+  refused: boolean,
+): void {
+  const slots = event.decision.windows.find((w) => w.kind === 'concurrency' && !w.rule);
+  const extra = refused ? 0 : (event.decision.cost ?? 1) - 1;
+  const charged = event.charged ?? 0;
+  // One request, one unit, no slots: the usage rows already say all of it.
+  if (!slots && extra === 0 && charged === 0) return;
+  batch.load ??= [];
+  let row = batch.load.find((r) => r.t === t && r.customer === customer);
+  if (!row) {
+    row = { t, customer, extra: 0, charged: 0, peak: 0, limit: 0 };
+    batch.load.push(row);
+  }
+  row.extra += extra;
+  row.charged += charged;
+  if (slots) {
+    row.peak = Math.max(row.peak, slots.used);
+    row.limit = slots.limit;
   }
 }

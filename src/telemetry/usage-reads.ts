@@ -178,3 +178,52 @@ export function breaker(sql: UsageSql, now: number): BreakerStatus {
   const last = Math.floor(now / MINUTE) * MINUTE;
   return derivedBreaker(minutes(sql, last - 4 * MINUTE, last));
 }
+
+/** Customers closest to their concurrency limit over a span: highest peak share first. */
+export function nearConcurrency(
+  sql: UsageSql,
+  span: Span,
+  limit = 10,
+): { customerId: string; peak: number; limit: number }[] {
+  const { res } = table(span);
+  return sql
+    .exec(
+      `SELECT customer, MAX(peak) AS peak, MAX(lim) AS lim FROM load
+       WHERE res = ? AND t >= ? AND t <= ? AND lim > 0 GROUP BY customer
+       ORDER BY CAST(MAX(peak) AS REAL) / MAX(lim) DESC, customer LIMIT ?`,
+      res,
+      span.from,
+      span.to,
+      limit,
+    )
+    .toArray()
+    .map((r) => ({ customerId: String(r.customer), peak: num(r.peak), limit: num(r.lim) }));
+}
+
+/**
+ * One customer's units over a span where they differ from requests: `units` consumed by allowed
+ * requests (cost-weighted: allowed + extra) and `charged` by the origin after responses.
+ */
+export function customerLoad(
+  sql: UsageSql,
+  customerId: string,
+  span: Span,
+  allowed: number,
+): { units: number; charged: number; peakInFlight: number } {
+  const { res } = table(span);
+  const row = sql
+    .exec(
+      `SELECT SUM(extra) AS extra, SUM(charged) AS charged, MAX(peak) AS peak FROM load
+       WHERE customer = ? AND res = ? AND t >= ? AND t <= ?`,
+      customerId,
+      res,
+      span.from,
+      span.to,
+    )
+    .toArray()[0];
+  return {
+    units: allowed + num(row?.extra ?? 0),
+    charged: num(row?.charged ?? 0),
+    peakInFlight: num(row?.peak ?? 0),
+  };
+}

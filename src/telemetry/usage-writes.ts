@@ -38,6 +38,26 @@ export function recordBatch(sql: UsageSql, batch: UsageBatch, now: number): Aler
       );
     }
   }
+  for (const r of batch.load ?? []) {
+    for (const [res, width] of [
+      ['m', MINUTE],
+      ['h', HOUR],
+    ] as const) {
+      sql.exec(
+        `INSERT INTO load (res, t, customer, extra, charged, peak, lim) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (res, t, customer) DO UPDATE SET
+             extra = extra + excluded.extra, charged = charged + excluded.charged,
+             peak = MAX(peak, excluded.peak), lim = MAX(lim, excluded.lim)`,
+        res,
+        Math.floor(r.t / width) * width,
+        r.customer,
+        r.extra,
+        r.charged,
+        r.peak,
+        r.limit,
+      );
+    }
+  }
   for (const f of batch.fleet) {
     for (const [res, width] of [
       ['m', MINUTE],
@@ -130,6 +150,8 @@ export function reportBreaker(sql: UsageSql, report: BreakerChange): void {
 export function deleteExpired(sql: UsageSql, now: number): void {
   sql.exec('DELETE FROM usage WHERE res = ? AND t < ?', 'm', now - RETENTION.minute);
   sql.exec('DELETE FROM usage WHERE res = ? AND t < ?', 'h', now - RETENTION.hour);
+  sql.exec('DELETE FROM load WHERE res = ? AND t < ?', 'm', now - RETENTION.minute);
+  sql.exec('DELETE FROM load WHERE res = ? AND t < ?', 'h', now - RETENTION.hour);
   sql.exec('DELETE FROM fleet WHERE res = ? AND t < ?', 'm', now - RETENTION.minute);
   sql.exec('DELETE FROM fleet WHERE res = ? AND t < ?', 'h', now - RETENTION.hour);
   sql.exec('DELETE FROM rejections WHERE time < ?', now - RETENTION.rejections);

@@ -239,6 +239,37 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     expect(await customer.getByTestId('by-rule').textContent()).toMatch(/search\s*10\s*2/);
   });
 
+  it('shows a concurrency limit with the requests in flight now, and a window in its own unit', async () => {
+    // A tab of its own: the key lives in that tab's sessionStorage only.
+    const page = await context.newPage();
+    try {
+      await page.goto(dashboardUrl);
+      await signIn(page, 'API key', 'demo-ai-key');
+      const slots = page.getByTestId('concurrency-card');
+      await expect.poll(() => textOf(slots), POLL).toMatch(/0 in flight now, of 2 at once/);
+      const tokens = page.getByTestId('limit-card').filter({ hasText: 'tokens' });
+      await expect.poll(() => textOf(tokens), POLL).toMatch(/1,000 of 1,000 tokens left/);
+      expect(await tokens.textContent()).toContain('Charged by the API after each response');
+
+      const charged = await fetch(`${workerUrl}/v1/complete?charge=300`, {
+        headers: { 'X-API-Key': 'demo-ai-key' },
+      });
+      await charged.arrayBuffer();
+      await expect
+        .poll(() => textOf(tokens), POLL)
+        .toMatch(/700 of 1,000 tokens left.*300 tokens used/);
+
+      // A request the demo origin holds for 10 s is in flight across at least one refresh.
+      const slow = fetch(`${workerUrl}/v1/slow?delay=10000`, {
+        headers: { 'X-API-Key': 'demo-ai-key' },
+      }).then((r) => r.arrayBuffer());
+      await expect.poll(() => textOf(slots), POLL).toMatch(/1 in flight now, of 2 at once/);
+      await slow;
+    } finally {
+      await page.close();
+    }
+  });
+
   it('tells a customer clearly when the key is wrong, and keeps nothing (keyboard only)', async () => {
     const page = await context.newPage();
     try {
@@ -362,6 +393,10 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
       expect(await page.getByTestId('breaker').textContent()).toMatch(/Closed/);
       expect(await page.getByTestId('kpi-p99').textContent()).toMatch(/\d+ (ms|µs)/);
       expect(await page.getByTestId('top-limited').textContent()).toMatch(/demo-free\s*2/);
+      // demo-ai (2 at once) had at most one request in flight in the concurrency test above.
+      await expect
+        .poll(() => textOf(page.getByTestId('near-concurrency')), POLL)
+        .toMatch(/demo-ai\s*1 \(50%\)\s*2/);
       expect(await page.getByTestId('alerts').textContent()).toMatch(/exceeded/);
       expect(await page.getByTestId('alerts').textContent()).toMatch(/increase-request/);
       expect(await highestPixelOf(page, 'fleet-chart', [29, 78, 216])).toBeGreaterThan(0.3);

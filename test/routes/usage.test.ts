@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { rateLimitSchema, usageSchema } from '../../src/http/usage-api';
+import { metricsSchema, rateLimitSchema, usageSchema } from '../../src/http/usage-api';
 import { createCustomer, randomIp } from '../support/customers';
 import { appWith } from '../telemetry/helpers';
 
@@ -39,7 +39,8 @@ describe('GET /_edgelimit/usage', () => {
     expect(body.series).toHaveLength(60);
     expect(Date.parse(body.series[0]?.t ?? '')).toBe(Date.parse(body.range.from));
     expect(body.series.reduce((n, p) => n + p.allowed, 0)).toBe(4);
-    expect(body.totals).toEqual({ allowed: 4, rejected: 2 });
+    // Without costs, charges or slots, units are requests.
+    expect(body.totals).toEqual({ allowed: 4, rejected: 2, units: 4, charged: 0, peakInFlight: 0 });
     expect(body.byRule).toEqual([
       { rule: 'default', allowed: 3, rejected: 1 },
       { rule: 'search', allowed: 1, rejected: 1 },
@@ -48,6 +49,44 @@ describe('GET /_edgelimit/usage', () => {
       ['GET', '/v1/items/10', 'hour'],
       ['POST', '/v1/search', 'search:hour'],
     ]);
+  });
+
+  it('counts units, origin charges and requests in flight, and ranks customers near their concurrency limit', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'pro',
+      concurrency: 3,
+      limits: [
+        { limit: 1000, window: '1m' },
+        { limit: 5000, window: '1m', charge: 'origin', unit: 'tokens' },
+      ],
+      endpoints: [{ id: 'report', method: 'POST', path: '/v1/report', limits: [], cost: 5 }],
+    });
+    // Each body is read to its end, which gives its slot back: one in flight at a time.
+    for (const [path, method] of [
+      ['/v1/report', 'POST'],
+      ['/v1/report', 'POST'],
+      ['/v1/complete?charge=700', 'GET'],
+    ] as const) {
+      await (await worker.fetch(path, { method, headers: customer.headers })).text();
+    }
+    const res = await worker.fetch('/_edgelimit/usage?range=1h&resolution=minute', {
+      headers: customer.headers,
+    });
+    const body = usageSchema.parse(await res.json());
+    // 2 reports of 5 units and 1 request; the reports sent no charge, so each was charged its 5.
+    expect(body.totals).toEqual({
+      allowed: 3,
+      rejected: 0,
+      units: 11,
+      charged: 710,
+      peakInFlight: 1,
+    });
+    const metrics = await worker.fetch('/_edgelimit/admin/metrics?range=1h', {
+      headers: { Authorization: 'Bearer test-admin-token' },
+    });
+    const near = metricsSchema.parse(await metrics.json()).nearConcurrency ?? [];
+    expect(near).toContainEqual({ customerId: customer.customerId, peak: 1, limit: 3 });
   });
 
   it('answers 401 problem+json without a valid key', async () => {

@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertCandidate } from '../../src/telemetry/alerts';
 import { emptyFleetRow, type UsageBatch } from '../../src/telemetry/usage-batch';
-import { breaker, customerUsage, fleetMetrics } from '../../src/telemetry/usage-reads';
+import {
+  breaker,
+  customerLoad,
+  customerUsage,
+  fleetMetrics,
+  nearConcurrency,
+} from '../../src/telemetry/usage-reads';
 import { RETENTION, SCHEMA } from '../../src/telemetry/usage-schema';
 import { spanOf } from '../../src/telemetry/usage-source';
 import { admit, deleteExpired, recordBatch, reportBreaker } from '../../src/telemetry/usage-writes';
@@ -73,5 +79,42 @@ describe('usage SQL', () => {
     );
     deleteExpired(sql, NOON + RETENTION.hour + 2 * 3_600_000);
     expect(sql.exec('SELECT COUNT(*) AS n FROM usage').toArray()[0]?.n).toBe(0);
+  });
+
+  it('keeps units, origin charges and peak in flight, and ranks customers by their concurrency share', () => {
+    const sql = freshSql();
+    const load = (
+      customer: string,
+      extra: number,
+      charged: number,
+      peak: number,
+      limit: number,
+    ) => ({
+      t: NOON,
+      customer,
+      extra,
+      charged,
+      peak,
+      limit,
+    });
+    recordBatch(
+      sql,
+      batch({ load: [load('acme', 8, 700, 2, 3), load('beta', 0, 0, 9, 10)] }),
+      NOON,
+    );
+    recordBatch(sql, batch({ load: [load('acme', 4, 700, 3, 3)] }), NOON);
+    const span = spanOf('1h', 'minute', NOON + MIN);
+    // acme made 3 allowed requests costing 5 each (12 extra units) and was charged 1,400.
+    expect(customerLoad(sql, 'acme', span, 3)).toEqual({
+      units: 15,
+      charged: 1400,
+      peakInFlight: 3,
+    });
+    expect(nearConcurrency(sql, span)).toEqual([
+      { customerId: 'acme', peak: 3, limit: 3 },
+      { customerId: 'beta', peak: 9, limit: 10 },
+    ]);
+    deleteExpired(sql, NOON + RETENTION.hour + 2 * 3_600_000);
+    expect(sql.exec('SELECT COUNT(*) AS n FROM load').toArray()[0]?.n).toBe(0);
   });
 });

@@ -123,6 +123,29 @@ function UsageBody({
           <dt>Rejection rate</dt>
           <dd>{formatPercent(rejected, total)}</dd>
         </div>
+        {/* Units differ from requests only with weighted endpoints; said only then. */}
+        {data.totals.units !== undefined && data.totals.units !== allowed ? (
+          <div>
+            <dt>Units used (weighted)</dt>
+            <dd data-testid="total-units" title={formatExact(data.totals.units)}>
+              {formatCount(data.totals.units)}
+            </dd>
+          </div>
+        ) : null}
+        {data.totals.charged ? (
+          <div>
+            <dt>Charged by the API</dt>
+            <dd data-testid="total-charged" title={formatExact(data.totals.charged)}>
+              {formatCount(data.totals.charged)}
+            </dd>
+          </div>
+        ) : null}
+        {data.totals.peakInFlight ? (
+          <div>
+            <dt>Most in flight at once</dt>
+            <dd data-testid="peak-in-flight">{formatExact(data.totals.peakInFlight)}</dd>
+          </div>
+        ) : null}
       </dl>
       <figure class="chart-figure">
         <TimeChart testId="usage-chart" times={chart.times} series={chart.series} />

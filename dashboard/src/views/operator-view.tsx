@@ -291,6 +291,34 @@ function MetricsBody({
           )}
         </section>
 
+        <section class="panel" aria-labelledby="near-title">
+          <h2 id="near-title">Closest to their concurrency limits</h2>
+          {(metrics.nearConcurrency ?? []).length === 0 ? (
+            <Empty>No customer with a concurrency limit sent traffic {during}.</Empty>
+          ) : (
+            <table class="data-table" data-testid="near-concurrency">
+              <thead>
+                <tr>
+                  <th scope="col">Customer</th>
+                  <th scope="col">Most in flight at once</th>
+                  <th scope="col">Limit</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(metrics.nearConcurrency ?? []).map((c) => (
+                  <tr key={c.customerId}>
+                    <td>{c.customerId}</td>
+                    <td>
+                      {formatExact(c.peak)} ({formatPercent(c.peak, c.limit)})
+                    </td>
+                    <td>{formatExact(c.limit)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+
         <section class="panel" aria-labelledby="alerts-title">
           <h2 id="alerts-title">Recent alerts</h2>
           {metrics.recentAlerts.length === 0 ? (
