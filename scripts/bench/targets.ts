@@ -10,6 +10,9 @@ import {
 import type { RequestSpec } from './latency';
 import { HUGE_LIMIT, REALTIME } from './profiles';
 
+/** The bench's concurrency limit: far above the requests it keeps in flight, so none is refused. */
+const CONCURRENCY_LIMIT = 10_000;
+
 /** Something the benchmark sends requests to: one limiter configuration in one worker. */
 export interface Target {
   readonly id: string;
@@ -72,6 +75,25 @@ export async function edgelimitTargets(
       allowed: spec(allowedKey),
       blocked: spec(blockedKey),
     });
+    if (e.mode === 'hybrid' || e.mode === 'redis') {
+      // A concurrency-limited customer that never reaches its limit: the cell measures what the
+      // slot's acquire (with the windows, same call) and its release after the body add.
+      const slotsKey = await createCustomer(e.worker, `bench-${e.mode}-concurrency`, {
+        tier: 'enterprise',
+        limits: limits(HUGE_LIMIT),
+        concurrency: CONCURRENCY_LIMIT,
+      });
+      if (!slotsKey) throw new Error(`admin API refused the concurrency customer (${e.mode})`);
+      targets.push({
+        ...base,
+        id: `${e.mode}-concurrency`,
+        label: `edgelimit ${e.mode} + concurrency`,
+        writeBehind: e.mode === 'hybrid',
+        blockedCell: false,
+        allowed: spec(slotsKey),
+        blocked: spec(blockedKey),
+      });
+    }
     if (e.mode === 'hybrid') {
       // Per-policy `consistency: "fast"`: a record field the worker refuses until it exists.
       const fastKey = await createCustomer(e.worker, 'bench-fast', {
