@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS fleet (
   checks INTEGER NOT NULL, allowed INTEGER NOT NULL, rejected INTEGER NOT NULL,
   bypassed INTEGER NOT NULL, failed_open INTEGER NOT NULL, failed_closed INTEGER NOT NULL,
   store_errors INTEGER NOT NULL, latency TEXT NOT NULL,
+  unauthenticated INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (res, t)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejections (
@@ -81,6 +82,11 @@ export class UsageObject extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    // Objects created before the column existed keep their rows and gain it at zero.
+    const columns = this.sql.exec("SELECT name FROM pragma_table_info('fleet')").toArray();
+    if (!columns.some((c) => c.name === 'unauthenticated')) {
+      this.sql.exec('ALTER TABLE fleet ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0');
+    }
   }
 
   /**
@@ -120,10 +126,12 @@ export class UsageObject extends DurableObject<Env> {
           const latency = mergeInto(existing ? parseHistogram(existing.latency) : {}, f.latency);
           this.sql.exec(
             `INSERT INTO fleet (res, t, checks, allowed, rejected, bypassed, failed_open,
-               failed_closed, store_errors, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               failed_closed, store_errors, latency, unauthenticated)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (res, t) DO UPDATE SET
                checks = checks + excluded.checks, allowed = allowed + excluded.allowed,
                rejected = rejected + excluded.rejected, bypassed = bypassed + excluded.bypassed,
+               unauthenticated = unauthenticated + excluded.unauthenticated,
                failed_open = failed_open + excluded.failed_open,
                failed_closed = failed_closed + excluded.failed_closed,
                store_errors = store_errors + excluded.store_errors, latency = excluded.latency`,
@@ -137,6 +145,8 @@ export class UsageObject extends DurableObject<Env> {
             f.failedClosed,
             f.storeErrors,
             JSON.stringify(latency),
+            // A batch from an isolate still running the previous version has no such field.
+            f.unauthenticated ?? 0,
           );
         }
       }
@@ -405,6 +415,7 @@ function countersOf(r: Row): FleetCounters {
     allowed: num(r.allowed),
     rejected: num(r.rejected),
     bypassed: num(r.bypassed),
+    unauthenticated: num(r.unauthenticated),
     failedOpen: num(r.failed_open),
     failedClosed: num(r.failed_closed),
     storeErrors: num(r.store_errors),
@@ -420,6 +431,7 @@ function addCounters(a: FleetCounters, b: FleetCounters): FleetCounters {
     allowed: a.allowed + b.allowed,
     rejected: a.rejected + b.rejected,
     bypassed: a.bypassed + b.bypassed,
+    unauthenticated: a.unauthenticated + b.unauthenticated,
     failedOpen: a.failedOpen + b.failedOpen,
     failedClosed: a.failedClosed + b.failedClosed,
     storeErrors: a.storeErrors + b.storeErrors,

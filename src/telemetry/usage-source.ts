@@ -56,6 +56,7 @@ export interface FleetCounters {
   readonly allowed: number;
   readonly rejected: number;
   readonly bypassed: number;
+  readonly unauthenticated: number;
   readonly failedOpen: number;
   readonly failedClosed: number;
   readonly storeErrors: number;

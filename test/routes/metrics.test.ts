@@ -12,13 +12,20 @@ interface MetricsBody {
     allowed: number;
     rejected: number;
     bypassed: number;
+    unauthenticated: number;
     failedOpen: number;
     failedClosed: number;
     storeErrors: number;
     latencyP50Ms: number;
     latencyP99Ms: number;
   }[];
-  totals: { checks: number; allowed: number; rejected: number; bypassed: number };
+  totals: {
+    checks: number;
+    allowed: number;
+    rejected: number;
+    bypassed: number;
+    unauthenticated: number;
+  };
   topLimited: { customerId: string; rejected: number; allowed: number }[];
   breaker: { state: string; since: string | null };
   recentAlerts: { time: string; kind: string; customerId?: string; message: string }[];
@@ -27,6 +34,29 @@ interface MetricsBody {
 const admin = { Authorization: 'Bearer test-admin-token' };
 
 describe('GET /_edgelimit/admin/metrics', () => {
+  it('counts failed identifications as unauthenticated, never as allowed', async () => {
+    const worker = appWith({ LIMITER_STORE: 'memory' });
+    const read = async () => {
+      const res = await worker.fetch('/_edgelimit/admin/metrics?range=1h&resolution=minute', {
+        headers: admin,
+      });
+      return (await res.json()) as MetricsBody;
+    };
+    const before = await read();
+    for (let i = 0; i < 3; i++) {
+      const res = await worker.fetch('/v1/items', { headers: { 'X-API-Key': `bogus-key-${i}` } });
+      expect(res.status).toBe(401);
+    }
+    const after = await read();
+    expect(after.totals.checks - before.totals.checks).toBe(3);
+    expect(after.totals.unauthenticated - (before.totals.unauthenticated ?? 0)).toBe(3);
+    expect(after.totals.allowed - before.totals.allowed).toBe(0);
+    expect(after.totals.rejected - before.totals.rejected).toBe(0);
+    expect(after.series.reduce((n, p) => n + p.unauthenticated, 0)).toBe(
+      after.totals.unauthenticated,
+    );
+  });
+
   it('reports fleet counters, the most limited customers and the customer alerts raised', async () => {
     const worker = appWith({ LIMITER_STORE: 'memory' });
     const read = async () => {

@@ -69,6 +69,7 @@ const counters = {
   allowed: count,
   rejected: count,
   bypassed: count,
+  unauthenticated: optionalCount,
   failedOpen: optionalCount,
   failedClosed: optionalCount,
   storeErrors: optionalCount,

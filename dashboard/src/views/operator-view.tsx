@@ -43,6 +43,7 @@ const COLORS = {
   allowed: '#1d4ed8',
   rejected: '#b91c1c',
   bypassed: '#047857',
+  unauthenticated: '#9333ea',
   storeErrors: '#a16207',
   p50: '#6d28d9',
   p99: '#be185d',
@@ -155,6 +156,12 @@ function MetricsBody({
       },
       { label: 'Bypassed', values: metrics.series.map((p) => p.bypassed), color: COLORS.bypassed },
       {
+        label: 'Unauthenticated',
+        values: metrics.series.map((p) => p.unauthenticated),
+        color: COLORS.unauthenticated,
+        dash: [1, 2],
+      },
+      {
         label: 'Store errors',
         values: metrics.series.map((p) => p.storeErrors),
         color: COLORS.storeErrors,
@@ -207,6 +214,12 @@ function MetricsBody({
             <dt>Bypassed (internal)</dt>
             <dd title={formatExact(totals.bypassed)}>{formatCount(totals.bypassed)}</dd>
           </div>
+          <div>
+            <dt>Unauthenticated (401)</dt>
+            <dd data-testid="kpi-unauthenticated" title={formatExact(totals.unauthenticated)}>
+              {formatCount(totals.unauthenticated)}
+            </dd>
+          </div>
         </dl>
         <h3 class="kpi-group">Limiter health</h3>
         <dl class="totals" data-testid="fleet-health">
@@ -249,7 +262,7 @@ function MetricsBody({
           <figcaption>
             {totals.checks === 0
               ? `No rate-limit checks ${during}.`
-              : `${formatExact(totals.checks)} checks ${during}: ${formatExact(totals.allowed)} passed, ${formatExact(totals.rejected)} rejected, ${formatExact(totals.bypassed)} bypassed, ${formatExact(totals.storeErrors)} store errors.`}
+              : `${formatExact(totals.checks)} checks ${during}: ${formatExact(totals.allowed)} passed, ${formatExact(totals.rejected)} rejected, ${formatExact(totals.bypassed)} bypassed, ${formatExact(totals.unauthenticated)} unauthenticated, ${formatExact(totals.storeErrors)} store errors.`}
           </figcaption>
         </figure>
       </section>
