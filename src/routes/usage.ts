@@ -10,7 +10,6 @@ import { type Bindings, readSettings } from '../env';
 import { problemResponse } from '../http/problem';
 import { nextQuotaAt } from '../http/rate-limit-headers';
 import { type Caller, identify } from '../identity/identify';
-import { withBudget } from '../limiter/decide';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
 import type { ResolvedWindow } from '../policy/resolve-policy';
 import { getServices, type Services } from '../services';
@@ -172,11 +171,8 @@ export function usageRoutes(): Hono<Env> {
     if (windows.length) {
       try {
         // consume: false reads every window without recording: asking never costs quota.
-        outcome = await withBudget(
-          services.counters.check({ identity, windows, consume: false }),
-          services.settings.storeBudgetMs,
-          services.counters.name,
-        );
+        // The store chain carries the time budget already (src/store/compose.ts).
+        outcome = await services.counters.check({ identity, windows, consume: false });
       } catch (error) {
         log('store-error', { where: 'rate_limit', message: String(error) }, 'error');
         return problemResponse(
