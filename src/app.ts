@@ -2,12 +2,14 @@
 import { Hono } from 'hono';
 import { ensureDemoData } from './demo-seed';
 import { type Bindings, readSettings, SettingsError } from './env';
+import { DOCS_PAGE_PATH, renderDocsPage } from './http/docs-page';
 import { problemResponse } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { increaseRequestRoutes } from './routes/increase-request';
 import { metricsRoutes } from './routes/metrics';
 import { proxy } from './routes/proxy';
 import { usageRoutes } from './routes/usage';
+import { getServices } from './services';
 import { log } from './telemetry/log';
 
 type Env = { Bindings: Bindings };
@@ -35,6 +37,13 @@ export function createApp(): Hono<Env> {
     if (path === prefix || path.startsWith(`${prefix}/`)) {
       const rest = path.slice(prefix.length) || '/';
       if (rest === '/health') return c.json({ ok: true, store: readSettings(c.env).storeMode });
+      if (rest === DOCS_PAGE_PATH && (c.req.method === 'GET' || c.req.method === 'HEAD')) {
+        // The page every problem body links to (unless DOCS_URL points elsewhere).
+        const policy = await getServices(c.env).config.policy();
+        return c.html(renderDocsPage(policy, prefix, new URL(c.req.url).origin), 200, {
+          'Cache-Control': 'public, max-age=300',
+        });
+      }
       if (rest === '/usage/increase-request') {
         return increaseRequests.fetch(c.req.raw, c.env, c.executionCtx);
       }

@@ -35,7 +35,8 @@ const settingsSchema = z.object({
   ORIGIN_URL: z.union([z.literal(''), z.literal('demo'), z.url({ protocol: /^https?$/ })]),
   LIMITER_STORE: z.enum(STORE_MODES),
   RESERVED_PREFIX: z.string().regex(/^\/[A-Za-z0-9_-]+$/, 'must look like /_edgelimit'),
-  DOCS_URL: z.url(),
+  // '' (the default) links to the worker's own page under the reserved prefix.
+  DOCS_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default(''),
   DASHBOARD_ORIGIN: z.string(),
   SEED_DEMO: z.enum(['true', 'false']),
   STORE_BUDGET_MS: z.coerce.number().int().min(1).max(10_000).default(50),
@@ -53,6 +54,7 @@ export interface Settings {
   readonly originUrl: '' | 'demo' | string;
   readonly storeMode: StoreMode;
   readonly prefix: string;
+  /** `DOCS_URL`, or `''` for the worker's own page (resolve with `docsUrlFor`). */
   readonly docsUrl: string;
   /** Origins allowed by CORS on the usage API; `*` allows any. */
   readonly dashboardOrigins: readonly string[];

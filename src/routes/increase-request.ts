@@ -2,6 +2,7 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Bindings } from '../env';
+import { docsUrlFor } from '../http/docs-page';
 import { problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import { identify } from '../identity/identify';
@@ -66,13 +67,12 @@ async function increaseRequest(c: Ctx): Promise<Response> {
   const { settings, clock } = services;
   const identity = await identify(c.req.raw.headers, services);
   if (!identity.ok) {
-    return (await refuseUnidentified(services, identity.failure, new URL(c.req.url).pathname))
-      .response;
+    return (await refuseUnidentified(services, identity.failure, c.req.url)).response;
   }
   if (identity.caller.kind !== 'customer') {
     return problemResponse(
       {
-        type: `${settings.docsUrl}#increase-requests`,
+        type: `${docsUrlFor(settings, c.req.url)}#increase-requests`,
         title: 'API key required',
         status: 401,
         detail:
@@ -106,7 +106,11 @@ async function increaseRequest(c: Ctx): Promise<Response> {
   });
   if (guard.outcome === 'rejected') {
     return problemResponse(
-      quotaExceeded(guard, settings.docsUrl, `increase requests of customer ${customerId}`),
+      quotaExceeded(
+        guard,
+        docsUrlFor(settings, c.req.url),
+        `increase requests of customer ${customerId}`,
+      ),
       rateLimitHeaders(guard),
     );
   }

@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { Bindings } from '../env';
 import { demoOrigin } from '../http/demo-origin';
+import { docsUrlFor } from '../http/docs-page';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
 import { problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders, throttleHeaders } from '../http/rate-limit-headers';
@@ -50,7 +51,7 @@ async function limitAndForward(
 
   if (!identity.ok) {
     const { failure } = identity;
-    const { response, decision } = await refuseUnidentified(services, failure, url.pathname);
+    const { response, decision } = await refuseUnidentified(services, failure, request.url);
     report({
       decision,
       tier: 'unauthenticated',
@@ -136,18 +137,21 @@ async function limitAndForward(
       windows: decision.windows.filter((w) => w.retryAt > decision.now).map((w) => w.id),
     });
     report({ ...event, status: 429 });
-    return problemResponse(quotaExceeded(decision, settings.docsUrl, subject), headers);
+    return problemResponse(
+      quotaExceeded(decision, docsUrlFor(settings, request.url), subject),
+      headers,
+    );
   }
   if (decision.outcome === 'failed-closed') {
     report({ ...event, status: 503 });
     return problemResponse(
       {
-        type: `${settings.docsUrl}#store-unavailable`,
+        type: `${docsUrlFor(settings, request.url)}#store-unavailable`,
         title: 'Rate limit store unavailable',
         status: 503,
         detail:
           'The rate limiter could not check this request and this policy fails closed. Retry shortly.',
-        documentation: settings.docsUrl,
+        documentation: docsUrlFor(settings, request.url),
       },
       { ...headers, 'Retry-After': '1' },
     );

@@ -3,6 +3,7 @@
  * client IP's failed-attempts window (so keys cannot be guessed at speed), then a 429 once that
  * window is full, else a 401 naming what is wrong.
  */
+import { docsUrlFor } from '../http/docs-page';
 import { problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import type { IdentityFailure } from '../identity/identify';
@@ -20,15 +21,17 @@ export interface Refusal {
 }
 
 /**
- * Counts the failed attempt and builds the 401 (or 429) problem response. The quota headers
+ * Counts the failed attempt (from `requestUrl`, the URL the client asked for) and builds the 401 (or 429) problem response. The quota headers
  * describe the failed-attempts window; `X-Edgelimit-Status` says the request was refused.
  */
 export async function refuseUnidentified(
   services: Services,
   failure: IdentityFailure,
-  path: string,
+  requestUrl: string,
 ): Promise<Refusal> {
   const { settings } = services;
+  const path = new URL(requestUrl).pathname;
+  const docsUrl = docsUrlFor(settings, requestUrl);
   log('auth-failure', { code: failure.code, ip: failure.ip, path }, 'warn');
   const decision = await decide({
     store: services.counters,
@@ -41,17 +44,17 @@ export async function refuseUnidentified(
     const subject = `failed API key attempts from ${failure.ip}`;
     return {
       decision,
-      response: problemResponse(quotaExceeded(decision, settings.docsUrl, subject), headers),
+      response: problemResponse(quotaExceeded(decision, docsUrl, subject), headers),
     };
   }
   const response = problemResponse(
     {
-      type: `${settings.docsUrl}#${failure.code}`,
+      type: `${docsUrl}#${failure.code}`,
       title: failure.code === 'invalid-service-token' ? 'Invalid service token' : 'Invalid API key',
       status: 401,
       detail: `${failure.message}.`,
       code: failure.code,
-      documentation: settings.docsUrl,
+      documentation: docsUrl,
     },
     {
       ...headers,

@@ -7,6 +7,7 @@ import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { type Bindings, readSettings } from '../env';
+import { docsUrlFor } from '../http/docs-page';
 import { problemResponse } from '../http/problem';
 import { nextQuotaAt } from '../http/rate-limit-headers';
 import { type Caller, identify } from '../identity/identify';
@@ -116,7 +117,8 @@ export function usageRoutes(): Hono<Env> {
     const services = getServices(c.env);
     const caller = await authenticate(c, services, true);
     if (!caller.ok) return caller.response;
-    if (caller.value.kind !== 'customer') return unauthorized(services, 'Send your API key.');
+    if (caller.value.kind !== 'customer')
+      return unauthorized(services, c.req.url, 'Send your API key.');
     const query = parseQuery(c, usageQuery);
     if (!query.ok) return query.response;
     const { range, resolution } = query.value;
@@ -177,7 +179,7 @@ export function usageRoutes(): Hono<Env> {
         log('store-error', { where: 'rate_limit', message: String(error) }, 'error');
         return problemResponse(
           {
-            type: `${services.settings.docsUrl}#store-unavailable`,
+            type: `${docsUrlFor(services.settings, c.req.url)}#store-unavailable`,
             title: 'Rate limit store unavailable',
             status: 503,
             detail: 'The current counts could not be read. Retry shortly.',
@@ -267,30 +269,32 @@ async function authenticate(
         ok: false,
         response: unauthorized(
           services,
+          c.req.url,
           'This endpoint needs your API key (Authorization: Bearer <key> or X-API-Key).',
         ),
       };
     }
     return { ok: true, value: identity.caller };
   }
-  const { response } = await refuseUnidentified(services, identity.failure, c.req.path);
+  const { response } = await refuseUnidentified(services, identity.failure, c.req.url);
   return { ok: false, response };
 }
 
 function unauthorized(
   services: Services,
+  requestUrl: string,
   detail: string,
   code = 'api-key-required',
   headers: Record<string, string> = {},
 ): Response {
   return problemResponse(
     {
-      type: `${services.settings.docsUrl}#${code}`,
+      type: `${docsUrlFor(services.settings, requestUrl)}#${code}`,
       title: 'Invalid API key',
       status: 401,
       detail,
       code,
-      documentation: services.settings.docsUrl,
+      documentation: docsUrlFor(services.settings, requestUrl),
     },
     { ...headers, 'WWW-Authenticate': 'Bearer realm="api"' },
   );

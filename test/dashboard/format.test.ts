@@ -1,6 +1,6 @@
 /** The dashboard's pure formatting, ranges and config resolution, tested in Node. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_API_BASE, DEFAULT_DOCS_URL, resolveConfig } from '../../dashboard/src/config';
+import { DEFAULT_API_BASE, resolveConfig } from '../../dashboard/src/config';
 import {
   formatAgo,
   formatAmount,
@@ -243,12 +243,15 @@ describe('ranges and resolutions', () => {
 });
 
 describe('resolveConfig', () => {
-  it('defaults to the local worker and the public docs', () => {
+  it("defaults to the local worker and the worker's own docs page", () => {
     expect(resolveConfig({})).toEqual({
       apiBase: DEFAULT_API_BASE,
-      docsUrl: DEFAULT_DOCS_URL,
+      docsUrl: `${DEFAULT_API_BASE}/_edgelimit/docs/rate-limits`,
       apiSource: 'default',
     });
+    expect(resolveConfig({ query: 'https://api.example.com/' }).docsUrl).toBe(
+      'https://api.example.com/_edgelimit/docs/rate-limits',
+    );
   });
 
   it('prefers ?api= over config.json over the build-time value, dropping trailing slashes', () => {

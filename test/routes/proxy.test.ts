@@ -62,7 +62,7 @@ describe('free tier', () => {
       limit: 100,
       window: '1m',
       retryAfter,
-      documentation: env.DOCS_URL,
+      documentation: 'http://api.test/_edgelimit/docs/rate-limits',
     });
     expect(body.title).toEqual(expect.any(String));
     expect(body.detail).toContain(`customer ${customer.customerId}`);
