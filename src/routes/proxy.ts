@@ -13,6 +13,7 @@ import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
 import type { ResolvedPolicy } from '../policy/resolve-policy';
 import { resolvePolicy } from '../policy/resolve-policy';
 import { getServices, type Services } from '../services';
+import { logDecision } from '../telemetry/decision-log';
 import { log } from '../telemetry/log';
 import type { DecisionEvent } from '../telemetry/telemetry';
 import { refuseUnidentified } from './refuse-unidentified';
@@ -23,6 +24,7 @@ type Ctx = Context<{ Bindings: Bindings }>;
 export async function proxy(c: Ctx): Promise<Response> {
   const services = getServices(c.env);
   const report = (event: DecisionEvent) => {
+    if (services.settings.logDecisions) logDecision(event);
     c.executionCtx.waitUntil(
       services.telemetry.onDecision(event).catch((error: unknown) => {
         log('internal-error', { where: 'telemetry', message: String(error) }, 'error');

@@ -3,6 +3,7 @@
 /** Events operators filter on. */
 export type LogEvent =
   | 'rejected'
+  | 'decision'
   | 'approaching-limit'
   | 'store-error'
   | 'breaker-change'
