@@ -94,9 +94,14 @@ function wranglerKv(args: readonly string[]): Promise<string> {
       {
         cwd: ROOT,
         timeout: 60_000,
-        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: 'false',
+          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        },
       },
-      (error, stdout, stderr) => (error ? reject(new Error(`${error}\n${stderr}`)) : resolve(stdout)),
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error}\n${stderr}`)) : resolve(stdout),
     );
   });
 }
@@ -175,9 +180,9 @@ describe('npm run dev', () => {
 
     // --fresh never touched the saved state.
     running = await dev(['--persist-to', state, '--quiet']);
-    expect(
-      (await fetch(`${running.url}/v1/items`, { headers: { 'X-API-Key': key } })).status,
-    ).toBe(200);
+    expect((await fetch(`${running.url}/v1/items`, { headers: { 'X-API-Key': key } })).status).toBe(
+      200,
+    );
     await running.stop();
   }, 240_000);
 });
