@@ -13,6 +13,7 @@ import {
 import { activeOverride } from '../../src/policy/resolve-policy';
 import type { CommandSpec, ParsedCommand } from './args';
 import type { AdminClient } from './client';
+import { effectiveLimits } from './effective-limits';
 import { ApiError, UsageError } from './errors';
 import { formatFields, formatLimits, formatTable, formatTime, section } from './format';
 import { parseEndpoint, parseLimits, parseThrottle, parseUntil } from './values';
@@ -41,6 +42,36 @@ const keyResponse = z.object({
   customerId: z.string(),
   tier: z.string(),
   prefix: z.string().optional(),
+  id: z.string().optional(),
+});
+const keyListResponse = z.object({
+  keys: z.array(
+    z.object({
+      id: z.string(),
+      prefix: z.string().nullable(),
+      customerId: z.string(),
+      createdAt: z.string(),
+      revoked: z.boolean(),
+    }),
+  ),
+});
+const customerListResponse = z.object({
+  customers: z.array(
+    z.object({
+      customerId: z.string(),
+      tier: z.string().nullable(),
+      invalid: z.boolean().optional(),
+      limits: z.array(z.object({ limit: z.number(), window: z.string() })).nullish(),
+      endpoints: z.number().optional(),
+      activeOverride: overrideSchema.nullish(),
+      updatedAt: z.string().nullish(),
+    }),
+  ),
+});
+const endedResponse = z.object({
+  customerId: z.string(),
+  ended: z.array(overrideSchema),
+  activeOverride: overrideSchema.nullable(),
 });
 const policyResponse = z.object(policyConfigSchema.shape);
 const overrideResponse = z.object({ customerId: z.string(), override: overrideSchema });
@@ -149,13 +180,11 @@ async function printCustomer(
     return;
   }
   const { now } = context;
-  let limits: string;
-  if (customer.limits?.length) {
-    limits = `${formatLimits(customer.limits)} (custom)`;
-  } else {
-    const policy = read(policyResponse, await context.client().get('/policy'), 'policy');
-    limits = `${formatLimits(policy.tiers[customer.tier])} (${customer.tier} tier default)`;
-  }
+  const policy = read(policyResponse, await context.client().get('/policy'), 'policy');
+  const limits = customer.limits?.length
+    ? `${formatLimits(customer.limits)} (custom)`
+    : `${formatLimits(policy.tiers[customer.tier])} (${customer.tier} tier default)`;
+  const effective = effectiveLimits(policy, customer, now);
   const override = activeOverride(customer.overrides, now);
   context.out(
     [
@@ -175,7 +204,20 @@ async function printCustomer(
       ]),
       '',
       section(
-        'Endpoint rules',
+        'Effective limits (what the worker applies now)',
+        formatTable(
+          ['limit', 'applies to', 'mode', 'from'],
+          effective.map((e) => [
+            `${e.limit.limit}/${e.limit.window}`,
+            e.appliesTo,
+            e.shadow ? 'shadow' : 'enforce',
+            e.source,
+          ]),
+        ),
+      ),
+      '',
+      section(
+        "Customer's own endpoint rules",
         customer.endpoints?.length ? endpointTable(customer.endpoints) : '',
       ),
       '',
@@ -221,6 +263,7 @@ const keysCreate: Command = {
           ['customer', key.customerId],
           ['tier', key.tier],
           ['prefix', key.prefix],
+          ['id', key.id],
         ]),
         '',
         'Store the key now: it is not shown again.',
@@ -229,25 +272,127 @@ const keysCreate: Command = {
   },
 };
 
+/**
+ * What `keys revoke` was given: an id as `keys list` prints it (12 hex digits), a prefix (at most
+ * 10 characters, as `keys create` prints it), else the key itself.
+ */
+export function keyReference(value: string): { id: string } | { prefix: string } | { key: string } {
+  if (/^[0-9a-f]{12}$/.test(value)) return { id: value };
+  if (value.length <= 10) return { prefix: value };
+  return { key: value };
+}
+
 const keysRevoke: Command = {
   group: 'keys',
   name: 'revoke',
-  args: ['key'],
+  args: ['key|id|prefix'],
   summary: 'Revoke an API key; requests with it get 401 within the config TTL (10 s default).',
+  description:
+    'Give the key itself, its id (12 hex digits, from "keys list") or its prefix (from\n' +
+    '"keys create" or "keys list"; refused when several live keys share it).',
   options: {},
-  examples: ['npm run admin -- keys revoke el_Xk3...'],
+  examples: [
+    'npm run admin -- keys revoke 3f9a1c0b7d2e',
+    'npm run admin -- keys revoke el_Wa6R1ho',
+    'npm run admin -- keys revoke el_Xk3...',
+  ],
   async run(parsed, context) {
-    const raw = await context.client().post('/keys/revoke', { key: arg(parsed, 0) });
+    const raw = await context.client().post('/keys/revoke', keyReference(arg(parsed, 0)));
     if (context.json) {
       context.out(JSON.stringify(raw, null, 2));
       return;
     }
-    const done = read(z.object({ customerId: z.string() }), raw, 'revocation');
+    const done = read(
+      z.object({
+        customerId: z.string(),
+        id: z.string().optional(),
+        prefix: z.string().optional(),
+      }),
+      raw,
+      'revocation',
+    );
     context.out(
       formatFields([
         ['revoked', 'yes'],
         ['customer', done.customerId],
+        ['id', done.id],
+        ['prefix', done.prefix],
       ]),
+    );
+  },
+};
+
+const keysList: Command = {
+  group: 'keys',
+  name: 'list',
+  args: [],
+  summary: 'List API keys (id, prefix, customer, created, status); never the keys themselves.',
+  options: {
+    customer: { type: 'string', value: '<id>', description: "only this customer's keys" },
+  },
+  examples: ['npm run admin -- keys list', 'npm run admin -- keys list --customer acme'],
+  async run(parsed, context) {
+    const customer = str(parsed, 'customer');
+    const query = customer ? `?customerId=${encodeURIComponent(customer)}` : '';
+    const raw = await context.client().get(`/keys${query}`);
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const { keys } = read(keyListResponse, raw, 'key list');
+    context.out(
+      keys.length
+        ? formatTable(
+            ['id', 'prefix', 'customer', 'created', 'status'],
+            keys.map((k) => [
+              k.id,
+              k.prefix ?? '-',
+              k.customerId,
+              k.createdAt,
+              k.revoked ? 'revoked' : 'active',
+            ]),
+          )
+        : customer
+          ? `${customer} has no API keys.`
+          : 'No API keys.',
+    );
+  },
+};
+
+const customersList: Command = {
+  group: 'customers',
+  name: 'list',
+  args: [],
+  summary: 'List customers: tier, custom limits, override in force, last update.',
+  options: {},
+  examples: ['npm run admin -- customers list'],
+  async run(_parsed, context) {
+    const raw = await context.client().get('/customers');
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const { customers } = read(customerListResponse, raw, 'customer list');
+    context.out(
+      customers.length
+        ? formatTable(
+            ['id', 'tier', 'limits', 'rules', 'override', 'updated'],
+            customers.map((c) =>
+              c.invalid
+                ? [c.customerId, '(invalid record)', '', '', '', '']
+                : [
+                    c.customerId,
+                    c.tier ?? '-',
+                    c.limits?.length ? formatLimits(c.limits) : 'tier default',
+                    String(c.endpoints ?? 0),
+                    c.activeOverride
+                      ? `${formatLimits(c.activeOverride.limits)} until ${c.activeOverride.expiresAt}`
+                      : '-',
+                    c.updatedAt ?? '-',
+                  ],
+            ),
+          )
+        : 'No customers.',
     );
   },
 };
@@ -256,7 +401,8 @@ const customersShow: Command = {
   group: 'customers',
   name: 'show',
   args: ['id'],
-  summary: "Show a customer's tier, limits, endpoint rules and overrides.",
+  summary:
+    "Show a customer's record and the effective limits the worker applies, with where each comes from.",
   options: {},
   examples: ['npm run admin -- customers show demo-enterprise'],
   async run(parsed, context) {
@@ -471,6 +617,43 @@ const overridesList: Command = {
   },
 };
 
+const overridesEnd: Command = {
+  group: 'overrides',
+  name: 'end',
+  args: ['id'],
+  summary: 'End the override in force now (it stays listed as expired); --all ends every one.',
+  description:
+    'Without --all, an overlapping override that runs longer comes into force in its place.',
+  options: { all: { type: 'boolean', description: 'end every override not yet expired' } },
+  examples: ['npm run admin -- overrides end acme', 'npm run admin -- overrides end acme --all'],
+  async run(parsed, context) {
+    const raw = await context
+      .client()
+      .post(
+        `${customerPath(arg(parsed, 0))}/overrides/end`,
+        parsed.options.all ? { all: true } : {},
+      );
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const done = read(endedResponse, raw, 'ended overrides');
+    const next = done.activeOverride;
+    context.out(
+      formatFields([
+        ['customer', done.customerId],
+        ['ended', done.ended.map((o) => `${formatLimits(o.limits)} (${o.reason})`).join('; ')],
+        [
+          'now in force',
+          next
+            ? `${formatLimits(next.limits)} until ${formatTime(next.expiresAt, context.now)}: ${next.reason}`
+            : 'none (the usual limits apply)',
+        ],
+      ]),
+    );
+  },
+};
+
 function printPolicy(context: CommandContext, raw: unknown): void {
   if (context.json) {
     context.out(JSON.stringify(raw, null, 2));
@@ -572,13 +755,16 @@ const policyReset: Command = {
 /** Every command, in help order. */
 export const COMMANDS: readonly Command[] = [
   keysCreate,
+  keysList,
   keysRevoke,
+  customersList,
   customersShow,
   customersSet,
   customersRemoveLimits,
   customersDelete,
   overridesAdd,
   overridesList,
+  overridesEnd,
   policyShow,
   policySet,
   policyReset,

@@ -12,6 +12,7 @@ import {
   type CustomerRecord,
   customerIdSchema,
   customerRecordSchema,
+  type Override,
   overrideSchema,
   policyConfigSchema,
   TIERS,
@@ -27,7 +28,17 @@ const newKeySchema = z.strictObject({
   customerId: customerIdSchema,
   tier: z.enum(TIERS).optional(),
 });
-const revokeSchema = z.strictObject({ key: z.string().min(1) });
+/** A key to revoke: the key itself, its id (as `keys list` prints it) or its prefix. */
+const revokeSchema = z.union([
+  z.strictObject({ key: z.string().min(1) }),
+  z.strictObject({ id: z.string().regex(/^[0-9a-f]{12,64}$/, 'must be 12-64 hex digits') }),
+  z.strictObject({ prefix: z.string().min(4).max(16) }),
+]);
+const endOverridesSchema = z.strictObject({ all: z.boolean().optional() });
+/** Length of a key id: the first hex digits of the key's SHA-256, enough to tell keys apart. */
+export const KEY_ID_LENGTH = 12;
+/** Most records a list answers (KV lists 1,000 names per call). */
+const MAX_LISTED = 10_000;
 const putCustomerSchema = customerRecordSchema.omit({ overrides: true, updatedAt: true });
 
 /** Builds the admin routes (mounted under `<prefix>/admin`). */
@@ -58,22 +69,81 @@ export function adminRoutes(): Hono<Env> {
         tier: tier ?? existing?.tier ?? 'free',
       });
     }
+    const id = (await sha256Hex(key)).slice(0, KEY_ID_LENGTH);
     return c.json(
-      { key, customerId, tier: tier ?? existing?.tier ?? 'free', prefix: record.prefix },
+      { key, customerId, tier: tier ?? existing?.tier ?? 'free', prefix: record.prefix, id },
       201,
     );
+  });
+
+  app.get('/keys', async (c) => {
+    const customerId = c.req.query('customerId');
+    const keys = (await listKeys(c.env)).filter(
+      (k) => customerId === undefined || k.customerId === customerId,
+    );
+    // The id is enough to revoke; the full hash stays inside (it would let a weak key be tested offline).
+    return c.json({ keys: keys.map(({ hash: _hash, ...shown }) => shown) });
   });
 
   app.post('/keys/revoke', async (c) => {
     const body = await readJson(c.req.raw, revokeSchema);
     if (!body.ok) return body.response;
-    const kvKey = kvKeys.apiKey(await sha256Hex(body.value.key));
+    const ref = body.value;
+    let kvKey: string;
+    if ('key' in ref) {
+      kvKey = kvKeys.apiKey(await sha256Hex(ref.key));
+    } else {
+      const keys = await listKeys(c.env);
+      const matches =
+        'id' in ref
+          ? keys.filter((k) => k.hash.startsWith(ref.id))
+          : keys.filter((k) => k.prefix === ref.prefix && !k.revoked);
+      const what = 'id' in ref ? `id ${ref.id}` : `prefix ${ref.prefix}`;
+      if (matches.length > 1) {
+        return problem(
+          409,
+          'Ambiguous key',
+          `${matches.length} keys have ${what} (ids ${matches.map((k) => k.id).join(', ')}); give the id.`,
+        );
+      }
+      const match = matches[0];
+      if (!match) return problem(404, 'Not found', `No API key with ${what}.`);
+      kvKey = kvKeys.apiKey(match.hash);
+    }
     const raw = await c.env.CONFIG.get(kvKey, 'json');
     const parsed = apiKeyRecordSchema.safeParse(raw);
     if (!parsed.success) return problem(404, 'Not found', 'No such API key.');
     await c.env.CONFIG.put(kvKey, JSON.stringify({ ...parsed.data, revoked: true }));
     getServices(c.env).config.invalidate(kvKey);
-    return c.json({ revoked: true, customerId: parsed.data.customerId });
+    return c.json({
+      revoked: true,
+      customerId: parsed.data.customerId,
+      id: kvKey.slice('key:'.length, 'key:'.length + KEY_ID_LENGTH),
+      ...(parsed.data.prefix ? { prefix: parsed.data.prefix } : {}),
+    });
+  });
+
+  app.get('/customers', async (c) => {
+    const now = Date.now();
+    const names = await listNames(c.env, 'customer:');
+    const customers = [];
+    for (const name of names) {
+      const id = name.slice('customer:'.length);
+      const record = await readCustomer(c.env, id);
+      if (!record) {
+        customers.push({ customerId: id, tier: null, invalid: true });
+        continue;
+      }
+      customers.push({
+        customerId: id,
+        tier: record.tier,
+        limits: record.limits ?? null,
+        endpoints: record.endpoints?.length ?? 0,
+        activeOverride: activeOverride(record.overrides, now) ?? null,
+        updatedAt: record.updatedAt ?? null,
+      });
+    }
+    return c.json({ customers });
   });
 
   app.get('/customers/:id', async (c) => {
@@ -136,6 +206,33 @@ export function adminRoutes(): Hono<Env> {
     return c.json({ customerId: id.data, override, record }, 201);
   });
 
+  app.post('/customers/:id/overrides/end', async (c) => {
+    const id = customerIdSchema.safeParse(c.req.param('id'));
+    if (!id.success)
+      return invalid([{ field: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]);
+    const body = await readJson(c.req.raw, endOverridesSchema);
+    if (!body.ok) return body.response;
+    const existing = await readCustomer(c.env, id.data);
+    if (!existing) return problem(404, 'Not found', `No customer record for ${id.data}.`);
+    const now = Date.now();
+    const inForce = activeOverride(existing.overrides, now);
+    if (!inForce)
+      return problem(409, 'No override in force', `${id.data} has no override in force.`);
+    // Ending = expiring now: the entry stays in the record (shown as expired) for the history.
+    const endedAt = new Date(now).toISOString();
+    const ends = (o: Override) => (body.value.all ? Date.parse(o.expiresAt) > now : o === inForce);
+    const ended = (existing.overrides ?? []).filter(ends);
+    const record = await writeCustomer(c.env, id.data, {
+      ...existing,
+      overrides: (existing.overrides ?? []).map((o) =>
+        ends(o) ? { ...o, expiresAt: endedAt } : o,
+      ),
+    });
+    log('override-ended', { customerId: id.data, count: ended.length, endedAt });
+    const next = activeOverride(record.overrides, now);
+    return c.json({ customerId: id.data, ended, activeOverride: next ?? null, record });
+  });
+
   app.get('/policy', async (c) => c.json(await getServices(c.env).config.policy()));
 
   app.put('/policy', async (c) => {
@@ -153,6 +250,46 @@ export function adminRoutes(): Hono<Env> {
   });
 
   return app;
+}
+
+/** Every KV name under `prefix`, in order, at most {@link MAX_LISTED}. */
+async function listNames(env: Bindings, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.CONFIG.list({ prefix, ...(cursor ? { cursor } : {}) });
+    for (const k of page.keys) names.push(k.name);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor && names.length < MAX_LISTED);
+  return names.slice(0, MAX_LISTED);
+}
+
+/** A stored key as admins see it: its id and prefix, never the key. */
+interface ListedKey {
+  readonly id: string;
+  readonly hash: string;
+  readonly prefix: string | null;
+  readonly customerId: string;
+  readonly createdAt: string;
+  readonly revoked: boolean;
+}
+
+async function listKeys(env: Bindings): Promise<ListedKey[]> {
+  const out: ListedKey[] = [];
+  for (const name of await listNames(env, 'key:')) {
+    const parsed = apiKeyRecordSchema.safeParse(await env.CONFIG.get(name, 'json'));
+    if (!parsed.success) continue;
+    const hash = name.slice('key:'.length);
+    out.push({
+      id: hash.slice(0, KEY_ID_LENGTH),
+      hash,
+      prefix: parsed.data.prefix ?? null,
+      customerId: parsed.data.customerId,
+      createdAt: parsed.data.createdAt,
+      revoked: parsed.data.revoked === true,
+    });
+  }
+  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
 /** Reads a customer record straight from KV (admin reads must not see a stale cache). */

@@ -12,6 +12,7 @@ export type LogEvent =
   | 'alert'
   | 'alert-delivery-failed'
   | 'override-applied'
+  | 'override-ended'
   | 'shadow-would-reject'
   | 'increase-request'
   | 'internal-error';
