@@ -45,6 +45,11 @@ export interface WindowState {
   readonly retryAt: number;
   /** Epoch ms when more quota next becomes available (draft-11 `t`); `now` if nothing counted. */
   readonly resetAt: number;
+  /**
+   * Epoch ms when every counted unit has left the window (the whole quota is back); `now` if
+   * nothing counted. Only a read of the buckets can tell (absent from stores that cannot).
+   */
+  readonly fullAt?: number;
 }
 
 /**
@@ -91,10 +96,12 @@ export function evaluate(
   // One pass for the count and the oldest bucket; sorting only when we must find the retry time.
   let used = 0;
   let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
   for (const [b, n] of buckets) {
     if (n <= 0) continue;
     used += n;
     if (b < first) first = b;
+    if (b > last) last = b;
   }
   const allowed = used + cost <= spec.limit;
   let retryAt = now;
@@ -111,7 +118,8 @@ export function evaluate(
     }
   }
   const resetAt = used > 0 ? bucketExpiry(first, spec.windowMs, spec.limit) : now;
-  return { ...windowState(spec, used, retryAt, resetAt), allowed };
+  const fullAt = used > 0 ? bucketExpiry(last, spec.windowMs, spec.limit) : now;
+  return { ...windowState(spec, used, retryAt, resetAt), fullAt, allowed };
 }
 
 /** A window's state from its count and instants; `remaining` never goes below 0. */

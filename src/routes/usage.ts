@@ -166,7 +166,7 @@ export function usageRoutes(): Hono<Env> {
         limited: false,
       });
     }
-    const { windows, tier, override } = await windowsFor(services, who);
+    const { windows, tier, override, rules } = await windowsFor(services, who);
     const identity =
       who.kind === 'customer' ? customerIdentity(who.customerId) : ipIdentity(who.ip);
     let outcome: Awaited<ReturnType<Services['counters']['check']>> | undefined;
@@ -201,13 +201,23 @@ export function usageRoutes(): Hono<Env> {
           retryAt: state?.retryAt ?? now,
           resetAt: state?.resetAt ?? now,
         };
+        const used = state?.used ?? 0;
+        // Stores that cannot tell when the newest counted unit leaves give the bound: a unit
+        // counted now leaves one window from now.
+        const fullAt = used > 0 ? (state?.fullAt ?? now + w.windowMs) : now;
+        const nextAllowedAt = merged.remaining > 0 ? now : nextQuotaAt(merged, now);
+        const up = (ms: number) => iso(Math.ceil(ms / 1000) * 1000);
         return {
           id: w.id,
           limit: w.limit,
           remaining: merged.remaining,
           window: w.window,
           windowMs: w.windowMs,
-          resetAt: iso(Math.ceil(nextQuotaAt(merged, now) / 1000) * 1000),
+          resetAt: up(nextQuotaAt(merged, now)),
+          nextAllowedAt: up(nextAllowedAt),
+          fullAt: up(fullAt),
+          method: rules.get(w.rule ?? '')?.method ?? null,
+          path: rules.get(w.rule ?? '')?.path ?? null,
           rule: w.rule ?? null,
           ...(w.shadow ? { shadow: true } : {}),
         };
@@ -242,7 +252,7 @@ async function windowsFor(services: Services, caller: Exclude<Caller, { kind: 's
       if (w.rule === id && !windows.some((x) => x.id === w.id)) windows.push(w);
     }
   }
-  return { windows, tier: base.tier, override: base.override };
+  return { windows, tier: base.tier, override: base.override, rules };
 }
 
 /** A concrete path matched by an endpoint pattern (`:id`, `*` and `**` become one segment). */

@@ -25,7 +25,11 @@ interface RateLimitBody {
     window: string;
     windowMs: number;
     resetAt: string;
+    nextAllowedAt: string;
+    fullAt: string;
     rule: string | null;
+    method: string | null;
+    path: string | null;
   }[];
   override: { limits: unknown[]; expiresAt: string; reason: string } | null;
 }
@@ -177,6 +181,55 @@ describe('GET /_edgelimit/rate_limit', () => {
     await worker.fetch('/v1/search', { method: 'POST', headers: customer.headers });
     await worker.fetch('/v1/items', { headers: customer.headers });
     expect((await read()).windows.map((w) => w.remaining)).toEqual([98, 998, 9]);
+  });
+
+  it('says when the next request is allowed and when the whole quota is back, and names rule endpoints', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [
+        { limit: 2, window: '1h' },
+        { limit: 100, window: '1d' },
+      ],
+    });
+    const read = async () =>
+      (await (
+        await worker.fetch('/_edgelimit/rate_limit', { headers: customer.headers })
+      ).json()) as RateLimitBody;
+    const untouched = (await read()).windows[0];
+    expect(untouched?.nextAllowedAt).toBe(untouched?.fullAt);
+
+    const first = Date.now();
+    await worker.fetch('/v1/items', { headers: customer.headers });
+    const partly = (await read()).windows;
+    const hour = partly.find((w) => w.id === 'hour');
+    const day = partly.find((w) => w.id === 'day');
+    // One left: the next request is allowed now; the whole quota is back an hour after the use.
+    expect(Date.parse(hour?.nextAllowedAt ?? '')).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(Date.parse(hour?.fullAt ?? '')).toBeGreaterThanOrEqual(first + 3_600_000);
+    expect(Date.parse(day?.fullAt ?? '')).toBeGreaterThanOrEqual(first + 86_400_000);
+
+    await worker.fetch('/v1/items', { headers: customer.headers });
+    const full = (await read()).windows.find((w) => w.id === 'hour');
+    expect(full?.remaining).toBe(0);
+    // None left: the next request waits for the first use to leave; all is back after the second.
+    expect(Date.parse(full?.nextAllowedAt ?? '')).toBeGreaterThanOrEqual(first + 3_600_000);
+    expect(Date.parse(full?.fullAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(full?.nextAllowedAt ?? ''),
+    );
+    expect(full?.nextAllowedAt).toBe(full?.resetAt);
+
+    const free = await createCustomer(env.CONFIG, { tier: 'free' });
+    const rules = (
+      (await (
+        await worker.fetch('/_edgelimit/rate_limit', { headers: free.headers })
+      ).json()) as RateLimitBody
+    ).windows.map((w) => [w.id, w.method, w.path]);
+    expect(rules).toEqual([
+      ['minute', null, null],
+      ['day', null, null],
+      ['search:minute', 'POST', '/v1/search'],
+    ]);
   });
 
   it('shows an override in force, and anonymous callers their per-address windows', async () => {
