@@ -145,6 +145,11 @@ export function usageRoutes(): Hono<Env> {
           path: r.path,
           window: r.window,
         })),
+        rejectionGroups: usage.rejectionGroups.map((g) => ({
+          ...g,
+          first: iso(g.first),
+          last: iso(g.last),
+        })),
         source: services.usage.name,
       });
     } catch (error) {

@@ -92,7 +92,7 @@ describe('GET /_edgelimit/admin/metrics', () => {
     expect(mine.map((a) => a.kind).sort()).toEqual(['approaching', 'exceeded']);
   });
 
-  it('requires the admin token and refuses ranges past 7 days', async () => {
+  it('requires the admin token, covers 30 days at hour or day resolution, refuses finer', async () => {
     const worker = appWith({ LIMITER_STORE: 'memory' });
     expect((await worker.fetch('/_edgelimit/admin/metrics')).status).toBe(401);
     expect(
@@ -102,7 +102,11 @@ describe('GET /_edgelimit/admin/metrics', () => {
         })
       ).status,
     ).toBe(401);
-    const tooLong = await worker.fetch('/_edgelimit/admin/metrics?range=30d', { headers: admin });
+    const month = await worker.fetch('/_edgelimit/admin/metrics?range=30d', { headers: admin });
+    expect(month.status).toBe(200);
+    const body = (await month.json()) as MetricsBody;
+    expect([body.range, body.resolution, body.series.length]).toEqual(['30d', 'day', 30]);
+    const tooLong = await worker.fetch('/_edgelimit/admin/metrics?range=90d', { headers: admin });
     expect(tooLong.status).toBe(400);
     expect(((await tooLong.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe(
       'range',

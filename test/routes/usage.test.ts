@@ -12,6 +12,14 @@ interface UsageBody {
   byRule: { rule: string; allowed: number; rejected: number }[];
   totals: { allowed: number; rejected: number };
   recentRejections: { time: string; method: string; path: string; window: string }[];
+  rejectionGroups: {
+    method: string;
+    path: string;
+    window: string;
+    count: number;
+    first: string;
+    last: string;
+  }[];
   source: string;
 }
 
@@ -78,6 +86,26 @@ describe('GET /_edgelimit/usage', () => {
       ['GET', '/v1/items/10', 'hour'],
       ['POST', '/v1/search', 'search:hour'],
     ]);
+  });
+
+  it('groups identical rejections: one row with the count, first and last seen', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [{ limit: 1, window: '1h' }],
+    });
+    for (let i = 0; i < 5; i++) await worker.fetch('/v1/items', { headers: customer.headers });
+    await worker.fetch('/v1/other', { headers: customer.headers });
+    const body = (await (
+      await worker.fetch('/_edgelimit/usage?range=1h', { headers: customer.headers })
+    ).json()) as UsageBody;
+    expect(body.recentRejections).toHaveLength(5);
+    expect(body.rejectionGroups.map((g) => [g.method, g.path, g.window, g.count])).toEqual([
+      ['GET', '/v1/other', 'hour', 1],
+      ['GET', '/v1/items', 'hour', 4],
+    ]);
+    const items = body.rejectionGroups[1];
+    expect(Date.parse(items?.first ?? '')).toBeLessThanOrEqual(Date.parse(items?.last ?? ''));
   });
 
   it('answers 401 problem+json without a valid key', async () => {
