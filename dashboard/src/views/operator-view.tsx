@@ -17,10 +17,13 @@ import {
 } from '../format';
 import { REFRESH_MS, useNow, usePolling } from '../hooks';
 import {
+  DEFAULT_RESOLUTIONS,
+  isResolution,
   METRICS_RANGES,
   RANGE_LABELS,
+  RESOLUTION_LABELS,
   type Resolution,
-  resolutionFor,
+  resolutionMs,
   type UsageRange,
 } from '../range';
 
@@ -86,7 +89,7 @@ export function OperatorView({ apiBase, adminToken, onUnauthorized }: OperatorVi
             options={METRICS_RANGES.map((r) => ({ value: r, label: RANGE_LABELS[r] }))}
             onChange={(r) => {
               setRange(r);
-              setResolution((current) => resolutionFor(r, current));
+              setResolution(DEFAULT_RESOLUTIONS[r]);
             }}
           />
           <ResolutionPicker
@@ -98,7 +101,7 @@ export function OperatorView({ apiBase, adminToken, onUnauthorized }: OperatorVi
         </div>
       </div>
       {metrics.data ? (
-        <MetricsBody metrics={metrics.data} now={now} range={range} />
+        <MetricsBody metrics={metrics.data} now={now} range={range} resolution={resolution} />
       ) : metrics.error ? (
         <section class="panel" aria-label="Fleet metrics">
           <ErrorNotice error={metrics.error} onRetry={metrics.refresh} />
@@ -131,11 +134,15 @@ function MetricsBody({
   metrics,
   now,
   range,
+  resolution,
 }: {
   metrics: Metrics;
   now: number;
   range: UsageRange;
+  resolution: Resolution;
 }) {
+  const shown: Resolution = isResolution(metrics.resolution) ? metrics.resolution : resolution;
+  const intervalMs = resolutionMs(shown);
   const { totals, breaker } = metrics;
   const latency = latestLatency(metrics);
   const charts = useMemo(() => {
@@ -246,7 +253,7 @@ function MetricsBody({
           <div>
             <dt>Circuit breaker</dt>
             <dd class={`breaker is-${breaker.state}`} data-testid="breaker">
-              {BREAKER_TEXT[breaker.state]}
+              <span class="breaker-state">{BREAKER_TEXT[breaker.state]}</span>
               {breaker.since ? (
                 <small> since {formatDateTime(Date.parse(breaker.since))}</small>
               ) : null}
@@ -258,7 +265,15 @@ function MetricsBody({
       <section class="panel" aria-labelledby="decisions-title">
         <h2 id="decisions-title">Decisions over time</h2>
         <figure class="chart-figure">
-          <TimeChart testId="fleet-chart" times={charts.times} series={charts.counts} />
+          <TimeChart
+            testId="fleet-chart"
+            times={charts.times}
+            series={charts.counts}
+            intervalMs={intervalMs}
+            now={now}
+            style="steps"
+            yLabel={`Decisions per ${RESOLUTION_LABELS[shown]}`}
+          />
           <figcaption>
             {totals.checks === 0
               ? `No rate-limit checks ${during}.`
@@ -276,11 +291,20 @@ function MetricsBody({
             series={charts.latencies}
             formatValue={formatLatency}
             integer={false}
-            showPoints
-            height={180}
+            style="points"
+            intervalMs={intervalMs}
+            now={now}
+            yLabel="Latency (ms)"
+            atLeast={Math.max(
+              0,
+              ...charts.latencies.flatMap((s) => s.values.map((v) => v ?? 0)),
+              latency.p99 ?? 0,
+            )}
+            height={200}
           />
           <figcaption>
-            Time the limiter spent deciding, per interval (median and 99th percentile).
+            Time the limiter spent deciding, per interval (median and 99th percentile; p99 over the
+            whole range: {formatLatency(latency.p99)}).
           </figcaption>
         </figure>
       </section>
