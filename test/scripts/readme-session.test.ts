@@ -225,6 +225,14 @@ describe('npm scripts named in the docs', () => {
     }
     expect(named.size).toBeGreaterThan(3);
     for (const name of named) expect(Object.keys(pkg.scripts), `npm run ${name}`).toContain(name);
+    // Images the docs show exist.
+    for (const file of docs.filter((f) => f.endsWith('.md'))) {
+      const text = await readFile(join(ROOT, file), 'utf8');
+      for (const m of text.matchAll(/!\[[^\]]*\]\(([^)]+\.png)\)/g)) {
+        const path = join(ROOT, file.includes('/') ? 'docs' : '', m[1] ?? '');
+        await expect(readFile(path), `${file}: ${m[1]}`).resolves.toBeDefined();
+      }
+    }
     // Scripts a fresh machine cannot run by name (tsx is not on the PATH outside npm run).
     for (const file of docs.filter((f) => f.endsWith('.md'))) {
       const text = await readFile(join(ROOT, file), 'utf8');
