@@ -107,7 +107,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const vars: Record<string, string> = {
       ...DEMO_VARS,
       LIMITER_STORE: store,
-      DASHBOARD_ORIGIN: [dashboardUrl, `http://localhost:${dashboardPort}`]
+      DASHBOARD_ORIGIN: [dashboardUrl, dashboardUrl && `http://localhost:${dashboardPort}`]
         .filter(Boolean)
         .join(','),
       ...redisVars,
