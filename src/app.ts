@@ -2,11 +2,12 @@
 import { Hono } from 'hono';
 import { ensureDemoData } from './demo-seed';
 import { type Bindings, readSettings, SettingsError } from './env';
-import { DOCS_PAGE_PATH, renderDocsPage } from './http/docs-page';
+import { DOCS_PAGE_PATH, docsUrlFor, renderDocsPage } from './http/docs-page';
 import { problemResponse } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { increaseRequestRoutes } from './routes/increase-request';
 import { metricsRoutes } from './routes/metrics';
+import { openApiDocument } from './routes/openapi';
 import { proxy } from './routes/proxy';
 import { usageRoutes } from './routes/usage';
 import { getServices } from './services';
@@ -43,6 +44,9 @@ export function createApp(): Hono<Env> {
         return c.html(renderDocsPage(policy, prefix, new URL(c.req.url).origin), 200, {
           'Cache-Control': 'public, max-age=300',
         });
+      }
+      if (rest === '/openapi.json' && c.req.method === 'GET') {
+        return c.json(openApiDocument(prefix, docsUrlFor(readSettings(c.env), c.req.url)));
       }
       if (rest === '/usage/increase-request') {
         return increaseRequests.fetch(c.req.raw, c.env, c.executionCtx);

@@ -12,12 +12,14 @@ export const DOCS_PAGE_PATH = '/docs/rate-limits';
 
 /**
  * The documentation URL linked from problem bodies: `DOCS_URL` when the operator set one, else
- * this worker's own page, absolute on the host the request came to.
+ * this worker's own page, absolute on the host the request came to (without a request, as RPC
+ * calls have none, the page's path on this worker).
  * @example docsUrlFor(settings, c.req.url) // 'https://api.example.com/_edgelimit/docs/rate-limits'
  */
-export function docsUrlFor(settings: Pick<Settings, 'docsUrl' | 'prefix'>, requestUrl: string) {
+export function docsUrlFor(settings: Pick<Settings, 'docsUrl' | 'prefix'>, requestUrl?: string) {
   if (settings.docsUrl) return settings.docsUrl;
-  return new URL(`${settings.prefix}${DOCS_PAGE_PATH}`, requestUrl).href;
+  const path = `${settings.prefix}${DOCS_PAGE_PATH}`;
+  return requestUrl ? new URL(path, requestUrl).href : path;
 }
 
 const UNITS: Record<string, [string, string]> = {

@@ -24,22 +24,34 @@ import { refuseNonAdmin } from './admin-auth';
 
 type Env = { Bindings: Bindings };
 
-const newKeySchema = z.strictObject({
+/** Body of `POST /admin/keys`. */
+export const newKeySchema = z.strictObject({
   customerId: customerIdSchema,
   tier: z.enum(TIERS).optional(),
 });
-/** A key to revoke: the key itself, its id (as `keys list` prints it) or its prefix. */
-const revokeSchema = z.union([
-  z.strictObject({ key: z.string().min(1) }),
-  z.strictObject({ id: z.string().regex(/^[0-9a-f]{12,64}$/, 'must be 12-64 hex digits') }),
-  z.strictObject({ prefix: z.string().min(4).max(16) }),
-]);
-const endOverridesSchema = z.strictObject({ all: z.boolean().optional() });
+/** Body of `POST /admin/keys/revoke`: the key itself, its id (as `keys list` prints it) or its prefix. */
+export const revokeSchema = z
+  .strictObject({
+    key: z.string().min(1).optional(),
+    id: z
+      .string()
+      .regex(/^[0-9a-f]{12,64}$/, 'must be 12-64 hex digits')
+      .optional(),
+    prefix: z.string().min(4).max(16).optional(),
+  })
+  .refine((r) => [r.key, r.id, r.prefix].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of key, id, prefix',
+  });
+/** Query of `GET /admin/keys`. */
+export const keysQuery = z.object({ customerId: customerIdSchema.optional() });
+/** Body of `POST /admin/customers/:id/overrides/end`. */
+export const endOverridesSchema = z.strictObject({ all: z.boolean().optional() });
 /** Length of a key id: the first hex digits of the key's SHA-256, enough to tell keys apart. */
 export const KEY_ID_LENGTH = 12;
 /** Most records a list answers (KV lists 1,000 names per call). */
 const MAX_LISTED = 10_000;
-const putCustomerSchema = customerRecordSchema.omit({ overrides: true, updatedAt: true });
+/** Body of `PUT /admin/customers/:id`. */
+export const putCustomerSchema = customerRecordSchema.omit({ overrides: true, updatedAt: true });
 
 /** Builds the admin routes (mounted under `<prefix>/admin`). */
 export function adminRoutes(): Hono<Env> {
@@ -77,7 +89,13 @@ export function adminRoutes(): Hono<Env> {
   });
 
   app.get('/keys', async (c) => {
-    const customerId = c.req.query('customerId');
+    const query = keysQuery.safeParse(c.req.query());
+    if (!query.success) {
+      return invalid([
+        { field: 'customerId', message: query.error.issues[0]?.message ?? 'invalid' },
+      ]);
+    }
+    const { customerId } = query.data;
     const keys = (await listKeys(c.env)).filter(
       (k) => customerId === undefined || k.customerId === customerId,
     );
@@ -88,17 +106,17 @@ export function adminRoutes(): Hono<Env> {
   app.post('/keys/revoke', async (c) => {
     const body = await readJson(c.req.raw, revokeSchema);
     if (!body.ok) return body.response;
-    const ref = body.value;
+    const { key, id, prefix } = body.value;
     let kvKey: string;
-    if ('key' in ref) {
-      kvKey = kvKeys.apiKey(await sha256Hex(ref.key));
+    if (key !== undefined) {
+      kvKey = kvKeys.apiKey(await sha256Hex(key));
     } else {
       const keys = await listKeys(c.env);
       const matches =
-        'id' in ref
-          ? keys.filter((k) => k.hash.startsWith(ref.id))
-          : keys.filter((k) => k.prefix === ref.prefix && !k.revoked);
-      const what = 'id' in ref ? `id ${ref.id}` : `prefix ${ref.prefix}`;
+        id !== undefined
+          ? keys.filter((k) => k.hash.startsWith(id))
+          : keys.filter((k) => k.prefix === prefix && !k.revoked);
+      const what = id !== undefined ? `id ${id}` : `prefix ${prefix}`;
       if (matches.length > 1) {
         return problem(
           409,

@@ -4,7 +4,7 @@
  * window is full, else a 401 naming what is wrong.
  */
 import { docsUrlFor } from '../http/docs-page';
-import { problemResponse, quotaExceeded } from '../http/problem';
+import { type Problem, problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import type { IdentityFailure } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
@@ -20,8 +20,15 @@ export interface Refusal {
   readonly decision: Decision;
 }
 
+/** A refusal as values: the problem body and headers a {@link Refusal} response carries. */
+export interface RefusalParts {
+  readonly decision: Decision;
+  readonly problem: Problem;
+  readonly headers: Record<string, string>;
+}
+
 /**
- * Counts the failed attempt (from `requestUrl`, the URL the client asked for) and builds the 401 (or 429) problem response. The quota headers
+ * Counts the failed attempt and builds the 401 (or 429) problem response. The quota headers
  * describe the failed-attempts window; `X-Edgelimit-Status` says the request was refused.
  */
 export async function refuseUnidentified(
@@ -29,9 +36,19 @@ export async function refuseUnidentified(
   failure: IdentityFailure,
   requestUrl: string,
 ): Promise<Refusal> {
-  const { settings } = services;
   const path = new URL(requestUrl).pathname;
-  const docsUrl = docsUrlFor(settings, requestUrl);
+  const docsUrl = docsUrlFor(services.settings, requestUrl);
+  const { decision, problem, headers } = await refusalOf(services, failure, path, docsUrl);
+  return { decision, response: problemResponse(problem, headers) };
+}
+
+/** {@link refuseUnidentified} without the Response, for callers that are not HTTP (RPC). */
+export async function refusalOf(
+  services: Services,
+  failure: IdentityFailure,
+  path: string,
+  docsUrl: string = docsUrlFor(services.settings),
+): Promise<RefusalParts> {
   log('auth-failure', { code: failure.code, ip: failure.ip, path }, 'warn');
   const decision = await decide({
     store: services.counters,
@@ -42,13 +59,11 @@ export async function refuseUnidentified(
   const headers = rateLimitHeaders(decision);
   if (decision.outcome === 'rejected') {
     const subject = `failed API key attempts from ${failure.ip}`;
-    return {
-      decision,
-      response: problemResponse(quotaExceeded(decision, docsUrl, subject), headers),
-    };
+    return { decision, problem: quotaExceeded(decision, docsUrl, subject), headers };
   }
-  const response = problemResponse(
-    {
+  return {
+    decision,
+    problem: {
       type: `${docsUrl}#${failure.code}`,
       title: failure.code === 'invalid-service-token' ? 'Invalid service token' : 'Invalid API key',
       status: 401,
@@ -56,13 +71,12 @@ export async function refuseUnidentified(
       code: failure.code,
       documentation: docsUrl,
     },
-    {
+    headers: {
       ...headers,
       'X-Edgelimit-Status': 'unauthenticated',
       'WWW-Authenticate': 'Bearer realm="api"',
     },
-  );
-  return { decision, response };
+  };
 }
 
 /** The failed-attempts policy: `keyGuessLimit` of the policy in force, per client IP. */
