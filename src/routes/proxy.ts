@@ -2,6 +2,7 @@
 
 import { checkRequest, decisionReporter } from '../http/check-request';
 import { demoOrigin } from '../http/demo-origin';
+import { docsUrlFor } from '../http/docs-page';
 import type { EdgeContext } from '../http/edge-env';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
 import { problemResponse } from '../http/problem';
@@ -18,6 +19,7 @@ export async function proxy(c: Ctx): Promise<Response> {
     headers: request.headers,
     method: request.method,
     path: url.pathname,
+    docsUrl: docsUrlFor(services.settings, request.url),
   });
   // A refused credential is answered before any limiter work worth timing.
   const timing: Record<string, string> = verdict.caller
