@@ -8,7 +8,8 @@ import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
 import { ensureDemoData } from './demo-seed';
 import { type Bindings, readSettings, SettingsError } from './env';
-import { type EdgeEnv, withServices } from './http/edge-env';
+import { DOCS_PAGE_PATH, renderDocsPage } from './http/docs-page';
+import { docsUrlOf, type EdgeEnv, withServices } from './http/edge-env';
 import { fail, problemResponse, problems } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { increaseRequestRoutes } from './routes/increase-request';
@@ -82,9 +83,14 @@ export function createApp(): Hono<EdgeEnv> {
 function reservedRoutes(): Hono<EdgeEnv> {
   const reserved = new Hono<EdgeEnv>();
   reserved.all('/health', (c) => c.json({ ok: true, store: c.var.services.settings.storeMode }));
-  reserved.get('/openapi.json', (c) => {
-    const { prefix, docsUrl } = c.var.services.settings;
-    return c.json(openApiDocument(prefix, docsUrl));
+  reserved.get('/openapi.json', (c) =>
+    c.json(openApiDocument(c.var.services.settings.prefix, docsUrlOf(c))),
+  );
+  // The page every problem body links to (unless DOCS_URL points elsewhere); GET answers HEAD.
+  reserved.get(DOCS_PAGE_PATH, async (c) => {
+    const { config, settings } = c.var.services;
+    const page = renderDocsPage(await config.policy(), settings.prefix, new URL(c.req.url).origin);
+    return c.html(page, 200, { 'Cache-Control': 'public, max-age=300' });
   });
   reserved.route('/usage/increase-request', increaseRequestRoutes());
   reserved.route('/usage', usageRoutes());

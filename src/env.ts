@@ -17,6 +17,8 @@ export interface Secrets {
   CF_API_TOKEN?: string;
   /** Optional tuning, as strings like every var. */
   STORE_BUDGET_MS?: string;
+  /** `true`: one `decision` log line per proxied request (`npm run dev` sets it). */
+  LOG_DECISIONS?: string;
   CONFIG_TTL_MS?: string;
   /** Approaching-limit alert threshold, `0.8` or `80`; default 0.8. */
   ALERT_THRESHOLD?: string;
@@ -39,9 +41,11 @@ const settingsSchema = z.object({
   ORIGIN_URL: z.union([z.literal(''), z.literal('demo'), z.url({ protocol: /^https?$/ })]),
   LIMITER_STORE: z.enum(STORE_MODES),
   RESERVED_PREFIX: z.string().regex(/^\/[A-Za-z0-9_-]+$/, 'must look like /_edgelimit'),
-  DOCS_URL: z.url(),
+  // '' (the default) links to the worker's own page under the reserved prefix.
+  DOCS_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default(''),
   DASHBOARD_ORIGIN: z.string(),
   SEED_DEMO: z.enum(['true', 'false']),
+  LOG_DECISIONS: z.enum(['true', 'false']).default('false'),
   STORE_BUDGET_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   CONFIG_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   // A share of the limit (0.8) or a percentage (80).
@@ -59,10 +63,13 @@ export interface Settings {
   readonly originUrl: '' | 'demo' | string;
   readonly storeMode: StoreMode;
   readonly prefix: string;
+  /** `DOCS_URL`, or `''` for the worker's own page (resolve with `docsUrlFor`). */
   readonly docsUrl: string;
   /** Origins allowed by CORS on the usage API; `*` allows any. */
   readonly dashboardOrigins: readonly string[];
   readonly seedDemo: boolean;
+  /** Log one `decision` line per proxied request (local development). */
+  readonly logDecisions: boolean;
   readonly storeBudgetMs: number;
   readonly configTtlMs: number;
   /** Share of a limit (0..1] at which a customer is alerted as approaching it; default 0.8. */
@@ -110,6 +117,7 @@ export function readSettings(env: Bindings): Settings {
       .map((o) => o.trim())
       .filter(Boolean),
     seedDemo: v.SEED_DEMO === 'true',
+    logDecisions: v.LOG_DECISIONS === 'true',
     storeBudgetMs: v.STORE_BUDGET_MS,
     configTtlMs: v.CONFIG_TTL_MS,
     alertThreshold: v.ALERT_THRESHOLD > 1 ? v.ALERT_THRESHOLD / 100 : v.ALERT_THRESHOLD,

@@ -56,7 +56,7 @@ export async function windowsFor(services: Services, caller: LimitedCaller) {
       if (w.rule === id && !windows.some((x) => x.id === w.id)) windows.push(w);
     }
   }
-  return { windows, tier: base.tier, override: base.override, costs };
+  return { windows, tier: base.tier, override: base.override, costs, rules };
 }
 
 /** A concrete path matched by an endpoint pattern (`:id`, `*` and `**` become one segment). */

@@ -3,15 +3,18 @@
  * problem body. The proxy route and the `RateLimiter` RPC entrypoint both answer from it, so a
  * request decided either way gets the same outcome, headers and body.
  */
+
 import { type Caller, identify } from '../identity/identify';
 import type { ReleaseRequest } from '../limiter/contract';
 import { type Decision, decide, type Outcome } from '../limiter/decide';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
 import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
 import type { Services } from '../services';
+import { logDecision } from '../telemetry/decision-log';
 import { log } from '../telemetry/log';
 import type { DecisionEvent } from '../telemetry/telemetry';
 import { policyFor } from './caller-policy';
+import { docsUrlFor } from './docs-page';
 import type { ChargePlan } from './origin-charge';
 import { type Problem, problems } from './problem';
 import { rateLimitHeaders, throttleHeaders } from './rate-limit-headers';
@@ -38,6 +41,8 @@ export interface RequestToCheck {
    * caller's response ends, like the RPC entrypoint). Default true.
    */
   readonly holdSlots?: boolean;
+  /** Where problem bodies link; default `DOCS_URL`, else the worker's own page. */
+  readonly docsUrl?: string;
 }
 
 /** The decision for one request, ready for any edge (HTTP response or RPC result). */
@@ -71,6 +76,7 @@ export interface Verdict {
 export async function checkRequest(services: Services, request: RequestToCheck): Promise<Verdict> {
   const { settings, clock } = services;
   const { method, path } = request;
+  const docsUrl = request.docsUrl ?? docsUrlFor(settings);
   const consume = request.consume ?? true;
   const started = performance.now();
   const identity = await identify(request.headers, services);
@@ -78,7 +84,7 @@ export async function checkRequest(services: Services, request: RequestToCheck):
 
   if (!identity.ok) {
     const { failure } = identity;
-    const { decision, problem, headers } = await refusalOf(services, failure, path);
+    const { decision, problem, headers } = await refusalOf(services, failure, path, docsUrl);
     return {
       outcome: 'unauthenticated',
       status: problem.status,
@@ -173,7 +179,7 @@ export async function checkRequest(services: Services, request: RequestToCheck):
       outcome: 'rejected',
       status: 429,
       headers,
-      problem: problems.quotaExceeded(decision, settings.docsUrl, subject),
+      problem: problems.quotaExceeded(decision, docsUrl, subject),
       trusted: {},
     };
   }
@@ -184,9 +190,9 @@ export async function checkRequest(services: Services, request: RequestToCheck):
       status: 503,
       headers: { ...headers, 'Retry-After': '1' },
       problem: problems.storeUnavailable(
-        settings.docsUrl,
+        docsUrl,
         'The rate limiter could not check this request and this policy fails closed. Retry shortly.',
-        { documentation: settings.docsUrl },
+        { documentation: docsUrl },
       ),
       trusted: {},
     };
@@ -234,6 +240,7 @@ export function decisionReporter(
   waitUntil: (work: Promise<unknown>) => void,
 ): (event: DecisionEvent) => void {
   return (event) => {
+    if (services.settings.logDecisions) logDecision(event);
     waitUntil(
       services.telemetry.onDecision(event).catch((error: unknown) => {
         log('internal-error', { where: 'telemetry', message: String(error) }, 'error');

@@ -28,7 +28,12 @@ export const rateLimitSchema = z.object({
       window: z.string(),
       windowMs: count,
       resetAt: isoTime,
+      // Older workers send neither: the card then falls back to resetAt and one window from now.
+      nextAllowedAt: z.optional(isoTime),
+      fullAt: z.optional(isoTime),
       rule: z.optional(z.nullable(z.string())),
+      method: z.optional(z.nullable(z.string())),
+      path: z.optional(z.nullable(z.string())),
       // A shadow window is measured but not enforced (a limit being trialled).
       shadow: z.optional(z.boolean()),
       // `concurrency`: `limit` requests in flight at once, `used` of them in flight now.
@@ -82,6 +87,18 @@ export const usageSchema = z.object({
       window: z.optional(z.nullable(z.string())),
     }),
   ),
+  rejectionGroups: z.optional(
+    z.array(
+      z.object({
+        method: z.string(),
+        path: z.string(),
+        window: z.string(),
+        count,
+        first: isoTime,
+        last: isoTime,
+      }),
+    ),
+  ),
   source: z.optional(z.string()),
 });
 export type Usage = z.infer<typeof usageSchema>;
@@ -91,6 +108,7 @@ const counters = {
   allowed: count,
   rejected: count,
   bypassed: count,
+  unauthenticated: optionalCount,
   failedOpen: optionalCount,
   failedClosed: optionalCount,
   storeErrors: optionalCount,

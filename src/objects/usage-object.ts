@@ -19,7 +19,7 @@ import {
   nearConcurrency,
   recentAlerts,
 } from '../telemetry/usage-reads';
-import { CLEANUP_EVERY_MS, SCHEMA } from '../telemetry/usage-schema';
+import { CLEANUP_EVERY_MS, migrate } from '../telemetry/usage-schema';
 import type { CustomerUsage, FleetMetrics, Span } from '../telemetry/usage-source';
 import { admit, deleteExpired, recordBatch, reportBreaker } from '../telemetry/usage-writes';
 
@@ -29,7 +29,7 @@ export class UsageObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    migrate(this.sql);
   }
 
   /**

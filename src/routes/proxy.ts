@@ -4,6 +4,7 @@ import { withDeadline } from '../deadline';
 import type { Settings } from '../env';
 import { checkRequest, decisionReporter, type Verdict } from '../http/check-request';
 import { demoOrigin } from '../http/demo-origin';
+import { docsUrlFor } from '../http/docs-page';
 import type { EdgeContext } from '../http/edge-env';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
 import { applyCharge, CHARGE_HEADER } from '../http/origin-charge';
@@ -24,6 +25,7 @@ export async function proxy(c: Ctx): Promise<Response> {
     headers: request.headers,
     method: request.method,
     path: url.pathname,
+    docsUrl: docsUrlFor(services.settings, request.url),
   });
   // A refused credential is answered before any limiter work worth timing.
   const timing: Record<string, string> = verdict.caller

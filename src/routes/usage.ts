@@ -47,6 +47,11 @@ export function usageRoutes(): Hono<EdgeEnv> {
         path: r.path,
         window: r.window,
       })),
+      rejectionGroups: usage.rejectionGroups.map((g) => ({
+        ...g,
+        first: iso(g.first),
+        last: iso(g.last),
+      })),
       source: services.usage.name,
     } satisfies Usage);
   });

@@ -3,6 +3,7 @@
 /** Events operators filter on. */
 export type LogEvent =
   | 'rejected'
+  | 'decision'
   | 'approaching-limit'
   | 'store-error'
   | 'breaker-change'
@@ -11,6 +12,7 @@ export type LogEvent =
   | 'alert'
   | 'alert-delivery-failed'
   | 'override-applied'
+  | 'override-ended'
   | 'shadow-would-reject'
   | 'increase-request'
   | 'origin-error'

@@ -73,7 +73,25 @@ export function customerUsage(sql: UsageSql, customerId: string, span: Span): Cu
       path: String(r.path),
       window: String(r.win),
     }));
-  return { series, byRule, totals, recentRejections };
+  const rejectionGroups = sql
+    .exec(
+      `SELECT method, path, win, COUNT(*) AS n, MIN(time) AS first, MAX(time) AS last
+       FROM rejections WHERE customer = ? AND time >= ? AND time <= ?
+       GROUP BY method, path, win ORDER BY MAX(time) DESC LIMIT 10`,
+      customerId,
+      span.from,
+      span.to,
+    )
+    .toArray()
+    .map((r) => ({
+      method: String(r.method),
+      path: String(r.path),
+      window: String(r.win),
+      count: num(r.n),
+      first: num(r.first),
+      last: num(r.last),
+    }));
+  return { series, byRule, totals, recentRejections, rejectionGroups };
 }
 
 /** Fleet counters over a span, percentiles computed from merged latency histograms. */

@@ -32,7 +32,7 @@ export const MAX_REJECTION_ROWS = 50_000;
 export const MAX_ALERT_ROWS = 5_000;
 export const CLEANUP_EVERY_MS = 10 * MINUTE;
 
-/** Tables and indexes, created if missing (idempotent). */
+/** Tables and indexes, created if missing (idempotent); then {@link migrate}. */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS usage (
   res TEXT NOT NULL, t INTEGER NOT NULL, customer TEXT NOT NULL, rule TEXT NOT NULL,
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS fleet (
   checks INTEGER NOT NULL, allowed INTEGER NOT NULL, rejected INTEGER NOT NULL,
   bypassed INTEGER NOT NULL, failed_open INTEGER NOT NULL, failed_closed INTEGER NOT NULL,
   store_errors INTEGER NOT NULL, latency TEXT NOT NULL,
+  unauthenticated INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (res, t)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejections (
@@ -85,6 +86,7 @@ export function countersOf(r: Row): FleetCounters {
     allowed: num(r.allowed),
     rejected: num(r.rejected),
     bypassed: num(r.bypassed),
+    unauthenticated: num(r.unauthenticated),
     failedOpen: num(r.failed_open),
     failedClosed: num(r.failed_closed),
     storeErrors: num(r.store_errors),
@@ -100,6 +102,7 @@ export function addCounters(a: FleetCounters, b: FleetCounters): FleetCounters {
     allowed: a.allowed + b.allowed,
     rejected: a.rejected + b.rejected,
     bypassed: a.bypassed + b.bypassed,
+    unauthenticated: a.unauthenticated + b.unauthenticated,
     failedOpen: a.failedOpen + b.failedOpen,
     failedClosed: a.failedClosed + b.failedClosed,
     storeErrors: a.storeErrors + b.storeErrors,
@@ -134,5 +137,15 @@ export function parseFields(v: SqlValue | undefined): Record<string, string | nu
     return out;
   } catch {
     return {};
+  }
+}
+
+/** Creates the schema, and brings tables of older objects up to it (rows kept). */
+export function migrate(sql: UsageSql): void {
+  sql.exec(SCHEMA);
+  // Objects created before the column existed keep their rows and gain it at zero.
+  const columns = sql.exec("SELECT name FROM pragma_table_info('fleet')").toArray();
+  if (!columns.some((c) => c.name === 'unauthenticated')) {
+    sql.exec('ALTER TABLE fleet ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0');
   }
 }

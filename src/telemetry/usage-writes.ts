@@ -70,10 +70,12 @@ export function recordBatch(sql: UsageSql, batch: UsageBatch, now: number): Aler
       const latency = mergeInto(existing ? parseHistogram(existing.latency) : {}, f.latency);
       sql.exec(
         `INSERT INTO fleet (res, t, checks, allowed, rejected, bypassed, failed_open,
-             failed_closed, store_errors, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             failed_closed, store_errors, latency, unauthenticated)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (res, t) DO UPDATE SET
              checks = checks + excluded.checks, allowed = allowed + excluded.allowed,
              rejected = rejected + excluded.rejected, bypassed = bypassed + excluded.bypassed,
+             unauthenticated = unauthenticated + excluded.unauthenticated,
              failed_open = failed_open + excluded.failed_open,
              failed_closed = failed_closed + excluded.failed_closed,
              store_errors = store_errors + excluded.store_errors, latency = excluded.latency`,
@@ -87,6 +89,8 @@ export function recordBatch(sql: UsageSql, batch: UsageBatch, now: number): Aler
         f.failedClosed,
         f.storeErrors,
         JSON.stringify(latency),
+        // A batch from an isolate still running the previous version has no such field.
+        f.unauthenticated ?? 0,
       );
     }
   }

@@ -183,3 +183,58 @@ describe('raw KV edits', () => {
     expect(await limit()).toBe('1000');
   });
 });
+
+describe('listing and revoking keys by id or prefix', () => {
+  it('lists keys without the key or its full hash, and refuses an ambiguous prefix', async () => {
+    const customerId = uniqueId('listed');
+    const prefix = uniqueId('p').slice(0, 10);
+    const hashes = ['a', 'b'].map((c) => `${c.repeat(12)}${crypto.randomUUID().replace(/-/g, '')}`);
+    for (const hash of hashes) {
+      await env.CONFIG.put(
+        kvKeys.apiKey(hash),
+        JSON.stringify({ customerId, createdAt: new Date().toISOString(), prefix }),
+      );
+    }
+    const listed = await admin('GET', `/keys?customerId=${customerId}`);
+    expect(listed.status).toBe(200);
+    const text = await listed.text();
+    const { keys } = JSON.parse(text) as { keys: { id: string; prefix: string }[] };
+    expect(keys.map((k) => k.id).sort()).toEqual(['aaaaaaaaaaaa', 'bbbbbbbbbbbb']);
+    for (const hash of hashes) expect(text).not.toContain(hash);
+
+    const ambiguous = await admin('POST', '/keys/revoke', { prefix });
+    expect(ambiguous.status).toBe(409);
+    expect(await ambiguous.text()).toContain('aaaaaaaaaaaa');
+    const byId = await admin('POST', '/keys/revoke', { id: 'aaaaaaaaaaaa' });
+    expect(byId.status).toBe(200);
+    // Only one live key has the prefix now: the prefix is enough.
+    const byPrefix = await admin('POST', '/keys/revoke', { prefix });
+    expect(((await byPrefix.json()) as { id: string }).id).toBe('bbbbbbbbbbbb');
+    const bad = await admin('POST', '/keys/revoke', { id: 'not-hex' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('ends the override in force early, keeping it in the record as expired', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    await admin('POST', `/customers/${customer.customerId}/overrides`, {
+      limits: [{ limit: 500, window: '1m' }],
+      expiresAt,
+      reason: 'launch',
+    });
+    const ended = await admin('POST', `/customers/${customer.customerId}/overrides/end`, {});
+    expect(ended.status).toBe(200);
+    const body = (await ended.json()) as {
+      ended: { reason: string }[];
+      activeOverride: unknown;
+      record: { overrides: { expiresAt: string }[] };
+    };
+    expect(body.ended.map((o) => o.reason)).toEqual(['launch']);
+    expect(body.activeOverride).toBeNull();
+    expect(Date.parse(body.record.overrides[0]?.expiresAt ?? '')).toBeLessThanOrEqual(Date.now());
+    const res = await worker.fetch('/v1/things', { headers: customer.headers });
+    expect(res.headers.get('X-RateLimit-Limit')).toBe('100');
+    const none = await admin('POST', `/customers/${customer.customerId}/overrides/end`, {});
+    expect(none.status).toBe(409);
+  });
+});

@@ -1,18 +1,19 @@
-/** The customer's limits right now: one card per window with what is left and a live reset countdown. */
+/** The customer's limits right now: one card per window with what is used, and when quota is back. */
 import type { LimitWindow, RateLimitStatus } from '../api/schemas';
 import {
   formatAmount,
   formatDateTime,
   formatExact,
+  formatFullBack,
   formatLimit,
-  formatLimitReset,
+  formatNextAllowed,
   formatUntil,
   formatWindow,
   headroom,
-  remainingFraction,
+  usedFraction,
 } from '../format';
 
-const HEADROOM_TEXT = { ok: '', low: 'Running low', exhausted: 'Limit reached' } as const;
+const HEADROOM_TEXT = { ok: '', low: 'Near the limit', exhausted: 'Limit reached' } as const;
 
 /** Tier windows first, then endpoint rules, each shortest window first, concurrency last. */
 function ordered(windows: readonly LimitWindow[]): LimitWindow[] {
@@ -29,46 +30,58 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/**
+ * A card's title: tier windows by their limit ("100 per minute"), endpoint rules by the request
+ * they limit ("POST /v1/search · 10 per minute").
+ */
+export function limitTitle(w: LimitWindow): string {
+  // Units are requests unless the window names its own ("1,000 tokens per minute").
+  const unit = w.unit ? ` ${w.unit}` : '';
+  const limit = `${formatAmount(w.limit)}${unit} ${formatWindow(w.window)}`;
+  if (!w.rule) return capitalize(limit);
+  const endpoint = w.method && w.path ? `${w.method === '*' ? 'Any' : w.method} ${w.path}` : w.rule;
+  return `${endpoint} · ${limit}`;
+}
+
 /** A concurrency limit: how many requests are in flight now, of how many at once. */
 function ConcurrencyCard({ window: w }: { window: LimitWindow }) {
-  const inFlight = w.used ?? w.limit - w.remaining;
+  const inFlight = w.used ?? Math.max(0, w.limit - w.remaining);
   const state = headroom(w.remaining, w.limit);
   return (
     <li class={`limit-card is-${state}`} data-testid="concurrency-card">
       <h3>
-        Requests in flight at once
-        {w.rule ? <span class="badge">Endpoint rule: {w.rule}</span> : null}
+        <span class="limit-title">
+          {formatAmount(w.limit)} request{w.limit === 1 ? '' : 's'} in flight at once
+        </span>
+        <span class="badge">{w.rule ? 'Endpoint limit' : 'All requests'}</span>
       </h3>
       <p class="limit-remaining">
         <strong title={formatExact(inFlight)}>{formatAmount(inFlight)}</strong>
         <span> in flight now, of {formatAmount(w.limit)} at once</span>
       </p>
       <div class="bar" aria-hidden="true">
-        <div
-          class="bar-fill"
-          style={{ width: `${remainingFraction(w.remaining, w.limit) * 100}%` }}
-        />
+        <div class="bar-fill" style={{ width: `${usedFraction(inFlight, w.limit) * 100}%` }} />
       </div>
-      <p class="limit-meta">
-        <span>A slot frees as soon as one of your requests finishes.</span>
-      </p>
+      <p class="limit-next">A slot frees as soon as one of your requests finishes.</p>
       {state !== 'ok' ? <p class={`limit-flag is-${state}`}>{HEADROOM_TEXT[state]}</p> : null}
     </li>
   );
 }
 
-/** One window: "42 of 100 left", a bar, and "resets in 18 s"; in its unit when not requests. */
+/** One window: a bar filling towards the limit, what is left, and when quota comes back. */
 function LimitCard({ window: w, now }: { window: LimitWindow; now: number }) {
   if (w.kind === 'concurrency') return <ConcurrencyCard window={w} />;
   const state = headroom(w.remaining, w.limit);
-  const used = w.used ?? w.limit - w.remaining;
-  // Units are requests unless the window names its own ("tokens"): said only then.
+  // A window the origin charged past its limit is in debt: `used` says by how much.
+  const used = w.used ?? Math.max(0, w.limit - w.remaining);
   const unit = w.unit ? ` ${w.unit}` : '';
+  const nextAllowedAt = Date.parse(w.nextAllowedAt ?? w.resetAt);
+  const fullAt = w.fullAt ? Date.parse(w.fullAt) : now + w.windowMs;
   return (
     <li class={`limit-card is-${state}`} data-testid="limit-card">
       <h3>
-        {capitalize(formatWindow(w.window))}
-        {w.rule ? <span class="badge">Endpoint rule: {w.rule}</span> : null}
+        <span class="limit-title">{limitTitle(w)}</span>
+        <span class="badge">{w.rule ? 'Endpoint limit' : 'All requests'}</span>
         {w.shadow ? <span class="badge">Trial: not enforced</span> : null}
         {w.charge === 'origin' ? (
           <span class="badge">Charged by the API after each response</span>
@@ -78,25 +91,22 @@ function LimitCard({ window: w, now }: { window: LimitWindow; now: number }) {
         ) : null}
       </h3>
       <p class="limit-remaining">
-        <strong title={formatExact(w.remaining)}>{formatAmount(w.remaining)}</strong>
+        <strong title={formatExact(used)}>{formatAmount(used)}</strong>
         <span>
           {' '}
           of {formatAmount(w.limit)}
-          {unit} left
-        </span>
-      </p>
-      <div class="bar" aria-hidden="true">
-        <div
-          class="bar-fill"
-          style={{ width: `${remainingFraction(w.remaining, w.limit) * 100}%` }}
-        />
-      </div>
-      <p class="limit-meta">
-        <span>
-          {formatExact(used)}
           {unit} used
         </span>
-        <span class="limit-reset">{formatLimitReset(used, Date.parse(w.resetAt), now)}</span>
+        <span class="limit-left"> · {formatAmount(w.remaining)} left</span>
+      </p>
+      <div class="bar" aria-hidden="true">
+        <div class="bar-fill" style={{ width: `${usedFraction(used, w.limit) * 100}%` }} />
+      </div>
+      <p class="limit-next" data-testid="limit-next">
+        {formatNextAllowed(w.remaining, nextAllowedAt, now)}
+      </p>
+      <p class="limit-full" data-testid="limit-full">
+        {formatFullBack(w.limit, used, fullAt, now)}
       </p>
       {state !== 'ok' ? <p class={`limit-flag is-${state}`}>{HEADROOM_TEXT[state]}</p> : null}
     </li>
@@ -109,6 +119,10 @@ export function CustomerLimits({ status, now }: { status: RateLimitStatus; now: 
   return (
     <section class="panel" aria-labelledby="limits-title">
       <h2 id="limits-title">Your limits right now</h2>
+      <p class="hint">
+        Limits are sliding windows: each request counts for one window from when it was made, so
+        quota comes back gradually as old requests age out.
+      </p>
       {override ? (
         <p class="override" data-testid="override">
           <strong>Temporary increase:</strong>{' '}

@@ -1,9 +1,10 @@
-/** The admin CLI's `customers show|set|remove-limits|delete`: customer records. */
 import { UsageError } from '../errors';
+import { formatLimits, formatTable } from '../format';
 import { parseConcurrency, parseEndpoint, parseLimits, parseThrottle } from '../values';
 import {
   arg,
   type Command,
+  customerListResponse,
   customerPath,
   customerResponse,
   fetchCustomer,
@@ -16,11 +17,50 @@ import {
   withoutFields,
 } from './shared';
 
+const customersList: Command = {
+  group: 'customers',
+  name: 'list',
+  args: [],
+  summary: 'List customers: tier, custom limits, override in force, last update.',
+  options: {},
+  examples: ['npm run admin -- customers list'],
+  async run(_parsed, context) {
+    const raw = await context.client().get('/customers');
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const { customers } = read(customerListResponse, raw, 'customer list');
+    context.out(
+      customers.length
+        ? formatTable(
+            ['id', 'tier', 'limits', 'rules', 'override', 'updated'],
+            customers.map((c) =>
+              c.invalid
+                ? [c.customerId, '(invalid record)', '', '', '', '']
+                : [
+                    c.customerId,
+                    c.tier ?? '-',
+                    c.limits?.length ? formatLimits(c.limits) : 'tier default',
+                    String(c.endpoints ?? 0),
+                    c.activeOverride
+                      ? `${formatLimits(c.activeOverride.limits)} until ${c.activeOverride.expiresAt}`
+                      : '-',
+                    c.updatedAt ?? '-',
+                  ],
+            ),
+          )
+        : 'No customers.',
+    );
+  },
+};
+
 const customersShow: Command = {
   group: 'customers',
   name: 'show',
   args: ['id'],
-  summary: "Show a customer's tier, limits, endpoint rules and overrides.",
+  summary:
+    "Show a customer's record and the effective limits the worker applies, with where each comes from.",
   options: {},
   examples: ['npm run admin -- customers show demo-enterprise'],
   async run(parsed, context) {
@@ -172,6 +212,7 @@ const customersDelete: Command = {
 
 /** The `customers` commands, in help order. */
 export const CUSTOMERS_COMMANDS: readonly Command[] = [
+  customersList,
   customersShow,
   customersSet,
   customersRemoveLimits,
