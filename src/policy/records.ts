@@ -29,6 +29,8 @@ export const endpointRuleSchema = z.strictObject({
   limits: limitListSchema,
   /** Evaluate and report, never reject (try a rule on real traffic first). */
   shadow: z.boolean().optional(),
+  /** Match the path case-sensitively; default false (see policy/normalize-path.ts). */
+  caseSensitive: z.boolean().optional(),
 });
 export type EndpointRule = z.infer<typeof endpointRuleSchema>;
 
@@ -100,6 +102,7 @@ export const policyConfigSchema = z.strictObject({
       path: endpointRuleSchema.shape.path,
       limits: z.partialRecord(z.enum([...TIERS, 'anonymous']), limitListSchema),
       shadow: z.boolean().optional(),
+      caseSensitive: z.boolean().optional(),
     }),
   ),
   /** Failed API key lookups allowed per client IP before answering 429 instead of 401. */

@@ -9,6 +9,7 @@ import { type Caller, identify } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
 import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
+import { effectiveMethods } from '../policy/normalize-path';
 import type { ResolvedPolicy } from '../policy/resolve-policy';
 import { resolvePolicy } from '../policy/resolve-policy';
 import { getServices, type Services } from '../services';
@@ -90,7 +91,13 @@ async function limitAndForward(
     });
   }
 
-  const policy = await policyFor(services, caller, request.method, url.pathname);
+  const policy = await policyFor(
+    services,
+    caller,
+    request.method,
+    url.pathname,
+    effectiveMethods(request.method, request.headers),
+  );
   const decision = await decide({
     store: services.counters,
     identity:
@@ -192,17 +199,19 @@ export async function policyFor(
   caller: Exclude<Caller, { kind: 'service' }>,
   method: string,
   path: string,
+  overrideMethods: readonly string[] = [],
 ): Promise<ResolvedPolicy> {
   const policy = await services.config.policy();
   const now = services.clock.now();
   if (caller.kind === 'anonymous')
-    return resolvePolicy({ policy, tier: 'anonymous', method, path, now });
+    return resolvePolicy({ policy, tier: 'anonymous', method, overrideMethods, path, now });
   const customer = await services.config.customer(caller.customerId);
   return resolvePolicy({
     policy,
     tier: customer?.tier ?? 'free',
     ...(customer ? { customer } : {}),
     method,
+    overrideMethods,
     path,
     now,
   });

@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { originEcho, sequence, silenceLogs, testWorker, worker } from '../support/app';
 import { createCustomer, randomIp } from '../support/customers';
+import { SEARCH_SPELLINGS } from '../support/hostile';
 
 silenceLogs();
 
@@ -166,5 +167,38 @@ describe('headers only the worker may set', () => {
     expect(seen['x-customer-tier']).toBe('anonymous');
     expect(seen['x-service-name']).toBeUndefined();
     expect(seen['x-edgelimit-anything']).toBeUndefined();
+  });
+});
+
+describe('endpoint rules', () => {
+  it('hold for every spelling of the path: 30 mixed spellings of POST /v1/search allow exactly 10', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const path = SEARCH_SPELLINGS[i % SEARCH_SPELLINGS.length] as string;
+      // Every third request is a GET that asks the origin to treat it as a POST.
+      const override = i % 3 === 2;
+      const response = await worker.fetch(path, {
+        method: override ? 'GET' : 'POST',
+        headers: {
+          ...customer.headers,
+          ...(override ? { 'X-HTTP-Method-Override': 'POST' } : {}),
+        },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+  });
+
+  it('forward the path and the method-override header unchanged', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const response = await worker.fetch('/v1/%73earch;x', {
+      headers: { ...customer.headers, 'X-HTTP-Method': 'POST' },
+    });
+    expect(response.headers.get('RateLimit-Policy')).toContain('"search:minute"');
+    const seen = await originEcho(response);
+    expect(seen.path).toBe('/v1/%73earch;x');
+    expect(seen.headers['x-http-method']).toBe('POST');
   });
 });
