@@ -136,3 +136,40 @@ describe('when Redis fails', () => {
     expect((await stub.redisCommands()) / checks).toBeLessThanOrEqual(0.05);
   });
 });
+
+describe('when Redis is slow in hybrid mode', () => {
+  for (const delayMs of [40, 100, 300]) {
+    it(`decides fresh identities for real at +${delayMs} ms per Redis round trip (0 failed-open, the limit holds)`, async () => {
+      const worker = testWorker({
+        LIMITER_STORE: 'hybrid',
+        UPSTASH_REDIS_REST_URL: inject('chaosUpstashUrl'),
+        UPSTASH_REDIS_REST_TOKEN: inject('chaosUpstashToken'),
+      });
+      // The runtime's first Durable Object start (loading the class) is not what is measured.
+      const warm = await createCustomer(env.CONFIG, { tier: 'free' });
+      await worker.fetch('/v1/x', { headers: warm.headers });
+      await control(`/delay?ms=${delayMs}`);
+      const customers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          createCustomer(env.CONFIG, { tier: 'enterprise', limits: [{ limit: 5, window: '1m' }] }),
+        ),
+      );
+      const statuses = new Map<string, number>();
+      const perCustomer = await Promise.all(
+        customers.map(async (customer) => {
+          const allowed: number[] = [];
+          for (let i = 0; i < 8; i++) {
+            const res = await worker.fetch('/v1/x', { headers: customer.headers });
+            const status = res.headers.get('X-Edgelimit-Status') ?? 'none';
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            if (res.status === 200) allowed.push(i);
+          }
+          return allowed.length;
+        }),
+      );
+      expect(Object.fromEntries(statuses)).toEqual({ allowed: 40, rejected: 24 });
+      expect(perCustomer).toEqual(customers.map(() => 5));
+      expect(getServices(worker.env).storeHealth.breaker().state).toBe('closed');
+    });
+  }
+});
