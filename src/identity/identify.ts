@@ -1,6 +1,8 @@
 /** Turns a request into a verified caller, or a reason it has none. */
+import type { Clock } from '../clock';
 import type { ConfigStore } from '../policy/config-store';
 import { clientIp, readCredentials } from './credentials';
+import type { FailedAttemptsGuard } from './failed-attempts';
 import { sha256Hex } from './hash';
 import type { ServiceTokenVerifier } from './service-tokens';
 
@@ -21,7 +23,8 @@ export interface IdentityFailure {
     | 'invalid-service-token'
     | 'unknown-api-key'
     | 'revoked-api-key'
-    | 'malformed-api-key';
+    | 'malformed-api-key'
+    | 'too-many-failures';
   readonly message: string;
   readonly ip: string;
 }
@@ -32,6 +35,9 @@ export type Identity = { ok: true; caller: Caller } | { ok: false; failure: Iden
 export interface IdentifyDeps {
   readonly verifyServiceToken: ServiceTokenVerifier;
   readonly config: Pick<ConfigStore, 'apiKey'>;
+  /** Addresses over the failed-attempts limit; their keys are refused unread. */
+  readonly failedAttempts?: Pick<FailedAttemptsGuard, 'blocked'>;
+  readonly clock?: Clock;
 }
 
 /**
@@ -53,6 +59,11 @@ export async function identify(headers: Headers, deps: IdentifyDeps): Promise<Id
     case 'none':
       return { ok: true, caller: { kind: 'anonymous', ip } };
     case 'api-key': {
+      // Over the failed-attempts limit nothing is hashed or read: a right key gets the same
+      // refusal as a wrong one, so the answer confirms no guess.
+      if (deps.failedAttempts?.blocked(ip, deps.clock?.now() ?? Date.now())) {
+        return fail('too-many-failures', 'too many failed attempts from this address', ip);
+      }
       const keyHash = await sha256Hex(presented.key);
       const record = await deps.config.apiKey(keyHash);
       if (!record) return fail('unknown-api-key', 'the API key is not recognised', ip);

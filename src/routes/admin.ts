@@ -35,7 +35,7 @@ export function adminRoutes(): Hono<Env> {
   const app = new Hono<Env>();
 
   app.use('*', async (c, next) => {
-    const refused = await refuseNonAdmin(c.env, c.req.header('authorization'));
+    const refused = await refuseNonAdmin(c.env, c.req.raw.headers);
     if (refused) return refused;
     await next();
   });

@@ -17,7 +17,7 @@ export function metricsRoutes(): Hono<Env> {
   app.use('*', dashboardCors());
 
   app.get('/admin/metrics', async (c) => {
-    const refused = await refuseNonAdmin(c.env, c.req.header('authorization'));
+    const refused = await refuseNonAdmin(c.env, c.req.raw.headers);
     if (refused) return refused;
     const services = getServices(c.env);
     const query = parseQuery(c, metricsQuery);

@@ -1,7 +1,7 @@
 /** The main path's security: service-token bypass, 401s and key guessing, header spoofing. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { originEcho, sequence, silenceLogs, testWorker, worker } from '../support/app';
+import { countingKv, originEcho, sequence, silenceLogs, testWorker, worker } from '../support/app';
 import { createCustomer, randomIp } from '../support/customers';
 import { SEARCH_SPELLINGS } from '../support/hostile';
 
@@ -200,5 +200,56 @@ describe('endpoint rules', () => {
     const seen = await originEcho(response);
     expect(seen.path).toBe('/v1/%73earch;x');
     expect(seen.headers['x-http-method']).toBe('POST');
+  });
+});
+
+describe('key guessing', () => {
+  it('is refused unread past the failed-attempts limit: no KV read, and a right key gets the same 429', async () => {
+    const counted = countingKv(env.CONFIG);
+    const target = testWorker({ SEED_DEMO: 'false' }, { CONFIG: counted.kv });
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const ip = randomIp();
+    const guess = (i: number) =>
+      target.fetch('/v1/x', {
+        headers: { 'X-API-Key': `guess-${i}-${crypto.randomUUID()}`, 'CF-Connecting-IP': ip },
+      });
+    for (let i = 0; i < 20; i++) expect((await guess(i)).status).toBe(401);
+    const readsAtLimit = counted.reads('key:');
+    const later = [];
+    for (let i = 20; i < 70; i++) later.push((await guess(i)).status);
+    expect(later).toEqual(later.map(() => 429));
+    const right = await target.fetch('/v1/x', {
+      headers: { ...customer.headers, 'CF-Connecting-IP': ip },
+    });
+    expect(right.status).toBe(429);
+    expect(counted.reads('key:')).toBe(readsAtLimit);
+    // The same key from another address is fine.
+    const elsewhere = await target.fetch('/v1/x', {
+      headers: { ...customer.headers, 'CF-Connecting-IP': randomIp() },
+    });
+    expect(elsewhere.status).toBe(200);
+  });
+});
+
+describe('admin token guessing', () => {
+  it('is limited per client address like key guessing: 200 wrong tokens get 20 401s, then 429s, and the right token too', async () => {
+    const ip = randomIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const response = await worker.fetch('/_edgelimit/admin/policy', {
+        headers: { Authorization: `Bearer wrong-${i}`, 'CF-Connecting-IP': ip },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 401)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(180);
+    const right = await worker.fetch('/_edgelimit/admin/metrics', {
+      headers: { Authorization: 'Bearer test-admin-token', 'CF-Connecting-IP': ip },
+    });
+    expect(right.status).toBe(429);
+    const elsewhere = await worker.fetch('/_edgelimit/admin/policy', {
+      headers: { Authorization: 'Bearer test-admin-token', 'CF-Connecting-IP': randomIp() },
+    });
+    expect(elsewhere.status).toBe(200);
   });
 });
