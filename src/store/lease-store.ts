@@ -81,7 +81,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   // dropped from the bound is simply not refunded (its units expire with the window).
   const leases = new BoundedMap<string, Lease>(options.maxKeys ?? MAX_LEASE_KEYS);
   const asks = new BoundedMap<string, number>(options.maxKeys ?? MAX_LEASE_KEYS);
-  const inflight = new Map<string, Promise<unknown>>();
+  const inflight = new Map<string, Promise<CheckOutcome>>();
 
   const keyOf = (r: CheckRequest) =>
     `${r.identity}|${r.windows.map((w) => `${w.id}:${w.limit}:${w.windowMs}`).join(',')}`;
@@ -151,11 +151,13 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         if (lease && lease.units > 0 && now < lease.usableUntil) return fromLease(lease, now);
         const pending = inflight.get(key);
         if (pending) {
-          // Another request of this isolate is renewing; share its lease instead of asking twice.
-          await pending.catch(() => {});
-          const renewed = leases.get(key);
-          if (renewed && renewed.units > 0 && options.clock.now() < renewed.usableUntil) continue;
-          // Refused (no quota), failed, or already used up: ask the object ourselves.
+          // At most one renewal per identity in this isolate: two in flight would each replace
+          // the other's lease, and the replaced units would never be returned. Wait for it and
+          // share its answer: a refusal (no quota) or a failure holds for us too; a new lease
+          // is taken from on the next turn of the loop.
+          const shared = await pending;
+          if (!shared.allowed) return shared;
+          continue;
         }
         const renewal = renew(request, key);
         inflight.set(key, renewal);
