@@ -23,6 +23,8 @@ export interface Secrets {
   /** Circuit breaker: consecutive store failures that open it, and how long it stays open. */
   BREAKER_FAILURES?: string;
   BREAKER_OPEN_MS?: string;
+  /** How long the origin has to send its response headers before a 504; default 30000. */
+  ORIGIN_TIMEOUT_MS?: string;
 }
 
 /** Everything the worker receives as `env`. */
@@ -44,6 +46,7 @@ const settingsSchema = z.object({
   ALERT_THRESHOLD: z.coerce.number().gt(0).max(100).default(0.8),
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+  ORIGIN_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -62,6 +65,8 @@ export interface Settings {
   /** Share of a limit (0..1] at which a customer is alerted as approaching it; default 0.8. */
   readonly alertThreshold: number;
   readonly breaker: { readonly failures: number; readonly openMs: number };
+  /** Time the origin has to send its response headers; past it, a 504. */
+  readonly originTimeoutMs: number;
   readonly redis?: { readonly url: string; readonly token: string };
 }
 
@@ -99,6 +104,7 @@ export function readSettings(env: Bindings): Settings {
     configTtlMs: v.CONFIG_TTL_MS,
     alertThreshold: v.ALERT_THRESHOLD > 1 ? v.ALERT_THRESHOLD / 100 : v.ALERT_THRESHOLD,
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
+    originTimeoutMs: v.ORIGIN_TIMEOUT_MS,
     ...(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
       ? { redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN } }
       : {}),

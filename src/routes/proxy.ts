@@ -1,6 +1,7 @@
 /** The main path: identify, resolve the policy, decide, forward, add headers. */
 import type { Context } from 'hono';
 import type { Bindings } from '../env';
+import { callOrigin, type OriginFailure, originFailureResponse } from '../http/call-origin';
 import { demoOrigin } from '../http/demo-origin';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
 import { problemResponse, quotaExceeded } from '../http/problem';
@@ -76,7 +77,14 @@ async function limitAndForward(
       store: 'none',
     };
     const forwarded = forwardRequest(request, { 'X-Service-Name': caller.service });
-    const response = await origin(forwarded);
+    const headers = {
+      ...rateLimitHeaders(bypass),
+      'Server-Timing': serverTiming(performance.now() - started),
+    };
+    const result = await callOrigin(origin, forwarded, settings.originTimeoutMs);
+    const response = result.ok
+      ? withHeaders(result.response, headers)
+      : originFailed(result.failure, settings.docsUrl, headers);
     report({
       decision: bypass,
       caller,
@@ -85,10 +93,7 @@ async function limitAndForward(
       path: url.pathname,
       status: response.status,
     });
-    return withHeaders(response, {
-      ...rateLimitHeaders(bypass),
-      'Server-Timing': serverTiming(performance.now() - started),
-    });
+    return response;
   }
 
   const policy = await policyFor(
@@ -168,16 +173,36 @@ async function limitAndForward(
     decision.outcome === 'allowed' ? throttleFor(decision.windows, policy.throttle) : NO_THROTTLE;
   // Graduated throttling slows a caller near the hard limit; the request is already counted.
   if (throttle.delayMs > 0) await scheduler.wait(throttle.delayMs);
-  const response = await origin(forwardRequest(request, trusted));
+  const result = await callOrigin(
+    origin,
+    forwardRequest(request, trusted),
+    settings.originTimeoutMs,
+  );
+  const outHeaders = { ...headers, ...throttleHeaders(throttle) };
+  const response = result.ok
+    ? withHeaders(result.response, outHeaders)
+    : originFailed(result.failure, settings.docsUrl, outHeaders);
   report({ ...event, status: response.status });
-  return withHeaders(response, { ...headers, ...throttleHeaders(throttle) });
+  return response;
 }
 
+/** A failed origin call: logged, and answered as a 502 or 504 with the quota headers. */
+function originFailed(
+  failure: OriginFailure,
+  docsUrl: string,
+  headers: Record<string, string>,
+): Response {
+  log('origin-error', { kind: failure.kind, message: failure.message }, 'error');
+  return originFailureResponse(failure, docsUrl, headers);
+}
+
+/**
+ * The request the origin receives: the client's, body included as it came (so a
+ * `Content-Length` the client sent is kept rather than re-chunked), with the trusted headers.
+ */
 function forwardRequest(request: Request, trusted: Record<string, string>): Request {
-  return new Request(request.url, {
-    method: request.method,
+  return new Request(request, {
     headers: originHeaders(request.headers, trusted),
-    body: request.body,
     redirect: 'manual',
   });
 }

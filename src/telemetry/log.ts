@@ -13,6 +13,7 @@ export type LogEvent =
   | 'override-applied'
   | 'shadow-would-reject'
   | 'increase-request'
+  | 'origin-error'
   | 'internal-error';
 
 /** Fields of a log line; values must already be safe to log (hashes, ids, never keys). */
