@@ -1,5 +1,6 @@
 /** The worker's bindings, secrets and settings, validated once per isolate. */
 import { z } from 'zod';
+import { checkToken, parseServiceTokens, type TokenEntry } from './identity/service-tokens';
 import { describeIssues } from './policy/records';
 
 /** Secrets: set with `wrangler secret put NAME`, never in wrangler.toml. */
@@ -68,6 +69,10 @@ export interface Settings {
   /** Time the origin has to send its response headers; past it, a 504. */
   readonly originTimeoutMs: number;
   readonly redis?: { readonly url: string; readonly token: string };
+  /** Parsed `SERVICE_TOKENS` (validated: no empty or short token). */
+  readonly serviceTokens: readonly TokenEntry[];
+  /** `ADMIN_TOKEN`, verbatim (never split); absent = admin API disabled. */
+  readonly adminToken?: string;
 }
 
 /** A setting that cannot be used; the message names the variable. */
@@ -91,7 +96,16 @@ export function readSettings(env: Bindings): Settings {
       `invalid configuration: LIMITER_STORE=${v.LIMITER_STORE} needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN`,
     );
   }
+  const serviceTokens = tokenSetting('SERVICE_TOKENS', () =>
+    parseServiceTokens(env.SERVICE_TOKENS),
+  );
+  // Taken verbatim: a comma or `=` in it is part of the one admin token, never a separator.
+  const adminToken = env.ADMIN_TOKEN;
+  if (adminToken !== undefined)
+    tokenSetting('ADMIN_TOKEN', () => checkToken(adminToken, 'the value'));
   const settings: Settings = {
+    serviceTokens,
+    ...(adminToken !== undefined ? { adminToken } : {}),
     originUrl: v.ORIGIN_URL,
     storeMode: v.LIMITER_STORE,
     prefix: v.RESERVED_PREFIX,
@@ -111,4 +125,14 @@ export function readSettings(env: Bindings): Settings {
   };
   cache.set(env, settings);
   return settings;
+}
+
+/** Runs a token check, turning its error into a SettingsError naming the variable. */
+function tokenSetting<T>(name: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SettingsError(`invalid configuration: ${name}: ${message}`);
+  }
 }

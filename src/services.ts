@@ -2,7 +2,7 @@
 import { type Clock, systemClock } from './clock';
 import { type Bindings, readSettings, type Settings } from './env';
 import { createFailedAttemptsGuard, type FailedAttemptsGuard } from './identity/failed-attempts';
-import { createServiceTokenVerifier, type ServiceTokenVerifier } from './identity/service-tokens';
+import { createTokenVerifier, type ServiceTokenVerifier } from './identity/service-tokens';
 import { type ConfigStore, createConfigStore } from './policy/config-store';
 import { type ComposedStore, composeStore } from './store/compose';
 import type { CounterStore } from './store/counter-store';
@@ -85,8 +85,10 @@ export function getServices(env: Bindings): Services {
     }),
     counters: composed.store,
     storeHealth: composed,
-    verifyServiceToken: createServiceTokenVerifier(env.SERVICE_TOKENS),
-    verifyAdminToken: createServiceTokenVerifier(env.ADMIN_TOKEN ? `admin=${env.ADMIN_TOKEN}` : ''),
+    verifyServiceToken: createTokenVerifier(settings.serviceTokens),
+    verifyAdminToken: createTokenVerifier(
+      settings.adminToken !== undefined ? [{ name: 'admin', token: settings.adminToken }] : [],
+    ),
     failedAttempts: createFailedAttemptsGuard(),
     telemetry,
     usage:

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
-const TOKEN = 't';
+const TOKEN = 'cli-test-admin-token';
 
 interface Run {
   code: number;
