@@ -60,6 +60,11 @@ export const customerRecordSchema = z.strictObject({
   tier: z.enum(TIERS),
   /** Replaces the tier's limits (required in spirit for enterprise; tier defaults otherwise). */
   limits: limitListSchema.optional(),
+  /**
+   * No tier or customer limit at all, said explicitly (endpoint rules and overrides still
+   * apply). Cannot be combined with `limits`.
+   */
+  unlimited: z.literal(true).optional(),
   /** Endpoint rules for this customer, added to (and for the same id, replacing) the global ones. */
   endpoints: z.array(endpointRuleSchema).max(32).optional(),
   overrides: z.array(overrideSchema).max(16).optional(),

@@ -33,6 +33,8 @@ export interface ResolvedPolicy {
   readonly throttle?: ThrottleConfig;
   /** `fast` decides from leased units in the isolate; absent = exact. */
   readonly consistency?: 'exact' | 'fast';
+  /** The customer record says `"unlimited": true`: no tier or customer windows. */
+  readonly unlimited?: boolean;
 }
 
 /** Inputs of {@link resolvePolicy}. */
@@ -60,7 +62,7 @@ export interface PolicyInput {
  */
 export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
   const { policy, tier, customer, now } = input;
-  const base = customer?.limits ?? policy.tiers[tier];
+  const base = customer?.unlimited ? [] : (customer?.limits ?? policy.tiers[tier]);
   const override = activeOverride(customer?.overrides, now);
   const limits = override ? mergeLimits(base, override.limits) : base;
   const windows: ResolvedWindow[] = limitsOf(limits);
@@ -85,6 +87,7 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
     ...(override ? { override } : {}),
     ...(throttle ? { throttle } : {}),
     ...(consistency === 'fast' ? { consistency } : {}),
+    ...(customer?.unlimited ? { unlimited: true } : {}),
   };
 }
 

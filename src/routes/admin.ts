@@ -92,6 +92,11 @@ export function adminRoutes(): Hono<Env> {
       return invalid([{ field: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]);
     const body = await readJson(c.req.raw, putCustomerSchema);
     if (!body.ok) return body.response;
+    if (body.value.unlimited && body.value.limits) {
+      return invalid([
+        { field: 'unlimited', message: 'cannot be combined with limits; send one of them' },
+      ]);
+    }
     const existing = await readCustomer(c.env, id.data);
     const record = await writeCustomer(c.env, id.data, {
       ...body.value,

@@ -165,7 +165,7 @@ export function usageRoutes(): Hono<Env> {
         limited: false,
       });
     }
-    const { windows, tier, override } = await windowsFor(services, who);
+    const { windows, tier, override, unlimited } = await windowsFor(services, who);
     const identity =
       who.kind === 'customer' ? customerIdentity(who.customerId) : ipIdentity(who.ip);
     let outcome: Awaited<ReturnType<Services['counters']['check']>> | undefined;
@@ -194,6 +194,7 @@ export function usageRoutes(): Hono<Env> {
     return c.json({
       customerId: who.kind === 'customer' ? who.customerId : null,
       tier,
+      ...(unlimited ? { unlimited: true } : {}),
       windows: windows.map((w, i) => {
         const state = outcome?.windows[i];
         const merged = {
@@ -244,7 +245,7 @@ async function windowsFor(services: Services, caller: Exclude<Caller, { kind: 's
       if (w.rule === id && !windows.some((x) => x.id === w.id)) windows.push(w);
     }
   }
-  return { windows, tier: base.tier, override: base.override };
+  return { windows, tier: base.tier, override: base.override, unlimited: base.unlimited === true };
 }
 
 /** A concrete path matched by an endpoint pattern (`:id`, `*` and `**` become one segment). */
