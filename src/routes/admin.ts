@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Bindings } from '../env';
+import { ADMIN_MAX_BODY_BYTES, jsonBodyLimit } from '../http/json-body-limit';
 import { problemResponse } from '../http/problem';
 import { sha256Hex } from '../identity/hash';
 import { kvKeys } from '../policy/config-store';
@@ -39,6 +40,7 @@ export function adminRoutes(): Hono<Env> {
     if (refused) return refused;
     await next();
   });
+  app.use('*', jsonBodyLimit(ADMIN_MAX_BODY_BYTES));
 
   app.post('/keys', async (c) => {
     const body = await readJson(c.req.raw, newKeySchema);

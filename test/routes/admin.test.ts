@@ -197,3 +197,12 @@ describe('empty limit lists', () => {
     expect(body.windows.map((w) => w.rule)).toEqual(['search']);
   });
 });
+
+describe('admin request bodies', () => {
+  it('are refused with 413 past 256 KiB, before being parsed', async () => {
+    const huge = JSON.stringify({ tier: 'free', padding: 'x'.repeat(20 * 1024 * 1024) });
+    const response = await admin('PUT', `/customers/${uniqueId('huge')}`, huge);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ status: 413, title: 'Payload too large' });
+  });
+});
