@@ -148,6 +148,8 @@ describe('admin CLI against wrangler dev', () => {
         '--var',
         'SEED_DEMO:true',
         '--var',
+        'ORIGIN_URL:demo',
+        '--var',
         'LIMITER_STORE:durable-object',
         '--var',
         'CONFIG_TTL_MS:0',
