@@ -26,6 +26,12 @@ export interface Secrets {
   BREAKER_OPEN_MS?: string;
   /** How long the origin has to send its response headers before a 504; default 30000. */
   ORIGIN_TIMEOUT_MS?: string;
+  /**
+   * Headers API keys are read from, comma-separated; default `x-api-key,authorization`
+   * (`authorization` = `Authorization: Bearer`). Drop `authorization` when clients send Bearer
+   * tokens meant for the origin.
+   */
+  API_KEY_HEADERS?: string;
 }
 
 /** Everything the worker receives as `env`. */
@@ -48,6 +54,16 @@ const settingsSchema = z.object({
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
   ORIGIN_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
+  API_KEY_HEADERS: z
+    .string()
+    .default('x-api-key,authorization')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()))
+    .refine((list) => list.every((h) => /^[a-z0-9-]{1,64}$/.test(h)), {
+      message: 'must be comma-separated header names (authorization = Authorization: Bearer)',
+    })
+    .refine((list) => !list.includes('x-service-token'), {
+      message: 'cannot include x-service-token (that header carries service tokens)',
+    }),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
 });
@@ -68,6 +84,8 @@ export interface Settings {
   readonly breaker: { readonly failures: number; readonly openMs: number };
   /** Time the origin has to send its response headers; past it, a 504. */
   readonly originTimeoutMs: number;
+  /** Lowercase names of the headers API keys are read from, in order. */
+  readonly apiKeyHeaders: readonly string[];
   readonly redis?: { readonly url: string; readonly token: string };
   /** Parsed `SERVICE_TOKENS` (validated: no empty or short token). */
   readonly serviceTokens: readonly TokenEntry[];
@@ -119,6 +137,7 @@ export function readSettings(env: Bindings): Settings {
     alertThreshold: v.ALERT_THRESHOLD > 1 ? v.ALERT_THRESHOLD / 100 : v.ALERT_THRESHOLD,
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
     originTimeoutMs: v.ORIGIN_TIMEOUT_MS,
+    apiKeyHeaders: v.API_KEY_HEADERS,
     ...(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
       ? { redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN } }
       : {}),

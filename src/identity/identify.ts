@@ -38,6 +38,8 @@ export interface IdentifyDeps {
   /** Addresses over the failed-attempts limit; their keys are refused unread. */
   readonly failedAttempts?: Pick<FailedAttemptsGuard, 'blocked'>;
   readonly clock?: Clock;
+  /** Where API keys are read from (`API_KEY_HEADERS`); default X-API-Key and Bearer. */
+  readonly settings?: { readonly apiKeyHeaders: readonly string[] };
 }
 
 /**
@@ -46,7 +48,7 @@ export interface IdentifyDeps {
  */
 export async function identify(headers: Headers, deps: IdentifyDeps): Promise<Identity> {
   const ip = clientIp(headers);
-  const presented = readCredentials(headers);
+  const presented = readCredentials(headers, deps.settings?.apiKeyHeaders);
   switch (presented.kind) {
     case 'service-token': {
       const service = await deps.verifyServiceToken(presented.token);

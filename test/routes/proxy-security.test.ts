@@ -253,3 +253,31 @@ describe('admin token guessing', () => {
     expect(elsewhere.status).toBe(200);
   });
 });
+
+describe('credential headers', () => {
+  it('are configurable: with API_KEY_HEADERS=x-api-key a Bearer JWT goes to the origin untouched', async () => {
+    const target = testWorker({ API_KEY_HEADERS: 'x-api-key' });
+    const jwt = 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl';
+    const anonymous = await target.fetch('/v1/me', {
+      headers: { Authorization: jwt, 'CF-Connecting-IP': randomIp() },
+    });
+    expect(anonymous.status).toBe(200);
+    expect((await originEcho(anonymous)).headers.authorization).toBe(jwt);
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const keyed = await target.fetch('/v1/me', {
+      headers: { ...customer.headers, Authorization: jwt },
+    });
+    expect((await originEcho(keyed)).headers['x-customer-id']).toBe(customer.customerId);
+  });
+
+  it('may name the API's own header, and refuse a list that would swallow service tokens', async () => {
+    const target = testWorker({ API_KEY_HEADERS: 'x-client-key' });
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const keyed = await target.fetch('/v1/me', { headers: { 'X-Client-Key': customer.key } });
+    expect((await originEcho(keyed)).headers['x-customer-id']).toBe(customer.customerId);
+    const broken = testWorker({ API_KEY_HEADERS: 'x-api-key,x-service-token' });
+    const response = await broken.fetch('/v1/me');
+    expect(response.status).toBe(500);
+    expect(await response.text()).toContain('API_KEY_HEADERS');
+  });
+});
