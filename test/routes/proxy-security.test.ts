@@ -270,7 +270,7 @@ describe('credential headers', () => {
     expect((await originEcho(keyed)).headers['x-customer-id']).toBe(customer.customerId);
   });
 
-  it('may name the API's own header, and refuse a list that would swallow service tokens', async () => {
+  it('may name a header the API itself uses, and refuse a list that would swallow service tokens', async () => {
     const target = testWorker({ API_KEY_HEADERS: 'x-client-key' });
     const customer = await createCustomer(env.CONFIG, { tier: 'free' });
     const keyed = await target.fetch('/v1/me', { headers: { 'X-Client-Key': customer.key } });
