@@ -32,6 +32,11 @@ export interface Secrets {
    * tokens meant for the origin.
    */
   API_KEY_HEADERS?: string;
+  /**
+   * IPv6 prefix length anonymous callers and failed attempts are counted by; default 64 (one
+   * subscriber's usual allocation), 128 = per address.
+   */
+  ANON_IPV6_PREFIX?: string;
 }
 
 /** Everything the worker receives as `env`. */
@@ -54,6 +59,7 @@ const settingsSchema = z.object({
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
   ORIGIN_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
+  ANON_IPV6_PREFIX: z.coerce.number().int().min(16).max(128).default(64),
   API_KEY_HEADERS: z
     .string()
     .default('x-api-key,authorization')
@@ -86,6 +92,8 @@ export interface Settings {
   readonly originTimeoutMs: number;
   /** Lowercase names of the headers API keys are read from, in order. */
   readonly apiKeyHeaders: readonly string[];
+  /** IPv6 prefix length anonymous callers and failed attempts are counted by. */
+  readonly anonymousIpv6Prefix: number;
   readonly redis?: { readonly url: string; readonly token: string };
   /** Parsed `SERVICE_TOKENS` (validated: no empty or short token). */
   readonly serviceTokens: readonly TokenEntry[];
@@ -138,6 +146,7 @@ export function readSettings(env: Bindings): Settings {
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
     originTimeoutMs: v.ORIGIN_TIMEOUT_MS,
     apiKeyHeaders: v.API_KEY_HEADERS,
+    anonymousIpv6Prefix: v.ANON_IPV6_PREFIX,
     ...(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
       ? { redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN } }
       : {}),

@@ -1,4 +1,5 @@
 /** Reads the credentials a request presents, and says precisely what is wrong with bad ones. */
+import { DEFAULT_IPV6_PREFIX, limitSubject } from './ip-address';
 
 /** API keys we accept: printable, URL-safe, not absurdly short or long. */
 const KEY_FORMAT = /^[A-Za-z0-9._~+/=-]{8,200}$/;
@@ -60,4 +61,14 @@ export function readCredentials(
 export function clientIp(headers: Headers): string {
   const ip = headers.get('cf-connecting-ip')?.trim();
   return ip && /^[0-9A-Fa-f:.]{2,45}$/.test(ip) ? ip : 'unknown';
+}
+
+/**
+ * Who an unidentified or anonymous request is counted as: the client address in canonical form,
+ * an IPv6 address by its network at `ipv6Prefix` bits (default /64), see ip-address.ts.
+ * @example clientSubject(new Headers({ 'CF-Connecting-IP': '2001:DB8::1' })) // '2001:db8::/64'
+ */
+export function clientSubject(headers: Headers, ipv6Prefix = DEFAULT_IPV6_PREFIX): string {
+  const ip = clientIp(headers);
+  return ip === 'unknown' ? ip : limitSubject(ip, ipv6Prefix);
 }

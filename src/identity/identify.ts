@@ -1,7 +1,7 @@
 /** Turns a request into a verified caller, or a reason it has none. */
 import type { Clock } from '../clock';
 import type { ConfigStore } from '../policy/config-store';
-import { clientIp, readCredentials } from './credentials';
+import { clientSubject, readCredentials } from './credentials';
 import type { FailedAttemptsGuard } from './failed-attempts';
 import { sha256Hex } from './hash';
 import type { ServiceTokenVerifier } from './service-tokens';
@@ -39,7 +39,11 @@ export interface IdentifyDeps {
   readonly failedAttempts?: Pick<FailedAttemptsGuard, 'blocked'>;
   readonly clock?: Clock;
   /** Where API keys are read from (`API_KEY_HEADERS`); default X-API-Key and Bearer. */
-  readonly settings?: { readonly apiKeyHeaders: readonly string[] };
+  readonly settings?: {
+    readonly apiKeyHeaders: readonly string[];
+    /** IPv6 prefix anonymous callers and failed attempts are counted by. */
+    readonly anonymousIpv6Prefix: number;
+  };
 }
 
 /**
@@ -47,7 +51,8 @@ export interface IdentifyDeps {
  * failure, never a fallback to anonymous.
  */
 export async function identify(headers: Headers, deps: IdentifyDeps): Promise<Identity> {
-  const ip = clientIp(headers);
+  // The address as limits count it: canonical, an IPv6 caller by its network (default /64).
+  const ip = clientSubject(headers, deps.settings?.anonymousIpv6Prefix);
   const presented = readCredentials(headers, deps.settings?.apiKeyHeaders);
   switch (presented.kind) {
     case 'service-token': {

@@ -2,7 +2,7 @@
 import type { Bindings } from '../env';
 import { problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
-import { clientIp } from '../identity/credentials';
+import { clientSubject } from '../identity/credentials';
 import { getServices } from '../services';
 import { log } from '../telemetry/log';
 import { countFailedAttempt } from './refuse-unidentified';
@@ -23,7 +23,7 @@ export async function refuseNonAdmin(env: Bindings, headers: Headers) {
     });
   }
   const services = getServices(env);
-  const ip = clientIp(headers);
+  const ip = clientSubject(headers, services.settings.anonymousIpv6Prefix);
   const blocked = services.failedAttempts.blocked(ip, services.clock.now());
   if (!blocked) {
     const auth = headers.get('authorization') ?? '';

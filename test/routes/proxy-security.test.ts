@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { countingKv, originEcho, sequence, silenceLogs, testWorker, worker } from '../support/app';
 import { createCustomer, randomIp } from '../support/customers';
-import { SEARCH_SPELLINGS } from '../support/hostile';
+import { IPV6_SPELLINGS, SEARCH_SPELLINGS } from '../support/hostile';
 
 silenceLogs();
 
@@ -279,5 +279,53 @@ describe('credential headers', () => {
     const response = await broken.fetch('/v1/me');
     expect(response.status).toBe(500);
     expect(await response.text()).toContain('API_KEY_HEADERS');
+  });
+});
+
+describe('anonymous IPv6 callers', () => {
+  /** A random /64 under 2001:db8::/32, as its four groups, so tests never share one. */
+  function randomNet(): string[] {
+    const [a = 0, b = 0] = crypto.getRandomValues(new Uint16Array(2));
+    return ['2001', 'db8', a.toString(16), b.toString(16)];
+  }
+
+  it('are one identity however the address is spelled: six spellings count as one', async () => {
+    const net = randomNet();
+    const padded = net.map((g) => g.padStart(4, '0'));
+    const spellings = [
+      `${net.join(':')}:0:0:0:1`,
+      `${net.join(':')}::1`,
+      `${net.join(':').toUpperCase()}::0001`,
+      `${padded.join(':')}:0000:0000:0000:0001`,
+      `${padded.join(':')}:0::1`,
+      `${net.join(':')}:0:0::1`,
+    ];
+    const remaining: (string | null)[] = [];
+    for (const ip of spellings) {
+      const response = await worker.fetch('/v1/x', { headers: { 'CF-Connecting-IP': ip } });
+      remaining.push(response.headers.get('X-RateLimit-Remaining'));
+    }
+    expect(remaining).toEqual(['29', '28', '27', '26', '25', '24']);
+  });
+
+  it('share one window per /64 by default, and per address with ANON_IPV6_PREFIX=128', async () => {
+    const net = randomNet().join(':');
+    const statuses: number[] = [];
+    for (let i = 1; i <= 31; i++) {
+      const response = await worker.fetch('/v1/x', {
+        headers: { 'CF-Connecting-IP': `${net}:${i.toString(16)}::${i.toString(16)}` },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(30);
+    expect(statuses.at(-1)).toBe(429);
+    const perAddress = testWorker({ ANON_IPV6_PREFIX: '128' });
+    const other = randomNet().join(':');
+    for (const host of ['1::1', '2::2']) {
+      const response = await perAddress.fetch('/v1/x', {
+        headers: { 'CF-Connecting-IP': `${other}:${host}` },
+      });
+      expect(response.headers.get('X-RateLimit-Remaining')).toBe('29');
+    }
   });
 });

@@ -18,3 +18,13 @@ export const SEARCH_SPELLINGS = [
   '/v1/search.',
   '/v1%2Fsearch',
 ];
+
+/** Six spellings of one IPv6 address (2001:db8::1). */
+export const IPV6_SPELLINGS = [
+  '2001:db8:0:0:0:0:0:1',
+  '2001:DB8::1',
+  '2001:0db8:0000:0000:0000:0000:0000:0001',
+  '2001:db8::0:1',
+  '2001:db8:0::0:0:1',
+  '2001:0DB8:0:0::0001',
+];
