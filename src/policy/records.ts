@@ -112,6 +112,16 @@ export const policyConfigSchema = z.strictObject({
   ),
   /** Failed API key lookups allowed per client IP before answering 429 instead of 401. */
   keyGuessLimit: limitListSchema,
+  /**
+   * Calls to the worker's own read endpoints (`/usage`, `/rate_limit`) per caller (customer, or
+   * client address), apart from API traffic; default 60 per minute.
+   */
+  reservedLimit: limitListSchema.optional(),
+  /**
+   * CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) per client address, counted
+   * apart from the caller's own windows; default 300 per minute.
+   */
+  preflightLimit: limitListSchema.optional(),
   /** Graduated throttling for every customer without their own; absent = off. */
   throttle: throttleSchema.optional(),
   /** Consistency per tier (`exact` where absent); a customer record's own setting wins. */

@@ -17,6 +17,7 @@ import { getServices, type Services } from '../services';
 import { log } from '../telemetry/log';
 import type { DecisionEvent } from '../telemetry/telemetry';
 import { refuseUnidentified } from './refuse-unidentified';
+import { checkSideWindow } from './side-limit';
 
 type Ctx = Context<{ Bindings: Bindings }>;
 
@@ -66,6 +67,38 @@ async function limitAndForward(
 
   const { caller } = identity;
   const origin = originFor(settings.originUrl);
+  if (caller.kind === 'anonymous' && isPreflight(request)) {
+    // Browsers send preflights without credentials: counting them in the anonymous window would
+    // refuse browser apps behind one NAT before their real requests. They get their own window.
+    const side = await checkSideWindow(
+      services,
+      'preflight',
+      ipIdentity(caller.ip),
+      `client ${caller.ip}`,
+    );
+    const event = {
+      decision: side.decision,
+      caller,
+      tier: 'anonymous' as const,
+      method: request.method,
+      path: url.pathname,
+    };
+    if (side.refused) {
+      report({ ...event, status: 429 });
+      return side.refused;
+    }
+    const result = await callOrigin(
+      origin,
+      forwardRequest(request, { 'X-Customer-Tier': 'anonymous' }),
+      settings.originTimeoutMs,
+    );
+    const headers = { ...side.headers, 'Server-Timing': serverTiming(performance.now() - started) };
+    const response = result.ok
+      ? withHeaders(result.response, headers)
+      : originFailed(result.failure, settings.docsUrl, headers);
+    report({ ...event, status: response.status });
+    return response;
+  }
   if (caller.kind === 'service') {
     // Internal traffic never touches a store, so no store failure can ever reject it.
     const bypass: Decision = {
@@ -184,6 +217,15 @@ async function limitAndForward(
     : originFailed(result.failure, settings.docsUrl, outHeaders);
   report({ ...event, status: response.status });
   return response;
+}
+
+/** A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method` (Fetch standard). */
+function isPreflight(request: Request): boolean {
+  return (
+    request.method === 'OPTIONS' &&
+    request.headers.has('origin') &&
+    request.headers.has('access-control-request-method')
+  );
 }
 
 /** A failed origin call: logged, and answered as a 502 or 504 with the quota headers. */

@@ -27,6 +27,7 @@ import {
 } from '../telemetry/usage-source';
 import { policyFor } from './proxy';
 import { refuseUnidentified } from './refuse-unidentified';
+import { checkSideWindow } from './side-limit';
 
 type Env = { Bindings: Bindings };
 type Ctx = Context<Env>;
@@ -117,6 +118,8 @@ export function usageRoutes(): Hono<Env> {
     const services = getServices(c.env);
     const caller = await authenticate(c, services, true);
     if (!caller.ok) return caller.response;
+    const limited = await limitReserved(services, caller.value);
+    if (limited) return limited;
     if (caller.value.kind !== 'customer') return unauthorized(services, 'Send your API key.');
     const query = parseQuery(c, usageQuery);
     if (!query.ok) return query.response;
@@ -155,6 +158,8 @@ export function usageRoutes(): Hono<Env> {
     const services = getServices(c.env);
     const caller = await authenticate(c, services, false);
     if (!caller.ok) return caller.response;
+    const limited = await limitReserved(services, caller.value);
+    if (limited) return limited;
     const who = caller.value;
     if (who.kind === 'service') {
       return c.json({
@@ -222,6 +227,19 @@ export function usageRoutes(): Hono<Env> {
   });
 
   return app;
+}
+
+/**
+ * Counts a call to the read endpoints in the caller's own `reserved` window (services are never
+ * limited); resolves to the 429 once it is full.
+ */
+async function limitReserved(services: Services, caller: Caller): Promise<Response | undefined> {
+  if (caller.kind === 'service') return undefined;
+  const [identity, subject] =
+    caller.kind === 'customer'
+      ? [customerIdentity(caller.customerId), `customer ${caller.customerId}`]
+      : [ipIdentity(caller.ip), `client ${caller.ip}`];
+  return (await checkSideWindow(services, 'reserved', identity, subject)).refused;
 }
 
 /**

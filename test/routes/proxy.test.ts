@@ -221,3 +221,24 @@ describe('exact counts under concurrency', () => {
     expect(outcomes.filter((o) => o === 'allowed')).toHaveLength(100);
   });
 });
+
+describe('CORS preflights', () => {
+  it('are forwarded in their own window and never use up the anonymous one', async () => {
+    const ip = randomIp();
+    const preflight = {
+      method: 'OPTIONS',
+      headers: {
+        'CF-Connecting-IP': ip,
+        Origin: 'https://app.example',
+        'Access-Control-Request-Method': 'POST',
+      },
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++)
+      statuses.push((await worker.fetch('/v1/search', preflight)).status);
+    expect(statuses).toEqual(statuses.map(() => 200));
+    const real = await worker.fetch('/v1/items', { headers: { 'CF-Connecting-IP': ip } });
+    expect(real.status).toBe(200);
+    expect(real.headers.get('X-RateLimit-Remaining')).toBe('29');
+  });
+});
