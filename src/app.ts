@@ -8,6 +8,7 @@ import { increaseRequestRoutes } from './routes/increase-request';
 import { metricsRoutes } from './routes/metrics';
 import { proxy } from './routes/proxy';
 import { usageRoutes } from './routes/usage';
+import { usageStub } from './telemetry/embedded-usage';
 import { log } from './telemetry/log';
 
 type Env = { Bindings: Bindings };
@@ -34,7 +35,7 @@ export function createApp(): Hono<Env> {
     const path = new URL(c.req.url).pathname;
     if (path === prefix || path.startsWith(`${prefix}/`)) {
       const rest = path.slice(prefix.length) || '/';
-      if (rest === '/health') return c.json({ ok: true, store: readSettings(c.env).storeMode });
+      if (rest === '/health') return health(c.env);
       if (rest === '/usage/increase-request') {
         return increaseRequests.fetch(c.req.raw, c.env, c.executionCtx);
       }
@@ -88,4 +89,23 @@ export function createApp(): Hono<Env> {
   });
 
   return app;
+}
+
+/**
+ * `GET <prefix>/health`: always 200 while the worker runs. In hybrid mode it also says whether
+ * write-behind to Redis failed in the last five minutes (`ok: false` then): the objects keep
+ * deciding, but Redis lags them, which a health check must not hide.
+ */
+async function health(env: Bindings): Promise<Response> {
+  const { storeMode } = readSettings(env);
+  if (storeMode !== 'hybrid') return Response.json({ ok: true, store: storeMode });
+  const now = Date.now();
+  const minute = Math.floor(now / 60_000) * 60_000;
+  const failed = await usageStub(env.USAGE)
+    .writeBehindFailures(minute - 4 * 60_000, minute)
+    .catch(() => undefined);
+  const writeBehind = failed
+    ? { failuresLast5m: failed.failures, lastError: failed.lastError }
+    : { failuresLast5m: null, lastError: 'the usage object did not answer' };
+  return Response.json({ ok: failed?.failures === 0, store: storeMode, writeBehind });
 }

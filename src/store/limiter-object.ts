@@ -17,6 +17,7 @@ import {
   currentBucket,
   oldestBucket,
 } from '../limiter/sliding-window';
+import { usageStub } from '../telemetry/embedded-usage';
 import { log } from '../telemetry/log';
 import type { CheckRequest } from './counter-store';
 import { createRedisClient } from './redis-client';
@@ -276,6 +277,12 @@ export class LimiterObject extends DurableObject<Env> {
       }
       await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
       log('store-error', { store: 'write-behind', message: String(error) }, 'error');
+      // Counted fleet-wide so metrics and alerts show it; a failure to count is only logged.
+      await usageStub(this.env.USAGE)
+        .reportWriteBehindFailure(Date.now(), String(error))
+        .catch((e: unknown) =>
+          log('internal-error', { where: 'write-behind-report', message: String(e) }, 'error'),
+        );
       return false;
     }
   }

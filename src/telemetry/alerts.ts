@@ -7,6 +7,7 @@ export type AlertKind =
   | 'exceeded'
   | 'rejection-spike'
   | 'store-errors'
+  | 'write-behind-failing'
   | 'breaker-open'
   | 'traffic-drop'
   | 'increase-request'

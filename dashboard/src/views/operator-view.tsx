@@ -135,7 +135,7 @@ function MetricsBody({
   now: number;
   range: UsageRange;
 }) {
-  const { totals, breaker } = metrics;
+  const { totals, breaker, writeBehind } = metrics;
   const latency = latestLatency(metrics);
   const charts = useMemo(() => {
     const times = metrics.series.map((p) => Date.parse(p.t));
@@ -237,6 +237,16 @@ function MetricsBody({
               {breaker.since ? (
                 <small> since {formatDateTime(Date.parse(breaker.since))}</small>
               ) : null}
+            </dd>
+          </div>
+          <div>
+            <dt>Write-behind failures</dt>
+            <dd
+              class={writeBehind?.failures ? 'breaker is-open' : undefined}
+              data-testid="write-behind"
+              title={writeBehind?.lastError ?? undefined}
+            >
+              {formatCount(writeBehind?.failures ?? 0)}
             </dd>
           </div>
         </dl>
