@@ -6,6 +6,7 @@ import { problemResponse } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { increaseRequestRoutes } from './routes/increase-request';
 import { metricsRoutes } from './routes/metrics';
+import { openApiDocument } from './routes/openapi';
 import { proxy } from './routes/proxy';
 import { usageRoutes } from './routes/usage';
 import { usageStub } from './telemetry/embedded-usage';
@@ -36,6 +37,9 @@ export function createApp(): Hono<Env> {
     if (path === prefix || path.startsWith(`${prefix}/`)) {
       const rest = path.slice(prefix.length) || '/';
       if (rest === '/health') return health(c.env);
+      if (rest === '/openapi.json' && c.req.method === 'GET') {
+        return c.json(openApiDocument(prefix, readSettings(c.env).docsUrl));
+      }
       if (rest === '/usage/increase-request') {
         return increaseRequests.fetch(c.req.raw, c.env, c.executionCtx);
       }

@@ -1,8 +1,9 @@
-/** Worker entry: the fetch and scheduled handlers and the Durable Object classes. */
+/** Worker entry: the fetch and scheduled handlers, the Durable Object classes and the RPC entrypoint. */
 import { createApp } from './app';
 import type { Bindings } from './env';
 import { runScheduledChecks } from './telemetry/scheduled-checks';
 
+export { RateLimiter } from './rpc/rate-limiter';
 export { LimiterObject } from './store/limiter-object';
 export { UsageObject } from './telemetry/usage-object';
 

@@ -24,12 +24,15 @@ import { refuseNonAdmin } from './admin-auth';
 
 type Env = { Bindings: Bindings };
 
-const newKeySchema = z.strictObject({
+/** Body of `POST /admin/keys`. */
+export const newKeySchema = z.strictObject({
   customerId: customerIdSchema,
   tier: z.enum(TIERS).optional(),
 });
-const revokeSchema = z.strictObject({ key: z.string().min(1) });
-const putCustomerSchema = customerRecordSchema.omit({ overrides: true, updatedAt: true });
+/** Body of `POST /admin/keys/revoke`. */
+export const revokeSchema = z.strictObject({ key: z.string().min(1) });
+/** Body of `PUT /admin/customers/:id`. */
+export const putCustomerSchema = customerRecordSchema.omit({ overrides: true, updatedAt: true });
 
 /** Builds the admin routes (mounted under `<prefix>/admin`). */
 export function adminRoutes(): Hono<Env> {

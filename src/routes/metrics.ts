@@ -9,7 +9,8 @@ import { dashboardCors, iso, parseQuery, sourceFailed, spanQuerySchema } from '.
 
 type Env = { Bindings: Bindings };
 
-const metricsQuery = spanQuerySchema(['1h', '24h', '7d'], '1h');
+/** Query of `GET /admin/metrics`. */
+export const metricsQuery = spanQuerySchema(['1h', '24h', '7d'], '1h');
 
 /** Builds the metrics route (mounted at `<prefix>/admin/metrics`). */
 export function metricsRoutes(): Hono<Env> {

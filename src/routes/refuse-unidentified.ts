@@ -3,7 +3,7 @@
  * client IP's failed-attempts window (so keys cannot be guessed at speed), then a 429 once that
  * window is full, else a 401 naming what is wrong.
  */
-import { problemResponse, quotaExceeded } from '../http/problem';
+import { type Problem, problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import type { IdentityFailure } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
@@ -19,6 +19,13 @@ export interface Refusal {
   readonly decision: Decision;
 }
 
+/** A refusal as values: the problem body and headers a {@link Refusal} response carries. */
+export interface RefusalParts {
+  readonly decision: Decision;
+  readonly problem: Problem;
+  readonly headers: Record<string, string>;
+}
+
 /**
  * Counts the failed attempt and builds the 401 (or 429) problem response. The quota headers
  * describe the failed-attempts window; `X-Edgelimit-Status` says the request was refused.
@@ -28,19 +35,27 @@ export async function refuseUnidentified(
   failure: IdentityFailure,
   path: string,
 ): Promise<Refusal> {
+  const { decision, problem, headers } = await refusalOf(services, failure, path);
+  return { decision, response: problemResponse(problem, headers) };
+}
+
+/** {@link refuseUnidentified} without the Response, for callers that are not HTTP (RPC). */
+export async function refusalOf(
+  services: Services,
+  failure: IdentityFailure,
+  path: string,
+): Promise<RefusalParts> {
   const { settings } = services;
   log('auth-failure', { code: failure.code, ip: failure.ip, path }, 'warn');
   const decision = await countFailedAttempt(services, failure.ip);
   const headers = rateLimitHeaders(decision);
   if (decision.outcome === 'rejected') {
     const subject = `failed API key attempts from ${failure.ip}`;
-    return {
-      decision,
-      response: problemResponse(quotaExceeded(decision, settings.docsUrl, subject), headers),
-    };
+    return { decision, problem: quotaExceeded(decision, settings.docsUrl, subject), headers };
   }
-  const response = problemResponse(
-    {
+  return {
+    decision,
+    problem: {
       type: `${settings.docsUrl}#${failure.code}`,
       title: failure.code === 'invalid-service-token' ? 'Invalid service token' : 'Invalid API key',
       status: 401,
@@ -48,13 +63,12 @@ export async function refuseUnidentified(
       code: failure.code,
       documentation: settings.docsUrl,
     },
-    {
+    headers: {
       ...headers,
       'X-Edgelimit-Status': 'unauthenticated',
       'WWW-Authenticate': 'Bearer realm="api"',
     },
-  );
-  return { decision, response };
+  };
 }
 
 /**

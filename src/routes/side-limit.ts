@@ -4,7 +4,7 @@
  * CORS preflights (which browsers send without credentials, so they must not use up the
  * anonymous window of everyone behind one NAT).
  */
-import { problemResponse, quotaExceeded } from '../http/problem';
+import { type Problem, problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import { type Decision, decide } from '../limiter/decide';
 import { DEFAULT_PREFLIGHT_LIMIT, DEFAULT_RESERVED_LIMIT } from '../policy/default-policy';
@@ -18,6 +18,8 @@ export type SideWindow = 'reserved' | 'preflight';
 export interface SideDecision {
   readonly decision: Decision;
   readonly headers: Record<string, string>;
+  /** The 429 body, when refused. */
+  readonly problem?: Problem;
   readonly refused?: Response;
 }
 
@@ -45,12 +47,6 @@ export async function checkSideWindow(
   const headers = rateLimitHeaders(decision);
   if (decision.outcome !== 'rejected') return { decision, headers };
   const what = kind === 'reserved' ? 'usage API calls' : 'CORS preflights';
-  return {
-    decision,
-    headers,
-    refused: problemResponse(
-      quotaExceeded(decision, services.settings.docsUrl, `${what} of ${subject}`),
-      headers,
-    ),
-  };
+  const problem = quotaExceeded(decision, services.settings.docsUrl, `${what} of ${subject}`);
+  return { decision, headers, problem, refused: problemResponse(problem, headers) };
 }

@@ -50,9 +50,11 @@ export const DEFAULT_RESOLUTION: Record<RangeName, Resolution> = {
 export function spanQuerySchema(ranges: readonly RangeName[], defaultRange: RangeName) {
   return z
     .object({
+      // An enum of exactly the allowed ranges, so the OpenAPI document lists no others.
       range: z
-        .enum(RANGE_NAMES)
-        .refine((r) => ranges.includes(r), { message: `must be one of ${ranges.join(', ')}` })
+        .enum(RANGE_NAMES.filter((r) => ranges.includes(r)) as [RangeName, ...RangeName[]], {
+          error: `must be one of ${ranges.join(', ')}`,
+        })
         .default(defaultRange),
       resolution: z.enum(RESOLUTION_NAMES).optional(),
     })
@@ -63,7 +65,8 @@ export function spanQuerySchema(ranges: readonly RangeName[], defaultRange: Rang
     });
 }
 
-const usageQuery = spanQuerySchema(RANGE_NAMES, '24h');
+/** Query of `GET /usage`. */
+export const usageQuery = spanQuerySchema(RANGE_NAMES, '24h');
 
 /** Parses the query string, or answers 400 naming every bad parameter. */
 export function parseQuery<T>(

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { countingKv, originEcho, sequence, silenceLogs, testWorker, worker } from '../support/app';
 import { createCustomer, randomIp } from '../support/customers';
-import { IPV6_SPELLINGS, SEARCH_SPELLINGS } from '../support/hostile';
+import { SEARCH_SPELLINGS } from '../support/hostile';
 
 silenceLogs();
 
