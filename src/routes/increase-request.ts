@@ -43,7 +43,8 @@ const REQUESTS_PER_HOUR = 5;
 export function increaseRequestRoutes(): Hono<Env> {
   const app = new Hono<Env>();
   app.use('*', dashboardCors());
-  app.post('*', jsonBodyLimit(INCREASE_REQUEST_MAX_BODY_BYTES), increaseRequest);
+  app.use('*', jsonBodyLimit(INCREASE_REQUEST_MAX_BODY_BYTES));
+  app.post('*', increaseRequest);
   app.all('*', () =>
     problemResponse(
       {

@@ -44,14 +44,17 @@ const FREE_POLICY = '"minute";q=100;w=60, "day";q=1000;w=86400';
 describe('free tier', () => {
   it('answers the 101st request in a minute with 429 quota-exceeded problem+json', async () => {
     const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const started = Date.now();
     const responses = await sequence(worker, 101, '/v1/things', { headers: customer.headers });
+    // The first request frees its unit 60 s after it was counted: less the time the burst took.
+    const tookSeconds = Math.ceil((Date.now() - started) / 1000);
     expect(statusCounts(responses)).toEqual({ 200: 100, 429: 1 });
     const last = responses[100] as Response;
     expect(last.status).toBe(429);
     expect(last.headers.get('Content-Type')).toBe('application/problem+json');
     expect(last.headers.get('X-RateLimit-Remaining')).toBe('0');
     const retryAfter = Number(last.headers.get('Retry-After'));
-    expect(retryAfter).toBeGreaterThanOrEqual(60);
+    expect(retryAfter).toBeGreaterThanOrEqual(60 - tookSeconds);
     expect(retryAfter).toBeLessThanOrEqual(61);
     expectRateLimitHeaders(last, FREE_POLICY);
     const body = (await last.json()) as Record<string, unknown>;
