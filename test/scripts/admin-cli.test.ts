@@ -273,6 +273,24 @@ describe('admin CLI against wrangler dev', () => {
     expect(res.headers.get('X-RateLimit-Limit')).toBe('500');
   });
 
+  it('says unlimited explicitly with --unlimited, which --limit and remove-limits undo', async () => {
+    const set = await admin([
+      'customers',
+      'set',
+      'cli-free',
+      '--tier',
+      'enterprise',
+      '--unlimited',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/^limits {5}unlimited \(no tier or custom limit/m);
+    const both = await admin(['customers', 'set', 'cli-free', '--unlimited', '--limit', '5/1m']);
+    expect(both.code).toBe(2);
+    const limited = await admin(['customers', 'set', 'cli-free', '--limit', '5/1m']);
+    expect(limited.code, limited.stderr).toBe(0);
+    expect(limited.stdout).toMatch(/^limits {5}5\/1m \(custom\)$/m);
+  });
+
   it('drops custom limits but keeps the tier with remove-limits', async () => {
     const run = await admin(['customers', 'remove-limits', 'cli-acme']);
     expect(run.code, run.stderr).toBe(0);
