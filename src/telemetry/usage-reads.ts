@@ -12,6 +12,7 @@ import {
   parseHistogram,
   table,
   type UsageSql,
+  type WriteBehindFailures,
 } from './usage-schema';
 import {
   type CustomerUsage,
@@ -195,4 +196,17 @@ export function breaker(sql: UsageSql, now: number): BreakerStatus {
   }
   const last = Math.floor(now / MINUTE) * MINUTE;
   return derivedBreaker(minutes(sql, last - 4 * MINUTE, last));
+}
+
+/** Failed write-behind batches in `[from, to]` (minute starts), and the latest one. */
+export function writeBehindFailures(sql: UsageSql, from: number, to: number): WriteBehindFailures {
+  const rows = sql
+    .exec('SELECT * FROM write_behind WHERE t >= ? AND t <= ? ORDER BY last_at', from, to)
+    .toArray();
+  const last = rows.at(-1);
+  return {
+    failures: rows.reduce((sum, r) => sum + num(r.failures), 0),
+    lastAt: last ? num(last.last_at) : null,
+    lastError: last ? String(last.last_error) : null,
+  };
 }
