@@ -11,6 +11,7 @@ import { openApiDocument } from './routes/openapi';
 import { proxy } from './routes/proxy';
 import { usageRoutes } from './routes/usage';
 import { getServices } from './services';
+import { usageStub } from './telemetry/embedded-usage';
 import { log } from './telemetry/log';
 
 type Env = { Bindings: Bindings };
@@ -37,7 +38,7 @@ export function createApp(): Hono<Env> {
     const path = new URL(c.req.url).pathname;
     if (path === prefix || path.startsWith(`${prefix}/`)) {
       const rest = path.slice(prefix.length) || '/';
-      if (rest === '/health') return c.json({ ok: true, store: readSettings(c.env).storeMode });
+      if (rest === '/health') return health(c.env);
       if (rest === DOCS_PAGE_PATH && (c.req.method === 'GET' || c.req.method === 'HEAD')) {
         // The page every problem body links to (unless DOCS_URL points elsewhere).
         const policy = await getServices(c.env).config.policy();
@@ -101,4 +102,23 @@ export function createApp(): Hono<Env> {
   });
 
   return app;
+}
+
+/**
+ * `GET <prefix>/health`: always 200 while the worker runs. In hybrid mode it also says whether
+ * write-behind to Redis failed in the last five minutes (`ok: false` then): the objects keep
+ * deciding, but Redis lags them, which a health check must not hide.
+ */
+async function health(env: Bindings): Promise<Response> {
+  const { storeMode } = readSettings(env);
+  if (storeMode !== 'hybrid') return Response.json({ ok: true, store: storeMode });
+  const now = Date.now();
+  const minute = Math.floor(now / 60_000) * 60_000;
+  const failed = await usageStub(env.USAGE)
+    .writeBehindFailures(minute - 4 * 60_000, minute)
+    .catch(() => undefined);
+  const writeBehind = failed
+    ? { failuresLast5m: failed.failures, lastError: failed.lastError }
+    : { failuresLast5m: null, lastError: 'the usage object did not answer' };
+  return Response.json({ ok: failed?.failures === 0, store: storeMode, writeBehind });
 }

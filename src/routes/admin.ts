@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Bindings } from '../env';
+import { ADMIN_MAX_BODY_BYTES, jsonBodyLimit } from '../http/json-body-limit';
 import { problemResponse } from '../http/problem';
 import { sha256Hex } from '../identity/hash';
 import { kvKeys } from '../policy/config-store';
@@ -58,10 +59,11 @@ export function adminRoutes(): Hono<Env> {
   const app = new Hono<Env>();
 
   app.use('*', async (c, next) => {
-    const refused = await refuseNonAdmin(c.env, c.req.header('authorization'));
+    const refused = await refuseNonAdmin(c.env, c.req.raw.headers);
     if (refused) return refused;
     await next();
   });
+  app.use('*', jsonBodyLimit(ADMIN_MAX_BODY_BYTES));
 
   app.post('/keys', async (c) => {
     const body = await readJson(c.req.raw, newKeySchema);
@@ -180,6 +182,11 @@ export function adminRoutes(): Hono<Env> {
       return invalid([{ field: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]);
     const body = await readJson(c.req.raw, putCustomerSchema);
     if (!body.ok) return body.response;
+    if (body.value.unlimited && body.value.limits) {
+      return invalid([
+        { field: 'unlimited', message: 'cannot be combined with limits; send one of them' },
+      ]);
+    }
     const existing = await readCustomer(c.env, id.data);
     const record = await writeCustomer(c.env, id.data, {
       ...body.value,

@@ -10,12 +10,14 @@ import { type Caller, identify } from '../identity/identify';
 import { type Decision, decide, type Outcome } from '../limiter/decide';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
 import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
+import { effectiveMethods } from '../policy/normalize-path';
 import { type ResolvedPolicy, resolvePolicy } from '../policy/resolve-policy';
 import type { Services } from '../services';
 import { logDecision } from '../telemetry/decision-log';
 import { log } from '../telemetry/log';
 import type { DecisionEvent } from '../telemetry/telemetry';
 import { refusalOf } from './refuse-unidentified';
+import { checkSideWindow } from './side-limit';
 
 /** What the limiter needs to know about a request. */
 export interface RequestToCheck {
@@ -88,6 +90,27 @@ export async function checkRequest(services: Services, request: RequestToCheck):
   }
 
   const { caller } = identity;
+  if (caller.kind === 'anonymous' && consume && isPreflight(method, request.headers)) {
+    // Browsers send preflights without credentials: counting them in the anonymous window would
+    // refuse browser apps behind one NAT before their real requests. They get their own window.
+    const side = await checkSideWindow(
+      services,
+      'preflight',
+      ipIdentity(caller.ip),
+      `client ${caller.ip}`,
+    );
+    return {
+      outcome: side.decision.outcome,
+      status: side.problem ? 429 : 200,
+      headers: side.headers,
+      ...(side.problem ? { problem: side.problem } : {}),
+      caller,
+      tier: 'anonymous',
+      trusted: side.problem ? {} : { 'X-Customer-Tier': 'anonymous' },
+      limiterMs: elapsed(),
+      event: { decision: side.decision, caller, tier: 'anonymous', method, path },
+    };
+  }
   if (caller.kind === 'service') {
     // Internal traffic never touches a store, so no store failure can ever reject it.
     const bypass: Decision = {
@@ -110,7 +133,13 @@ export async function checkRequest(services: Services, request: RequestToCheck):
     };
   }
 
-  const policy = await policyFor(services, caller, method, path);
+  const policy = await policyFor(
+    services,
+    caller,
+    method,
+    path,
+    effectiveMethods(method, request.headers),
+  );
   const decision = await decide({
     store: services.counters,
     identity:
@@ -209,20 +238,31 @@ export async function policyFor(
   caller: Exclude<Caller, { kind: 'service' }>,
   method: string,
   path: string,
+  overrideMethods: readonly string[] = [],
 ): Promise<ResolvedPolicy> {
   const policy = await services.config.policy();
   const now = services.clock.now();
   if (caller.kind === 'anonymous')
-    return resolvePolicy({ policy, tier: 'anonymous', method, path, now });
+    return resolvePolicy({ policy, tier: 'anonymous', method, overrideMethods, path, now });
   const customer = await services.config.customer(caller.customerId);
   return resolvePolicy({
     policy,
     tier: customer?.tier ?? 'free',
     ...(customer ? { customer } : {}),
     method,
+    overrideMethods,
     path,
     now,
   });
+}
+
+/** A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method` (Fetch standard). */
+function isPreflight(method: string, headers: Headers): boolean {
+  return (
+    method.toUpperCase() === 'OPTIONS' &&
+    headers.has('origin') &&
+    headers.has('access-control-request-method')
+  );
 }
 
 /**

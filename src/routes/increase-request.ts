@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { Bindings } from '../env';
 import { docsUrlFor } from '../http/docs-page';
+import { INCREASE_REQUEST_MAX_BODY_BYTES, jsonBodyLimit } from '../http/json-body-limit';
 import { problemResponse, quotaExceeded } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import { identify } from '../identity/identify';
@@ -43,6 +44,7 @@ const REQUESTS_PER_HOUR = 5;
 export function increaseRequestRoutes(): Hono<Env> {
   const app = new Hono<Env>();
   app.use('*', dashboardCors());
+  app.use('*', jsonBodyLimit(INCREASE_REQUEST_MAX_BODY_BYTES));
   app.post('*', increaseRequest);
   app.all('*', () =>
     problemResponse(

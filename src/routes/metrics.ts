@@ -18,7 +18,7 @@ export function metricsRoutes(): Hono<Env> {
   app.use('*', dashboardCors());
 
   app.get('/admin/metrics', async (c) => {
-    const refused = await refuseNonAdmin(c.env, c.req.header('authorization'));
+    const refused = await refuseNonAdmin(c.env, c.req.raw.headers);
     if (refused) return refused;
     const services = getServices(c.env);
     const query = parseQuery(c, metricsQuery);
@@ -28,10 +28,11 @@ export function metricsRoutes(): Hono<Env> {
     const span = spanOf(range, resolution, now);
     const stub = usageStub(c.env.USAGE);
     try {
-      const [fleet, alerts, recorded] = await Promise.all([
+      const [fleet, alerts, recorded, writeBehind] = await Promise.all([
         services.usage.fleetMetrics(span),
         stub.recentAlerts(50),
         stub.breaker(now),
+        stub.writeBehindFailures(span.from, span.to),
       ]);
       // This isolate's own breaker is the freshest view; the recorded one covers the fleet.
       const local = services.storeHealth.breaker();
@@ -47,6 +48,11 @@ export function metricsRoutes(): Hono<Env> {
         breaker: {
           state: breaker.state,
           since: breaker.since === null ? null : iso(breaker.since),
+        },
+        writeBehind: {
+          failures: writeBehind.failures,
+          lastAt: writeBehind.lastAt === null ? null : iso(writeBehind.lastAt),
+          lastError: writeBehind.lastError,
         },
         recentAlerts: alerts.map((a) => ({
           time: iso(a.time),

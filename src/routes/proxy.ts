@@ -1,11 +1,13 @@
 /** The main path: identify, resolve the policy, decide, forward, add headers. */
 import type { Context } from 'hono';
 import type { Bindings } from '../env';
+import { callOrigin, type OriginFailure, originFailureResponse } from '../http/call-origin';
 import { demoOrigin } from '../http/demo-origin';
 import { docsUrlFor } from '../http/docs-page';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
 import { problemResponse } from '../http/problem';
 import { getServices } from '../services';
+import { log } from '../telemetry/log';
 import { checkRequest, decisionReporter } from './check-request';
 
 export { policyFor } from './check-request';
@@ -32,18 +34,36 @@ export async function proxy(c: Ctx): Promise<Response> {
     if (verdict.event) report({ ...verdict.event, status: verdict.status });
     return problemResponse(verdict.problem, { ...verdict.headers, ...timing });
   }
-  const response = await originFor(services.settings.originUrl)(
+  const headers = { ...verdict.headers, ...timing };
+  const result = await callOrigin(
+    originFor(services.settings.originUrl),
     forwardRequest(request, verdict.trusted),
+    services.settings.originTimeoutMs,
   );
+  const response = result.ok
+    ? withHeaders(result.response, headers)
+    : originFailed(result.failure, services.settings.docsUrl, headers);
   if (verdict.event) report({ ...verdict.event, status: response.status });
-  return withHeaders(response, { ...verdict.headers, ...timing });
+  return response;
 }
 
+/** A failed origin call: logged, and answered as a 502 or 504 with the quota headers. */
+function originFailed(
+  failure: OriginFailure,
+  docsUrl: string,
+  headers: Record<string, string>,
+): Response {
+  log('origin-error', { kind: failure.kind, message: failure.message }, 'error');
+  return originFailureResponse(failure, docsUrl, headers);
+}
+
+/**
+ * The request the origin receives: the client's, body included as it came (so a
+ * `Content-Length` the client sent is kept rather than re-chunked), with the trusted headers.
+ */
 function forwardRequest(request: Request, trusted: Record<string, string>): Request {
-  return new Request(request.url, {
-    method: request.method,
+  return new Request(request, {
     headers: originHeaders(request.headers, trusted),
-    body: request.body,
     redirect: 'manual',
   });
 }

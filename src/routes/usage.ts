@@ -27,6 +27,7 @@ import {
 } from '../telemetry/usage-source';
 import { policyFor } from './proxy';
 import { refuseUnidentified } from './refuse-unidentified';
+import { checkSideWindow } from './side-limit';
 
 type Env = { Bindings: Bindings };
 type Ctx = Context<Env>;
@@ -120,6 +121,8 @@ export function usageRoutes(): Hono<Env> {
     const services = getServices(c.env);
     const caller = await authenticate(c, services, true);
     if (!caller.ok) return caller.response;
+    const limited = await limitReserved(services, caller.value);
+    if (limited) return limited;
     if (caller.value.kind !== 'customer')
       return unauthorized(services, c.req.url, 'Send your API key.');
     const query = parseQuery(c, usageQuery);
@@ -164,6 +167,8 @@ export function usageRoutes(): Hono<Env> {
     const services = getServices(c.env);
     const caller = await authenticate(c, services, false);
     if (!caller.ok) return caller.response;
+    const limited = await limitReserved(services, caller.value);
+    if (limited) return limited;
     const who = caller.value;
     if (who.kind === 'service') {
       return c.json({
@@ -174,7 +179,7 @@ export function usageRoutes(): Hono<Env> {
         limited: false,
       });
     }
-    const { windows, tier, override, rules } = await windowsFor(services, who);
+    const { windows, tier, override, unlimited, rules } = await windowsFor(services, who);
     const identity =
       who.kind === 'customer' ? customerIdentity(who.customerId) : ipIdentity(who.ip);
     let outcome: Awaited<ReturnType<Services['counters']['check']>> | undefined;
@@ -200,6 +205,7 @@ export function usageRoutes(): Hono<Env> {
     return c.json({
       customerId: who.kind === 'customer' ? who.customerId : null,
       tier,
+      ...(unlimited ? { unlimited: true } : {}),
       windows: windows.map((w, i) => {
         const state = outcome?.windows[i];
         const merged = {
@@ -240,6 +246,19 @@ export function usageRoutes(): Hono<Env> {
 }
 
 /**
+ * Counts a call to the read endpoints in the caller's own `reserved` window (services are never
+ * limited); resolves to the 429 once it is full.
+ */
+async function limitReserved(services: Services, caller: Caller): Promise<Response | undefined> {
+  if (caller.kind === 'service') return undefined;
+  const [identity, subject] =
+    caller.kind === 'customer'
+      ? [customerIdentity(caller.customerId), `customer ${caller.customerId}`]
+      : [ipIdentity(caller.ip), `client ${caller.ip}`];
+  return (await checkSideWindow(services, 'reserved', identity, subject)).refused;
+}
+
+/**
  * Every window that applies to the caller, regardless of path: the tier's (or customer's) own
  * windows plus the windows of every endpoint rule for their tier or customer record.
  */
@@ -260,7 +279,13 @@ async function windowsFor(services: Services, caller: Exclude<Caller, { kind: 's
       if (w.rule === id && !windows.some((x) => x.id === w.id)) windows.push(w);
     }
   }
-  return { windows, tier: base.tier, override: base.override, rules };
+  return {
+    windows,
+    tier: base.tier,
+    override: base.override,
+    unlimited: base.unlimited === true,
+    rules,
+  };
 }
 
 /** A concrete path matched by an endpoint pattern (`:id`, `*` and `**` become one segment). */

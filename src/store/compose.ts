@@ -5,7 +5,7 @@ import { log } from '../telemetry/log';
 import type { BreakerChange } from '../telemetry/telemetry';
 import { type BlockedCacheStore, withBlockedCache } from './blocked-cache';
 import { type BreakerState, withCircuitBreaker } from './circuit-breaker';
-import type { CounterStore } from './counter-store';
+import type { CheckRequest, CounterStore } from './counter-store';
 import { createDurableObjectStore } from './durable-object-store';
 import { durableObjectLeaser, withLeases } from './lease-store';
 import type { LimiterCallOptions } from './limiter-object';
@@ -17,7 +17,7 @@ import { withTimeBudget } from './time-budget';
 /** The assembled store and the health figures it exposes. */
 export interface ComposedStore {
   readonly store: BlockedCacheStore;
-  breaker(): { state: BreakerState; since: number | null };
+  breaker(): { state: BreakerState; since: number | null; openDomains: number };
   /** Redis commands sent from this isolate (the DO's own write-behind commands not included). */
   redisCommands(): number;
   /** Breaker transitions not yet reported to telemetry; taking them empties the list. */
@@ -63,7 +63,13 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
     case 'hybrid': {
       // No direct-Redis fallback: Redis lags the object by the write-behind batch, so deciding
       // there could allow more than the limit. A sick object fails open or closed, marked.
-      const callOptions = settings.redis ? { writeBehind: settings.redis } : {};
+      // A cold object does not wait for its Redis reload: it decides from its own storage (the
+      // authority; Redis only lags it) and merges the reloaded counts when they land. Waiting
+      // would turn every fresh identity into a timeout whenever Redis is tens of ms away.
+      const reloadBudgetMs = 0;
+      const callOptions = settings.redis
+        ? { writeBehind: settings.redis, reloadBudgetMs }
+        : { reloadBudgetMs };
       const object = budget(createDurableObjectStore(env.LIMITER, callOptions));
       base = withLeases(object, leaser(callOptions), { clock });
       break;
@@ -73,8 +79,11 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
     clock,
     failureThreshold: settings.breaker.failures,
     openMs: settings.breaker.openMs,
-    onChange: (state, store, reason) => {
-      log('breaker-change', { store, state, reason }, state === 'open' ? 'error' : 'warn');
+    // Redis is one failure domain; with a Durable Object per identity each object is its own,
+    // so one sick object can open only its own identity's breaker.
+    ...(settings.storeMode === 'redis' ? {} : { domainOf: (r: CheckRequest) => r.identity }),
+    onChange: (state, store, reason, domain) => {
+      log('breaker-change', { store, state, reason, domain }, state === 'open' ? 'error' : 'warn');
       if (changes.length < 100) changes.push({ store, state, at: clock.now() });
     },
   });

@@ -1,13 +1,14 @@
 /** Counter store backed by one Durable Object per identity (the hot cache), optionally hybrid. */
 import type { CheckRequest, CounterStore } from './counter-store';
 import { StoreError } from './counter-store';
-import type { LimiterObject } from './limiter-object';
+import type { LimiterCallOptions, LimiterObject } from './limiter-object';
 
-/** Options of {@link createDurableObjectStore}. */
-export interface DurableObjectStoreOptions {
-  /** Hybrid mode: the object writes counts behind to this Redis and reloads cold windows from it. */
-  readonly writeBehind?: { readonly url: string; readonly token: string };
-}
+/**
+ * Options of {@link createDurableObjectStore}: passed to the object with every call. With
+ * `writeBehind` (hybrid mode) the object writes counts behind to that Redis and reloads cold
+ * windows from it, waiting at most `reloadBudgetMs`.
+ */
+export type DurableObjectStoreOptions = LimiterCallOptions;
 
 /**
  * Creates a store that routes each identity to its own Durable Object, where decisions are
@@ -17,10 +18,9 @@ export function createDurableObjectStore(
   namespace: DurableObjectNamespace<LimiterObject>,
   options: DurableObjectStoreOptions = {},
 ): CounterStore {
-  const { writeBehind } = options;
-  const callOptions = writeBehind ? { writeBehind } : {};
+  const callOptions = options;
   return {
-    name: writeBehind ? 'hybrid' : 'durable-object',
+    name: options.writeBehind ? 'hybrid' : 'durable-object',
     async check(request: CheckRequest) {
       const stub = namespace.get(namespace.idFromName(request.identity));
       try {

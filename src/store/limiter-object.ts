@@ -17,6 +17,7 @@ import {
   currentBucket,
   oldestBucket,
 } from '../limiter/sliding-window';
+import { usageStub } from '../telemetry/embedded-usage';
 import { log } from '../telemetry/log';
 import type { CheckRequest } from './counter-store';
 import { createRedisClient } from './redis-client';
@@ -45,11 +46,17 @@ export interface LimiterCallOptions {
    * passes its own settings so the object always agrees with the worker on which Redis is used.
    */
   readonly writeBehind?: { readonly url: string; readonly token: string };
+  /**
+   * Longest a request waits for a cold window's reload from Redis before the object decides from
+   * its own state (the load goes on and is merged when it lands). The worker passes a share of
+   * its own store budget, so a slow Redis can never turn a cold identity's answer into a timeout.
+   */
+  readonly reloadBudgetMs?: number;
 }
 
 const PENDING_KEY = 'wb:pending';
-/** How long a cold reload from Redis may take before we go on without it. */
-const RELOAD_BUDGET_MS = 200;
+/** How long a request waits for a cold reload from Redis, unless told: not at all. */
+const RELOAD_BUDGET_MS = 0;
 const MERGE = { script: MERGE_SCRIPT, sha1: MERGE_SHA1 };
 
 export class LimiterObject extends DurableObject<Env> {
@@ -64,6 +71,8 @@ export class LimiterObject extends DurableObject<Env> {
   private expired: string[] = [];
   /** Redis commands this object sent (write-behind and reloads), for the benchmark. */
   private commands = 0;
+  /** Write-behind batches sent so far: tells a reload whether Redis may hold our own counts. */
+  private flushes = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -125,7 +134,7 @@ export class LimiterObject extends DurableObject<Env> {
     if (options.writeBehind) this.useRedis(options.writeBehind.url, options.writeBehind.token);
     const writeBehind = options.writeBehind !== undefined && this.redis !== undefined;
     const keys = request.windows.map((spec) => windowKey(request.identity, spec));
-    if (writeBehind) await this.reloadCold(keys);
+    if (writeBehind) await this.reloadCold(keys, options.reloadBudgetMs ?? RELOAD_BUDGET_MS);
     const byId = new Map<string, Buckets>();
     request.windows.forEach((spec, i) => {
       const key = keys[i] ?? windowKey(request.identity, spec);
@@ -258,6 +267,7 @@ export class LimiterObject extends DurableObject<Env> {
       await runScript(redis, MERGE, keys, args, () => {
         this.commands++;
       });
+      this.flushes++;
       await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
       return true;
     } catch (error) {
@@ -267,12 +277,23 @@ export class LimiterObject extends DurableObject<Env> {
       }
       await this.ctx.storage.put(PENDING_KEY, toStored(this.pending));
       log('store-error', { store: 'write-behind', message: String(error) }, 'error');
+      // Counted fleet-wide so metrics and alerts show it; a failure to count is only logged.
+      await usageStub(this.env.USAGE)
+        .reportWriteBehindFailure(Date.now(), String(error))
+        .catch((e: unknown) =>
+          log('internal-error', { where: 'write-behind-report', message: String(e) }, 'error'),
+        );
       return false;
     }
   }
 
-  /** On a cold start, windows this object has never seen are loaded from Redis once. */
-  private async reloadCold(keys: string[]): Promise<void> {
+  /**
+   * On a cold start, windows this object has never seen are loaded from Redis once. A request
+   * waits for the load at most `budgetMs`, then the object decides from what it holds: its own
+   * storage is the authority (Redis only lags it), so Redis matters only for counts this object
+   * never saw, and those are merged in when the load lands.
+   */
+  private async reloadCold(keys: string[], budgetMs: number): Promise<void> {
     const redis = this.redis;
     if (!redis) return;
     const waits: Promise<void>[] = [];
@@ -288,18 +309,21 @@ export class LimiterObject extends DurableObject<Env> {
       waits.push(load);
     }
     if (!waits.length) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all(waits),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, RELOAD_BUDGET_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    if (budgetMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(waits),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, budgetMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     for (const key of keys) if (!this.counters.has(key)) this.counters.set(key, new Map());
   }
 
   private async loadFromRedis(redis: Redis, key: string): Promise<void> {
+    const flushesBefore = this.flushes;
     try {
       this.commands++;
       const hash = await redis.hgetall<Record<string, string | number>>(key);
@@ -309,11 +333,21 @@ export class LimiterObject extends DurableObject<Env> {
         const n = Number(count);
         if (Number.isSafeInteger(b) && Number.isSafeInteger(n) && n > 0) buckets.set(b, n);
       }
-      // If the load outlived its budget, requests went on with an empty window meanwhile; keep
-      // the larger count per bucket rather than dropping theirs.
+      // Requests went on deciding from this object's own window while the load was in flight.
+      // Their counts are not in Redis yet unless a flush ran meanwhile: add them; after a flush
+      // Redis may already hold them, so keep the larger count per bucket instead.
+      const flushed = this.flushes !== flushesBefore;
       const existing = this.counters.get(key);
-      if (existing) for (const [b, n] of existing) buckets.set(b, Math.max(n, buckets.get(b) ?? 0));
+      if (existing) {
+        for (const [b, n] of existing) {
+          const remote = buckets.get(b) ?? 0;
+          buckets.set(b, flushed ? Math.max(n, remote) : n + remote);
+        }
+      }
       this.counters.set(key, buckets);
+      const writes: Record<string, number> = {};
+      for (const [b, n] of buckets) writes[bucketName(key, b)] = n;
+      void this.ctx.storage.put(writes);
     } catch (error) {
       log('store-error', { store: 'reload', message: String(error) }, 'error');
     }

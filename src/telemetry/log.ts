@@ -15,6 +15,7 @@ export type LogEvent =
   | 'override-ended'
   | 'shadow-would-reject'
   | 'increase-request'
+  | 'origin-error'
   | 'internal-error';
 
 /** Fields of a log line; values must already be safe to log (hashes, ids, never keys). */

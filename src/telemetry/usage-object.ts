@@ -61,10 +61,20 @@ CREATE TABLE IF NOT EXISTS alerts (
   severity TEXT NOT NULL, customer TEXT, message TEXT NOT NULL, fields TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (time);
+CREATE TABLE IF NOT EXISTS write_behind (
+  t INTEGER PRIMARY KEY, failures INTEGER NOT NULL, last_at INTEGER NOT NULL, last_error TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS breaker (
   store TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER, updated INTEGER NOT NULL
 );
 `;
+
+/** Failed write-behind batches over a span. */
+export interface WriteBehindFailures {
+  readonly failures: number;
+  readonly lastAt: number | null;
+  readonly lastError: string | null;
+}
 
 /** A breaker transition reported by the hot path. */
 export interface BreakerReport {
@@ -316,6 +326,37 @@ export class UsageObject extends DurableObject<Env> {
   }
 
   /** Newest alerts first. */
+  /**
+   * Counts one failed write-behind batch (a Limiter object could not reach Redis), per minute:
+   * Redis then lags the objects, which keep deciding, so it is counted here, shown in the fleet
+   * metrics and alerted on by the scheduled check, never silent.
+   */
+  async reportWriteBehindFailure(at: number, message: string): Promise<void> {
+    const t = Math.floor(at / MINUTE) * MINUTE;
+    this.sql.exec(
+      `INSERT INTO write_behind (t, failures, last_at, last_error) VALUES (?, 1, ?, ?)
+       ON CONFLICT (t) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at,
+       last_error = excluded.last_error`,
+      t,
+      at,
+      message.slice(0, 300),
+    );
+    this.sql.exec('DELETE FROM write_behind WHERE t < ?', t - 30 * 24 * 60 * MINUTE);
+  }
+
+  /** Failed write-behind batches in `[from, to]` (minute starts), and the latest one. */
+  async writeBehindFailures(from: number, to: number): Promise<WriteBehindFailures> {
+    const rows = this.sql
+      .exec('SELECT * FROM write_behind WHERE t >= ? AND t <= ? ORDER BY last_at', from, to)
+      .toArray();
+    const last = rows.at(-1);
+    return {
+      failures: rows.reduce((sum, r) => sum + num(r.failures), 0),
+      lastAt: last ? num(last.last_at) : null,
+      lastError: last ? String(last.last_error) : null,
+    };
+  }
+
   async recentAlerts(limit = 50): Promise<Alert[]> {
     return this.sql
       .exec('SELECT * FROM alerts ORDER BY time DESC, id DESC LIMIT ?', Math.min(500, limit))

@@ -104,6 +104,14 @@ export const metricsSchema = z.object({
     state: z.enum(['closed', 'open', 'half-open']),
     since: z.optional(z.nullable(isoTime)),
   }),
+  /** Failed write-behind batches in the span (hybrid mode); absent from older workers. */
+  writeBehind: z.optional(
+    z.object({
+      failures: count,
+      lastAt: z.nullable(isoTime),
+      lastError: z.nullable(z.string()),
+    }),
+  ),
   recentAlerts: z.array(
     z.object({
       time: isoTime,
