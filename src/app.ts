@@ -18,6 +18,7 @@ import { openApiDocument } from './routes/openapi';
 import { proxy } from './routes/proxy';
 import { rateLimitStatusRoutes } from './routes/rate-limit-status';
 import { usageRoutes } from './routes/usage';
+import { usageStub } from './telemetry/embedded-usage';
 import { log } from './telemetry/log';
 
 /** Where `getPath` puts the reserved prefix's paths and every other path, for the router only. */
@@ -82,7 +83,7 @@ export function createApp(): Hono<EdgeEnv> {
 /** Everything under the reserved prefix; the metrics route goes ahead of the admin API's auth. */
 function reservedRoutes(): Hono<EdgeEnv> {
   const reserved = new Hono<EdgeEnv>();
-  reserved.all('/health', (c) => c.json({ ok: true, store: c.var.services.settings.storeMode }));
+  reserved.all('/health', (c) => health(c.env));
   reserved.get('/openapi.json', (c) =>
     c.json(openApiDocument(c.var.services.settings.prefix, docsUrlOf(c))),
   );
@@ -105,4 +106,23 @@ function reservedRoutes(): Hono<EdgeEnv> {
     ),
   );
   return reserved;
+}
+
+/**
+ * `GET <prefix>/health`: always 200 while the worker runs. In hybrid mode it also says whether
+ * write-behind to Redis failed in the last five minutes (`ok: false` then): the objects keep
+ * deciding, but Redis lags them, which a health check must not hide.
+ */
+async function health(env: Bindings): Promise<Response> {
+  const { storeMode } = readSettings(env);
+  if (storeMode !== 'hybrid') return Response.json({ ok: true, store: storeMode });
+  const now = Date.now();
+  const minute = Math.floor(now / 60_000) * 60_000;
+  const failed = await usageStub(env.USAGE)
+    .writeBehindFailures(minute - 4 * 60_000, minute)
+    .catch(() => undefined);
+  const writeBehind = failed
+    ? { failuresLast5m: failed.failures, lastError: failed.lastError }
+    : { failuresLast5m: null, lastError: 'the usage object did not answer' };
+  return Response.json({ ok: failed?.failures === 0, store: storeMode, writeBehind });
 }

@@ -1,5 +1,6 @@
 /** The worker's bindings, secrets and settings, validated once per isolate. */
 import { z } from 'zod';
+import { checkToken, parseServiceTokens, type TokenEntry } from './identity/service-tokens';
 import { describeIssues } from './policy/records';
 
 /** Secrets: set with `wrangler secret put NAME`, never in wrangler.toml. */
@@ -25,8 +26,19 @@ export interface Secrets {
   /** Circuit breaker: consecutive store failures that open it, and how long it stays open. */
   BREAKER_FAILURES?: string;
   BREAKER_OPEN_MS?: string;
-  /** How long the origin may take to send its response headers, ms; default 30000. */
+  /** How long the origin has to send its response headers before a 504; default 30000. */
   ORIGIN_TIMEOUT_MS?: string;
+  /**
+   * Headers API keys are read from, comma-separated; default `x-api-key,authorization`
+   * (`authorization` = `Authorization: Bearer`). Drop `authorization` when clients send Bearer
+   * tokens meant for the origin.
+   */
+  API_KEY_HEADERS?: string;
+  /**
+   * IPv6 prefix length anonymous callers and failed attempts are counted by; default 64 (one
+   * subscriber's usual allocation), 128 = per address.
+   */
+  ANON_IPV6_PREFIX?: string;
   /** Lease of a concurrency slot, ms, at least ORIGIN_TIMEOUT_MS; default 60000. */
   SLOT_LEASE_MS?: string;
 }
@@ -52,7 +64,18 @@ const settingsSchema = z.object({
   ALERT_THRESHOLD: z.coerce.number().gt(0).max(100).default(0.8),
   BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   BREAKER_OPEN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
-  ORIGIN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  ORIGIN_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
+  ANON_IPV6_PREFIX: z.coerce.number().int().min(16).max(128).default(64),
+  API_KEY_HEADERS: z
+    .string()
+    .default('x-api-key,authorization')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()))
+    .refine((list) => list.every((h) => /^[a-z0-9-]{1,64}$/.test(h)), {
+      message: 'must be comma-separated header names (authorization = Authorization: Bearer)',
+    })
+    .refine((list) => !list.includes('x-service-token'), {
+      message: 'cannot include x-service-token (that header carries service tokens)',
+    }),
   SLOT_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
@@ -75,11 +98,19 @@ export interface Settings {
   /** Share of a limit (0..1] at which a customer is alerted as approaching it; default 0.8. */
   readonly alertThreshold: number;
   readonly breaker: { readonly failures: number; readonly openMs: number };
-  /** How long the origin may take to answer with its headers before a 504. */
+  /** Time the origin has to send its response headers; past it, a 504. */
   readonly originTimeoutMs: number;
+  /** Lowercase names of the headers API keys are read from, in order. */
+  readonly apiKeyHeaders: readonly string[];
+  /** IPv6 prefix length anonymous callers and failed attempts are counted by. */
+  readonly anonymousIpv6Prefix: number;
   /** How long a concurrency slot is held at most, should its request never give it back. */
   readonly slotLeaseMs: number;
   readonly redis?: { readonly url: string; readonly token: string };
+  /** Parsed `SERVICE_TOKENS` (validated: no empty or short token). */
+  readonly serviceTokens: readonly TokenEntry[];
+  /** `ADMIN_TOKEN`, verbatim (never split); absent = admin API disabled. */
+  readonly adminToken?: string;
 }
 
 /** A setting that cannot be used; the message names the variable. */
@@ -108,7 +139,16 @@ export function readSettings(env: Bindings): Settings {
       `invalid configuration: SLOT_LEASE_MS (${v.SLOT_LEASE_MS}) must be at least ORIGIN_TIMEOUT_MS (${v.ORIGIN_TIMEOUT_MS}), or a slow request would lose its slot while the origin still works on it`,
     );
   }
+  const serviceTokens = tokenSetting('SERVICE_TOKENS', () =>
+    parseServiceTokens(env.SERVICE_TOKENS),
+  );
+  // Taken verbatim: a comma or `=` in it is part of the one admin token, never a separator.
+  const adminToken = env.ADMIN_TOKEN;
+  if (adminToken !== undefined)
+    tokenSetting('ADMIN_TOKEN', () => checkToken(adminToken, 'the value'));
   const settings: Settings = {
+    serviceTokens,
+    ...(adminToken !== undefined ? { adminToken } : {}),
     originUrl: v.ORIGIN_URL,
     storeMode: v.LIMITER_STORE,
     prefix: v.RESERVED_PREFIX,
@@ -124,10 +164,22 @@ export function readSettings(env: Bindings): Settings {
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
     originTimeoutMs: v.ORIGIN_TIMEOUT_MS,
     slotLeaseMs: v.SLOT_LEASE_MS,
+    apiKeyHeaders: v.API_KEY_HEADERS,
+    anonymousIpv6Prefix: v.ANON_IPV6_PREFIX,
     ...(v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
       ? { redis: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN } }
       : {}),
   };
   cache.set(env, settings);
   return settings;
+}
+
+/** Runs a token check, turning its error into a SettingsError naming the variable. */
+function tokenSetting<T>(name: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SettingsError(`invalid configuration: ${name}: ${message}`);
+  }
 }

@@ -5,6 +5,7 @@ import { startRedisServer } from '../scripts/lib/redis-server';
 import { startUpstashLocal, type UpstashLocal } from '../scripts/upstash-local';
 import { startChaos } from './support/chaos-server';
 import { startGateOrigin } from './support/gate-origin';
+import { startOriginServer } from './support/origin-server';
 import { startWebhookServer } from './telemetry/webhook-server';
 
 declare module 'vitest' {
@@ -20,6 +21,9 @@ declare module 'vitest' {
     webhookUrl: string;
     /** A real origin whose slow requests end when the test says (test/support/gate-origin.ts). */
     gateOriginUrl: string;
+    /** A real origin on 127.0.0.1 (test/support/origin-server.ts) and a port nothing listens on. */
+    originUrl: string;
+    deadOriginUrl: string;
   }
 }
 
@@ -44,10 +48,14 @@ export default async function setup(project: TestProject) {
   project.provide('chaosControlUrl', chaos.controlUrl);
   const webhook = await startWebhookServer();
   project.provide('webhookUrl', webhook.url);
+  const origin = await startOriginServer();
+  project.provide('originUrl', origin.url);
+  project.provide('deadOriginUrl', origin.deadUrl);
   const gate = await startGateOrigin();
   project.provide('gateOriginUrl', gate.url);
   return async () => {
     await gate.stop();
+    await origin.stop();
     await webhook.stop();
     await chaos.stop();
     await upstash.stop();

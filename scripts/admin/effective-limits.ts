@@ -33,7 +33,8 @@ export function effectiveLimits(
   const baseSource = own ? 'customer record' : `${tier} tier default`;
   const override = activeOverride(customer.overrides, now);
   const byWindow = new Map<string, EffectiveLimit>();
-  for (const limit of own ?? policy.tiers[tier]) {
+  // "unlimited": no plan window at all (overrides and endpoint rules still add theirs).
+  for (const limit of customer.unlimited ? [] : (own ?? policy.tiers[tier])) {
     byWindow.set(limit.window, {
       limit,
       appliesTo: 'all requests',

@@ -9,6 +9,7 @@ import type { ReleaseRequest } from '../limiter/contract';
 import { type Decision, decide, type Outcome } from '../limiter/decide';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
 import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
+import { effectiveMethods } from '../policy/normalize-path';
 import type { Services } from '../services';
 import { logDecision } from '../telemetry/decision-log';
 import { log } from '../telemetry/log';
@@ -19,6 +20,7 @@ import type { ChargePlan } from './origin-charge';
 import { type Problem, problems } from './problem';
 import { rateLimitHeaders, throttleHeaders } from './rate-limit-headers';
 import { refusalOf } from './refuse-unidentified';
+import { checkSideWindow } from './side-limit';
 
 /** What the limiter needs to know about a request. */
 export interface RequestToCheck {
@@ -100,6 +102,27 @@ export async function checkRequest(services: Services, request: RequestToCheck):
   }
 
   const { caller } = identity;
+  if (caller.kind === 'anonymous' && consume && isPreflight(method, request.headers)) {
+    // Browsers send preflights without credentials: counting them in the anonymous window would
+    // refuse browser apps behind one NAT before their real requests. They get their own window.
+    const side = await checkSideWindow(
+      services,
+      'preflight',
+      ipIdentity(caller.ip),
+      `client ${caller.ip}`,
+    );
+    return {
+      outcome: side.decision.outcome,
+      status: side.problem ? 429 : 200,
+      headers: side.headers,
+      ...(side.problem ? { problem: side.problem } : {}),
+      caller,
+      tier: 'anonymous',
+      trusted: side.problem ? {} : { 'X-Customer-Tier': 'anonymous' },
+      limiterMs: elapsed(),
+      event: { decision: side.decision, caller, tier: 'anonymous', method, path },
+    };
+  }
   if (caller.kind === 'service') {
     // Internal traffic never touches a store, so no store failure can ever reject it.
     const bypass: Decision = {
@@ -122,7 +145,13 @@ export async function checkRequest(services: Services, request: RequestToCheck):
     };
   }
 
-  const policy = await policyFor(services, caller, method, path);
+  const policy = await policyFor(
+    services,
+    caller,
+    method,
+    path,
+    effectiveMethods(method, request.headers),
+  );
   const decision = await decide({
     store: services.counters,
     identity:
@@ -229,6 +258,15 @@ export async function checkRequest(services: Services, request: RequestToCheck):
     trusted,
     ...(charge ? { charge } : {}),
   };
+}
+
+/** A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method` (Fetch standard). */
+function isPreflight(method: string, headers: Headers): boolean {
+  return (
+    method.toUpperCase() === 'OPTIONS' &&
+    headers.has('origin') &&
+    headers.has('access-control-request-method')
+  );
 }
 
 /**

@@ -119,20 +119,6 @@ export const problems = {
       'Usage history unavailable',
       `The ${source} usage source could not answer. Retry shortly.`,
     ),
-  /** 504: the origin sent no response headers within ORIGIN_TIMEOUT_MS. */
-  originTimeout: (docsUrl: string, ms: number): Problem => ({
-    type: `${docsUrl}#origin-timeout`,
-    title: 'Origin timeout',
-    status: 504,
-    detail: `The origin did not answer within ${ms} ms.`,
-  }),
-  /** 502: the origin could not be reached. */
-  originUnavailable: (docsUrl: string): Problem => ({
-    type: `${docsUrl}#origin-unavailable`,
-    title: 'Origin unavailable',
-    status: 502,
-    detail: 'The origin could not be reached; the incident was logged.',
-  }),
   misconfigured: (message: string) => blank(500, 'Rate limiter misconfigured', message),
   internal: () =>
     blank(500, 'Internal error', 'The rate limiter failed unexpectedly; the incident was logged.'),

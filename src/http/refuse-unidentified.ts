@@ -51,12 +51,7 @@ export async function refusalOf(
   docsUrl: string = docsUrlFor(services.settings),
 ): Promise<RefusalParts> {
   log('auth-failure', { code: failure.code, ip: failure.ip, path }, 'warn');
-  const decision = await decide({
-    store: services.counters,
-    identity: keyGuessIdentity(failure.ip),
-    policy: await keyGuessPolicy(services),
-    clock: services.clock,
-  });
+  const decision = await countFailedAttempt(services, failure.ip);
   const headers = rateLimitHeaders(decision);
   if (decision.outcome === 'rejected') {
     const subject = `failed API key attempts from ${failure.ip}`;
@@ -84,6 +79,21 @@ export async function failUnidentified(
   requestUrl: string,
 ): Promise<never> {
   return failWith((await refuseUnidentified(services, failure, requestUrl)).response);
+}
+
+/**
+ * Counts one failed attempt from `ip` in its failed-attempts window, and remembers in the isolate
+ * when that window is full, so the next key or token from `ip` is refused unread.
+ */
+export async function countFailedAttempt(services: Services, ip: string): Promise<Decision> {
+  const decision = await decide({
+    store: services.counters,
+    identity: keyGuessIdentity(ip),
+    policy: await keyGuessPolicy(services),
+    clock: services.clock,
+  });
+  services.failedAttempts.record(ip, decision.windows, decision.now);
+  return decision;
 }
 
 /** The failed-attempts policy: `keyGuessLimit` of the policy in force, per client IP. */

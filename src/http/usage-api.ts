@@ -47,6 +47,8 @@ export const rateLimitSchema = z.object({
       cost: z.optional(count),
     }),
   ),
+  /** The customer record says `"unlimited": true`: no tier or customer windows. */
+  unlimited: z.optional(z.boolean()),
   /** Present (false) for internal services, which are never limited. */
   limited: z.optional(z.boolean()),
   override: z.optional(
@@ -133,6 +135,14 @@ export const metricsSchema = z.object({
     state: z.enum(['closed', 'open', 'half-open']),
     since: z.optional(z.nullable(isoTime)),
   }),
+  /** Failed write-behind batches in the span (hybrid mode); absent from older workers. */
+  writeBehind: z.optional(
+    z.object({
+      failures: count,
+      lastAt: z.nullable(isoTime),
+      lastError: z.nullable(z.string()),
+    }),
+  ),
   recentAlerts: z.array(
     z.object({
       time: isoTime,

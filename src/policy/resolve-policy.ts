@@ -26,6 +26,8 @@ export interface ResolvedPolicy extends LimitPolicy {
   readonly throttle?: ThrottleConfig;
   /** Units the request consumes of every window: the largest `cost` of its matching rules [1]. */
   readonly cost?: number;
+  /** The customer record says `"unlimited": true`: no tier or customer windows. */
+  readonly unlimited?: boolean;
 }
 
 /** Inputs of {@link resolvePolicy}. */
@@ -34,6 +36,11 @@ export interface PolicyInput {
   readonly tier: Tier | 'anonymous';
   readonly customer?: CustomerRecord;
   readonly method: string;
+  /**
+   * Methods named by method-override headers (see normalize-path.ts `effectiveMethods`): a rule
+   * for any of them applies too.
+   */
+  readonly overrideMethods?: readonly string[];
   readonly path: string;
   /** Epoch ms, to tell which overrides are in force. */
   readonly now: number;
@@ -65,7 +72,7 @@ export function concurrencyWindow(limit: number, leaseMs: number, rule?: string)
  */
 export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
   const { policy, tier, customer, now } = input;
-  const base = customer?.limits ?? policy.tiers[tier];
+  const base = customer?.unlimited ? [] : (customer?.limits ?? policy.tiers[tier]);
   const override = activeOverride(customer?.overrides, now);
   const limits = override ? mergeLimits(base, override.limits) : base;
   const windows: ResolvedWindow[] = limitsOf(limits);
@@ -74,9 +81,13 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
   if (concurrency !== undefined) windows.push(concurrencyWindow(concurrency, leaseMs));
 
   let cost = 1;
+  const methods = new Set(
+    [input.method, ...(input.overrideMethods ?? [])].map((m) => m.toUpperCase()),
+  );
   for (const rule of endpointRules(policy, tier, customer)) {
-    if (rule.method !== '*' && rule.method !== input.method.toUpperCase()) continue;
-    if (!matchPath(rule.path, input.path)) continue;
+    if (rule.method !== '*' && !methods.has(rule.method)) continue;
+    const caseSensitive = rule.caseSensitive === true;
+    if (!matchPath(rule.path, input.path, { caseSensitive })) continue;
     // A shadow rule's cost is not charged: it reports, it never changes what a request costs.
     if (rule.cost !== undefined && !rule.shadow) cost = Math.max(cost, rule.cost);
     for (const w of limitsOf(rule.limits, rule.id)) {
@@ -97,6 +108,7 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
     ...(override ? { override } : {}),
     ...(throttle ? { throttle } : {}),
     ...(consistency === 'fast' ? { consistency } : {}),
+    ...(customer?.unlimited ? { unlimited: true } : {}),
   };
 }
 
@@ -132,7 +144,8 @@ function endpointRules(
         method: r.method,
         path: r.path,
         limits,
-        shadow: r.shadow,
+        ...(r.shadow ? { shadow: true } : {}),
+        ...(r.caseSensitive ? { caseSensitive: true } : {}),
         ...(concurrency !== undefined ? { concurrency } : {}),
         ...(r.cost !== undefined ? { cost: r.cost } : {}),
       });

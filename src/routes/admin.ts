@@ -11,6 +11,7 @@ import {
   writeCustomer,
 } from '../http/admin-records';
 import type { EdgeEnv } from '../http/edge-env';
+import { ADMIN_MAX_BODY_BYTES, jsonBodyLimit } from '../http/json-body-limit';
 import { fail, problems } from '../http/problem';
 import {
   endOverridesSchema,
@@ -38,6 +39,7 @@ import { log } from '../telemetry/log';
 export function adminRoutes(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.use('*', requireAdmin());
+  app.use('*', jsonBodyLimit(ADMIN_MAX_BODY_BYTES));
 
   app.post('/keys', async (c) => {
     const { customerId, tier } = await jsonBody(c, newKeySchema);
@@ -142,6 +144,13 @@ export function adminRoutes(): Hono<EdgeEnv> {
   app.put('/customers/:id', async (c) => {
     const id = paramOf(c, 'id', customerIdSchema);
     const body = await jsonBody(c, putCustomerSchema);
+    if (body.unlimited && body.limits) {
+      fail(
+        problems.invalidRequest([
+          { field: 'unlimited', message: 'cannot be combined with limits; send one of them' },
+        ]),
+      );
+    }
     const existing = await readCustomer(c.env.CONFIG, id);
     const record = await writeCustomer(c.var.services, c.env.CONFIG, id, {
       ...body,

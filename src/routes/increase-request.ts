@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { dashboardCors } from '../http/cors';
 import { docsUrlOf, type EdgeContext, type EdgeEnv } from '../http/edge-env';
+import { INCREASE_REQUEST_MAX_BODY_BYTES, jsonBodyLimit } from '../http/json-body-limit';
 import { fail, problems } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import { increaseRequestSchema } from '../http/request-schemas';
@@ -43,6 +44,7 @@ const REQUESTS_PER_HOUR = 5;
 export function increaseRequestRoutes(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.use('*', dashboardCors());
+  app.use('*', jsonBodyLimit(INCREASE_REQUEST_MAX_BODY_BYTES));
   app.post('/', increaseRequest);
   app.all('*', () =>
     fail(problems.methodNotAllowed('Send POST with a JSON body { reason, limits?, until? }.'), {

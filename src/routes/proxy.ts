@@ -1,14 +1,11 @@
 /** The main path: identify, resolve the policy, decide, forward, add headers. */
-
-import { withDeadline } from '../deadline';
-import type { Settings } from '../env';
+import { callOrigin, type OriginFailure, originFailureResponse } from '../http/call-origin';
 import { checkRequest, decisionReporter, type Verdict } from '../http/check-request';
 import { demoOrigin } from '../http/demo-origin';
-import { docsUrlFor } from '../http/docs-page';
-import type { EdgeContext } from '../http/edge-env';
+import { docsUrlOf, type EdgeContext } from '../http/edge-env';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
 import { applyCharge, CHARGE_HEADER } from '../http/origin-charge';
-import { fail, ProblemError, problemResponse, problems } from '../http/problem';
+import { problemResponse } from '../http/problem';
 import { releaseAfterBody } from '../http/slot-release';
 import type { Services } from '../services';
 import { log } from '../telemetry/log';
@@ -25,7 +22,7 @@ export async function proxy(c: Ctx): Promise<Response> {
     headers: request.headers,
     method: request.method,
     path: url.pathname,
-    docsUrl: docsUrlFor(services.settings, request.url),
+    docsUrl: docsUrlOf(c),
   });
   // A refused credential is answered before any limiter work worth timing.
   const timing: Record<string, string> = verdict.caller
@@ -38,63 +35,46 @@ export async function proxy(c: Ctx): Promise<Response> {
     if (verdict.event) report({ ...verdict.event, status: verdict.status });
     return problemResponse(verdict.problem, { ...verdict.headers, ...timing });
   }
-  let response: Response;
-  try {
-    response = await callOrigin(
-      originFor(services.settings.originUrl),
-      forwardRequest(request, verdict.trusted),
-      services.settings,
-    );
-  } catch (error) {
+  const result = await callOrigin(
+    originFor(services.settings.originUrl),
+    forwardRequest(request, verdict.trusted),
+    services.settings.originTimeoutMs,
+  );
+  if (!result.ok) {
+    // The origin failed: the slot is free at once.
     if (release) await release();
-    const status = error instanceof ProblemError ? error.problem.status : 502;
-    if (verdict.event) report({ ...verdict.event, status });
-    throw error;
+    const failed = originFailed(result.failure, docsUrlOf(c), { ...verdict.headers, ...timing });
+    if (verdict.event) report({ ...verdict.event, status: failed.status });
+    return failed;
   }
+  const origin = result.response;
   let headers = verdict.headers;
   let charged: number | undefined;
   if (verdict.charge) {
     const customerId = verdict.caller?.kind === 'customer' ? verdict.caller.customerId : undefined;
-    const result = await applyCharge(
+    const applied = await applyCharge(
       services,
       verdict.charge,
-      response.headers.get(CHARGE_HEADER),
+      origin.headers.get(CHARGE_HEADER),
       customerId,
       (work) => c.executionCtx.waitUntil(work),
     );
     // Quota headers as they stand after the charge, throttling headers as decided.
-    headers = { ...verdict.headers, ...result.headers };
-    charged = result.units;
+    headers = { ...verdict.headers, ...applied.headers };
+    charged = applied.units;
   }
   if (verdict.event) {
     report({
       ...verdict.event,
-      status: response.status,
+      status: origin.status,
       ...(charged !== undefined ? { charged } : {}),
     });
   }
-  const answer = withHeaders(response, { ...headers, ...timing });
+  const answer = withHeaders(origin, { ...headers, ...timing });
   // The charge is between the origin and the worker; the client never sees it.
   answer.headers.delete(CHARGE_HEADER);
   if (!release) return answer;
   return releaseAfterBody(answer, release, (work) => c.executionCtx.waitUntil(work));
-}
-
-/**
- * The origin's answer within `ORIGIN_TIMEOUT_MS` (to its headers): a 504 past it, a 502 when it
- * cannot be reached. Either way the caller gives the request's slots back.
- */
-async function callOrigin(origin: Origin, request: Request, settings: Settings) {
-  try {
-    return await withDeadline(origin(request), settings.originTimeoutMs, () =>
-      fail(problems.originTimeout(settings.docsUrl, settings.originTimeoutMs)),
-    );
-  } catch (error) {
-    if (error instanceof ProblemError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    log('origin-error', { message }, 'error');
-    fail(problems.originUnavailable(settings.docsUrl));
-  }
 }
 
 /**
@@ -115,11 +95,23 @@ function slotRelease(services: Services, verdict: Verdict) {
   };
 }
 
+/** A failed origin call: logged, and answered as a 502 or 504 with the quota headers. */
+function originFailed(
+  failure: OriginFailure,
+  docsUrl: string,
+  headers: Record<string, string>,
+): Response {
+  log('origin-error', { kind: failure.kind, message: failure.message }, 'error');
+  return originFailureResponse(failure, docsUrl, headers);
+}
+
+/**
+ * The request the origin receives: the client's, body included as it came (so a
+ * `Content-Length` the client sent is kept rather than re-chunked), with the trusted headers.
+ */
 function forwardRequest(request: Request, trusted: Record<string, string>): Request {
-  return new Request(request.url, {
-    method: request.method,
+  return new Request(request, {
     headers: originHeaders(request.headers, trusted),
-    body: request.body,
     redirect: 'manual',
   });
 }

@@ -8,6 +8,7 @@ import { dashboardCors } from '../http/cors';
 import { docsUrlOf, type EdgeEnv } from '../http/edge-env';
 import { fail, problems } from '../http/problem';
 import { requireCaller } from '../http/require-caller';
+import { limitReserved } from '../http/side-limit';
 import { iso } from '../http/span-query';
 import type { RateLimitStatus } from '../http/usage-api';
 import { nextQuotaAt } from '../limiter/blocking-window';
@@ -23,6 +24,7 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
   app.get('/', async (c) => {
     const { services } = c.var;
     const who = await requireCaller(c);
+    await limitReserved(services, who, docsUrlOf(c));
     if (who.kind === 'service') {
       return c.json({
         customerId: null,
@@ -32,7 +34,7 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
         limited: false,
       } satisfies RateLimitStatus);
     }
-    const { windows, tier, override, costs, rules } = await windowsFor(services, who);
+    const { windows, tier, override, rules, unlimited, costs } = await windowsFor(services, who);
     const identity =
       who.kind === 'customer' ? customerIdentity(who.customerId) : ipIdentity(who.ip);
     let outcome: CheckOutcome | undefined;
@@ -56,6 +58,7 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
     return c.json({
       customerId: who.kind === 'customer' ? who.customerId : null,
       tier,
+      ...(unlimited ? { unlimited: true } : {}),
       windows: windows.map((w, i) => {
         const state = outcome?.windows[i];
         const merged = {

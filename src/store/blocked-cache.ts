@@ -20,6 +20,8 @@ const MAX_ENTRIES = 10_000;
 export interface BlockedCacheStore extends CounterStore {
   /** Rejections answered from the L1 so far. */
   hits(): number;
+  /** Windows remembered (memory-bound tests). */
+  size(): number;
 }
 
 /**
@@ -38,6 +40,7 @@ export function withBlockedCache(store: CounterStore, clock: Clock): BlockedCach
     name: store.name,
     hits: () => hits,
     ...(release ? { release } : {}),
+    size: () => blocked.size,
     async check(request: CheckRequest): Promise<CheckOutcome> {
       const now = request.now ?? clock.now();
       // A charge after the response (`force`) is recorded whatever the windows say.

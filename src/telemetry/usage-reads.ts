@@ -12,6 +12,7 @@ import {
   parseHistogram,
   table,
   type UsageSql,
+  type WriteBehindFailures,
 } from './usage-schema';
 import {
   type CustomerUsage,
@@ -243,5 +244,18 @@ export function customerLoad(
     units: allowed + num(row?.extra ?? 0),
     charged: num(row?.charged ?? 0),
     peakInFlight: num(row?.peak ?? 0),
+  };
+}
+
+/** Failed write-behind batches in `[from, to]` (minute starts), and the latest one. */
+export function writeBehindFailures(sql: UsageSql, from: number, to: number): WriteBehindFailures {
+  const rows = sql
+    .exec('SELECT * FROM write_behind WHERE t >= ? AND t <= ? ORDER BY last_at', from, to)
+    .toArray();
+  const last = rows.at(-1);
+  return {
+    failures: rows.reduce((sum, r) => sum + num(r.failures), 0),
+    lastAt: last ? num(last.last_at) : null,
+    lastError: last ? String(last.last_error) : null,
   };
 }

@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS alerts (
   severity TEXT NOT NULL, customer TEXT, message TEXT NOT NULL, fields TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (time);
+CREATE TABLE IF NOT EXISTS write_behind (
+  t INTEGER PRIMARY KEY, failures INTEGER NOT NULL, last_at INTEGER NOT NULL, last_error TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS breaker (
   store TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER, updated INTEGER NOT NULL
 );
@@ -148,4 +151,11 @@ export function migrate(sql: UsageSql): void {
   if (!columns.some((c) => c.name === 'unauthenticated')) {
     sql.exec('ALTER TABLE fleet ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0');
   }
+}
+
+/** Failed write-behind batches over a span. */
+export interface WriteBehindFailures {
+  readonly failures: number;
+  readonly lastAt: number | null;
+  readonly lastError: string | null;
 }

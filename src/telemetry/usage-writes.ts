@@ -167,3 +167,21 @@ export function deleteExpired(sql: UsageSql, now: number): void {
   sql.exec('DELETE FROM alerts WHERE id <= (SELECT MAX(id) FROM alerts) - ?', MAX_ALERT_ROWS);
   sql.exec('DELETE FROM alert_dedup WHERE expires < ?', now);
 }
+
+/**
+ * Counts one failed write-behind batch (a Limiter object could not reach Redis), per minute:
+ * Redis then lags the objects, which keep deciding, so it is counted here, shown in the fleet
+ * metrics and alerted on by the scheduled check, never silent.
+ */
+export function recordWriteBehindFailure(sql: UsageSql, at: number, message: string): void {
+  const t = Math.floor(at / MINUTE) * MINUTE;
+  sql.exec(
+    `INSERT INTO write_behind (t, failures, last_at, last_error) VALUES (?, 1, ?, ?)
+     ON CONFLICT (t) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at,
+     last_error = excluded.last_error`,
+    t,
+    at,
+    message.slice(0, 300),
+  );
+  sql.exec('DELETE FROM write_behind WHERE t < ?', t - 30 * 24 * 60 * MINUTE);
+}

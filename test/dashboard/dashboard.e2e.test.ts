@@ -312,9 +312,7 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
         headers: { 'X-API-Key': 'demo-ai-key' },
       });
       await charged.arrayBuffer();
-      await expect
-        .poll(() => textOf(tokens), POLL)
-        .toMatch(/300 of 1,000 tokens used · 700 left/);
+      await expect.poll(() => textOf(tokens), POLL).toMatch(/300 of 1,000 tokens used · 700 left/);
 
       // A request the demo origin holds for 10 s is in flight across at least one refresh.
       const slow = fetch(`${workerUrl}/v1/slow?delay=10000`, {

@@ -238,3 +238,51 @@ describe('listing and revoking keys by id or prefix', () => {
     expect(none.status).toBe(409);
   });
 });
+
+describe('empty limit lists', () => {
+  it('are a 400 naming the field, for customers, tiers and keyGuessLimit', async () => {
+    const id = uniqueId('empty');
+    const customer = await admin('PUT', `/customers/${id}`, { tier: 'free', limits: [] });
+    expect(customer.status).toBe(400);
+    expect(((await customer.json()) as InvalidBody).errors[0]?.field).toBe('limits');
+    const policy = (await (await admin('GET', '/policy')).json()) as Record<string, unknown>;
+    const tiers = policy.tiers as Record<string, unknown>;
+    for (const [field, body] of [
+      ['tiers.free', { ...policy, tiers: { ...tiers, free: [] } }],
+      ['keyGuessLimit', { ...policy, keyGuessLimit: [] }],
+    ] as const) {
+      const response = await admin('PUT', '/policy', body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as InvalidBody).errors.map((e) => e.field)).toEqual([field]);
+    }
+  });
+
+  it('leave unlimited to be said explicitly, shown in /rate_limit', async () => {
+    const id = uniqueId('unlimited');
+    const both = await admin('PUT', `/customers/${id}`, {
+      tier: 'enterprise',
+      unlimited: true,
+      limits: [{ limit: 5, window: '1m' }],
+    });
+    expect(both.status).toBe(400);
+    const put = await admin('PUT', `/customers/${id}`, { tier: 'enterprise', unlimited: true });
+    expect(put.status).toBe(200);
+    const { key } = (await (await admin('POST', '/keys', { customerId: id })).json()) as {
+      key: string;
+    };
+    const view = await worker.fetch('/_edgelimit/rate_limit', { headers: { 'X-API-Key': key } });
+    const body = (await view.json()) as { unlimited?: boolean; windows: { rule: string | null }[] };
+    expect(body.unlimited).toBe(true);
+    // No tier window at all; endpoint rules still apply.
+    expect(body.windows.map((w) => w.rule)).toEqual(['search']);
+  });
+});
+
+describe('admin request bodies', () => {
+  it('are refused with 413 past 256 KiB, before being parsed', async () => {
+    const huge = JSON.stringify({ tier: 'free', padding: 'x'.repeat(20 * 1024 * 1024) });
+    const response = await admin('PUT', `/customers/${uniqueId('huge')}`, huge);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ status: 413, title: 'Payload too large' });
+  });
+});

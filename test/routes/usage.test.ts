@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { metricsSchema, rateLimitSchema, usageSchema } from '../../src/http/usage-api';
+import { worker } from '../support/app';
 import { createCustomer, randomIp } from '../support/customers';
 import { appWith } from '../telemetry/helpers';
 
@@ -283,5 +284,35 @@ describe('GET /_edgelimit/rate_limit', () => {
     );
     expect([anon.customerId, anon.tier]).toEqual([null, 'anonymous']);
     expect(anon.windows.map((w) => w.id)).toContain('minute');
+  });
+});
+
+describe('the read endpoints', () => {
+  it('have their own window per caller: 300 /usage calls on one key answer 60, then 429', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const response = await worker.fetch('/_edgelimit/usage?range=1h', {
+        headers: customer.headers,
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(240);
+    // API traffic is a separate window: still allowed.
+    expect((await worker.fetch('/v1/x', { headers: customer.headers })).status).toBe(200);
+  });
+
+  it('limit anonymous /rate_limit calls per client address: 200 calls answer 60', async () => {
+    const ip = randomIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const response = await worker.fetch('/_edgelimit/rate_limit', {
+        headers: { 'CF-Connecting-IP': ip },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(140);
   });
 });

@@ -9,7 +9,7 @@ import { freePort } from '../../scripts/lib/free-port';
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
-const TOKEN = 't';
+const TOKEN = 'cli-test-admin-token';
 
 interface Run {
   code: number;
@@ -140,6 +140,8 @@ describe('admin CLI against wrangler dev', () => {
         `ADMIN_TOKEN:${TOKEN}`,
         '--var',
         'SEED_DEMO:true',
+        '--var',
+        'ORIGIN_URL:demo',
         '--var',
         'LIMITER_STORE:durable-object',
         '--var',
@@ -288,6 +290,24 @@ describe('admin CLI against wrangler dev', () => {
     const again = await admin(['overrides', 'end', 'cli-acme']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('no override in force');
+  });
+
+  it('says unlimited explicitly with --unlimited, which --limit and remove-limits undo', async () => {
+    const set = await admin([
+      'customers',
+      'set',
+      'cli-free',
+      '--tier',
+      'enterprise',
+      '--unlimited',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/^limits {5}unlimited \(no tier or custom limit/m);
+    const both = await admin(['customers', 'set', 'cli-free', '--unlimited', '--limit', '5/1m']);
+    expect(both.code).toBe(2);
+    const limited = await admin(['customers', 'set', 'cli-free', '--limit', '5/1m']);
+    expect(limited.code, limited.stderr).toBe(0);
+    expect(limited.stdout).toMatch(/^limits {5}5\/1m \(custom\)$/m);
   });
 
   it('drops custom limits but keeps the tier with remove-limits', async () => {

@@ -32,6 +32,7 @@ describe('effectiveLimits', () => {
   const cases: [string, CustomerRecord][] = [
     ['a free customer', { tier: 'free' }],
     ['an enterprise customer without limits', { tier: 'enterprise' }],
+    ['an unlimited customer', { tier: 'enterprise', unlimited: true }],
     [
       'a customer with its own limits, a rule replacing the policy rule and an override',
       {

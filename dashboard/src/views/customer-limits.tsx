@@ -10,6 +10,7 @@ import {
   formatUntil,
   formatWindow,
   headroom,
+  timeZoneLabel,
   usedFraction,
 } from '../format';
 
@@ -127,7 +128,7 @@ export function CustomerLimits({ status, now }: { status: RateLimitStatus; now: 
         <p class="override" data-testid="override">
           <strong>Temporary increase:</strong>{' '}
           {override.limits.map((l) => formatLimit(l.limit, l.window)).join(', ')} until{' '}
-          {formatDateTime(Date.parse(override.expiresAt))} (
+          {formatDateTime(Date.parse(override.expiresAt))} {timeZoneLabel(now)} (
           {formatUntil(Date.parse(override.expiresAt), now)})
           {override.reason ? ` · ${override.reason}` : ''}
         </p>

@@ -143,7 +143,7 @@ function MetricsBody({
 }) {
   const shown: Resolution = isResolution(metrics.resolution) ? metrics.resolution : resolution;
   const intervalMs = resolutionMs(shown);
-  const { totals, breaker } = metrics;
+  const { totals, breaker, writeBehind } = metrics;
   const latency = latestLatency(metrics);
   const charts = useMemo(() => {
     const times = metrics.series.map((p) => Date.parse(p.t));
@@ -257,6 +257,16 @@ function MetricsBody({
               {breaker.since ? (
                 <small> since {formatDateTime(Date.parse(breaker.since))}</small>
               ) : null}
+            </dd>
+          </div>
+          <div>
+            <dt>Write-behind failures</dt>
+            <dd
+              class={writeBehind?.failures ? 'breaker is-open' : undefined}
+              data-testid="write-behind"
+              title={writeBehind?.lastError ?? undefined}
+            >
+              {formatCount(writeBehind?.failures ?? 0)}
             </dd>
           </div>
         </dl>

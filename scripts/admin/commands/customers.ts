@@ -90,6 +90,10 @@ const customersSet: Command = {
       value: '<count>/<window>',
       description: 'custom limit replacing the tier default, e.g. 10000/1d',
     },
+    unlimited: {
+      type: 'boolean',
+      description: 'no tier or custom limit at all (endpoint rules still apply); --limit undoes it',
+    },
     endpoint: {
       type: 'string',
       multiple: true,
@@ -128,6 +132,9 @@ const customersSet: Command = {
     if (parsed.options['fail-closed'] && parsed.options['fail-open']) {
       throw new UsageError('--fail-closed and --fail-open exclude each other', label);
     }
+    if (limits.length && parsed.options.unlimited) {
+      throw new UsageError('--limit and --unlimited exclude each other', label);
+    }
     if (endpoints.length && parsed.options['clear-endpoints']) {
       throw new UsageError('--endpoint and --clear-endpoints exclude each other', label);
     }
@@ -156,10 +163,19 @@ const customersSet: Command = {
     const finalThrottle = throttle === 'off' ? undefined : (throttle ?? existing?.throttle);
     const finalConcurrency =
       concurrency === 'off' ? undefined : (concurrency ?? existing?.concurrency);
-    const finalLimits = newLimits ?? existing?.limits;
+    const unlimited = parsed.options.unlimited === true || (!newLimits && existing?.unlimited);
+    const finalLimits = unlimited ? undefined : (newLimits ?? existing?.limits);
     const body = {
-      ...withoutFields(kept, ['limits', 'endpoints', 'failMode', 'throttle', 'concurrency']),
+      ...withoutFields(kept, [
+        'limits',
+        'unlimited',
+        'endpoints',
+        'failMode',
+        'throttle',
+        'concurrency',
+      ]),
       tier: finalTier,
+      ...(unlimited ? { unlimited: true } : {}),
       ...(finalLimits ? { limits: finalLimits } : {}),
       ...(rules.length ? { endpoints: rules } : {}),
       ...(failMode ? { failMode } : {}),
@@ -175,7 +191,7 @@ const customersRemoveLimits: Command = {
   group: 'customers',
   name: 'remove-limits',
   args: ['id'],
-  summary: "Drop a customer's custom limits: the tier defaults apply again (tier, rules kept).",
+  summary: "Drop a customer's custom limits (or unlimited): the tier defaults apply again.",
   options: {},
   examples: ['npm run admin -- customers remove-limits acme'],
   async run(parsed, context) {
@@ -184,7 +200,7 @@ const customersRemoveLimits: Command = {
     const existing = read(customerResponse, await client.get(customerPath(id)), 'customer');
     const raw = await client.put(
       customerPath(id),
-      withoutFields(storedFields(existing), ['limits']),
+      withoutFields(storedFields(existing), ['limits', 'unlimited']),
     );
     await printCustomer(context, read(customerResponse, raw, 'customer'), raw);
   },

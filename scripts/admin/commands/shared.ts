@@ -192,9 +192,11 @@ export async function printCustomer(
   }
   const { now } = context;
   const policy = read(policyResponse, await context.client().get('/policy'), 'policy');
-  const limits = customer.limits?.length
-    ? `${formatLimits(customer.limits)} (custom)`
-    : `${formatLimits(policy.tiers[customer.tier])} (${customer.tier} tier default)`;
+  const limits = customer.unlimited
+    ? 'unlimited (no tier or custom limit; endpoint rules still apply)'
+    : customer.limits?.length
+      ? `${formatLimits(customer.limits)} (custom)`
+      : `${formatLimits(policy.tiers[customer.tier])} (${customer.tier} tier default)`;
   const effective = effectiveLimits(policy, customer, now);
   const override = activeOverride(customer.overrides, now);
   context.out(
