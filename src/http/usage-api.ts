@@ -72,15 +72,10 @@ export const usageSchema = z.object({
   resolution: z.string(),
   series: z.array(z.object({ t: isoTime, allowed: count, rejected: count })),
   byRule: z.array(z.object({ rule: z.string(), allowed: count, rejected: count })),
-  totals: z.object({
-    allowed: count,
-    rejected: count,
-    // Units allowed requests consumed (cost-weighted; equal to `allowed` without costs), units
-    // the origin charged after responses, and the most requests in flight at once.
-    units: z.optional(count),
-    charged: z.optional(count),
-    peakInFlight: z.optional(count),
-  }),
+  totals: z.object({ allowed: count, rejected: count }),
+  // Units allowed requests consumed (cost-weighted; equal to `allowed` without costs), units the
+  // origin charged after responses, and the most requests in flight at once.
+  load: z.optional(z.object({ units: count, charged: count, peakInFlight: count })),
   recentRejections: z.array(
     z.object({
       time: isoTime,

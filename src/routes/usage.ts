@@ -42,7 +42,8 @@ export function usageRoutes(): Hono<EdgeEnv> {
       resolution,
       series: usage.series.map((p) => ({ t: iso(p.t), allowed: p.allowed, rejected: p.rejected })),
       byRule: [...usage.byRule],
-      totals: { ...usage.totals, ...load },
+      totals: usage.totals,
+      load,
       recentRejections: usage.recentRejections.slice(0, 20).map((r) => ({
         time: iso(r.time),
         method: r.method,

@@ -40,8 +40,9 @@ describe('GET /_edgelimit/usage', () => {
     expect(body.series).toHaveLength(60);
     expect(Date.parse(body.series[0]?.t ?? '')).toBe(Date.parse(body.range.from));
     expect(body.series.reduce((n, p) => n + p.allowed, 0)).toBe(4);
+    expect(body.totals).toEqual({ allowed: 4, rejected: 2 });
     // Without costs, charges or slots, units are requests.
-    expect(body.totals).toEqual({ allowed: 4, rejected: 2, units: 4, charged: 0, peakInFlight: 0 });
+    expect(body.load).toEqual({ units: 4, charged: 0, peakInFlight: 0 });
     expect(body.byRule).toEqual([
       { rule: 'default', allowed: 3, rejected: 1 },
       { rule: 'search', allowed: 1, rejected: 1 },
@@ -76,9 +77,8 @@ describe('GET /_edgelimit/usage', () => {
     });
     const body = usageSchema.parse(await res.json());
     // 2 reports of 5 units and 1 request; the reports sent no charge, so each was charged its 5.
-    expect(body.totals).toEqual({
-      allowed: 3,
-      rejected: 0,
+    expect(body.totals).toEqual({ allowed: 3, rejected: 0 });
+    expect(body.load).toEqual({
       units: 11,
       charged: 710,
       peakInFlight: 1,

@@ -66,7 +66,7 @@ describe("the README's curl session against npm run dev", () => {
 
   it('prints what each comment says', async () => {
     const steps = await readmeSession();
-    expect(steps).toHaveLength(7);
+    expect(steps).toHaveLength(9);
     const run = (i: number) =>
       bash((steps[i] ?? '').replaceAll('http://127.0.0.1:8787', stack.workerUrl));
 
@@ -154,6 +154,19 @@ describe("the README's curl session against npm run dev", () => {
       bypassed: 1,
       unauthenticated: 1,
     });
+
+    // 8. Concurrency: three slow requests at once for a customer allowed two in flight.
+    expect(steps[7]).toMatch(/^# Concurrency: demo-ai may have 2 requests in flight/);
+    expect((await run(7)).trim().split(/\s+/).sort()).toEqual(['200', '200', '429']);
+
+    // 9. Origin charges: 500 + 500 tokens of 1,000 (less the slow requests' 1 each), then a 429.
+    const charged = (await run(8)).trim();
+    const [codes = '', status = ''] = charged.split('\n');
+    expect(codes.trim().split(/\s+/)).toEqual(['200', '200', '429']);
+    const tokens = (
+      JSON.parse(status) as { windows: { id: string; used: number; unit?: string }[] }
+    ).windows.find((w) => w.id === 'minute-tokens');
+    expect(tokens).toMatchObject({ used: 1002, unit: 'tokens' });
   }, 120_000);
 
   it('gives each demo key the limits the demo table lists', async () => {

@@ -149,26 +149,26 @@ function UsageBody({
           <dd>{formatPercent(rejected, total)}</dd>
         </div>
         {/* Units differ from requests only with weighted endpoints; said only then. */}
-        {data.totals.units !== undefined && data.totals.units !== allowed ? (
+        {data.load?.units !== undefined && data.load?.units !== allowed ? (
           <div>
             <dt>Units used (weighted)</dt>
-            <dd data-testid="total-units" title={formatExact(data.totals.units)}>
-              {formatCount(data.totals.units)}
+            <dd data-testid="total-units" title={formatExact(data.load?.units)}>
+              {formatCount(data.load?.units)}
             </dd>
           </div>
         ) : null}
-        {data.totals.charged ? (
+        {data.load?.charged ? (
           <div>
             <dt>Charged by the API</dt>
-            <dd data-testid="total-charged" title={formatExact(data.totals.charged)}>
-              {formatCount(data.totals.charged)}
+            <dd data-testid="total-charged" title={formatExact(data.load?.charged)}>
+              {formatCount(data.load?.charged)}
             </dd>
           </div>
         ) : null}
-        {data.totals.peakInFlight ? (
+        {data.load?.peakInFlight ? (
           <div>
             <dt>Most in flight at once</dt>
-            <dd data-testid="peak-in-flight">{formatExact(data.totals.peakInFlight)}</dd>
+            <dd data-testid="peak-in-flight">{formatExact(data.load?.peakInFlight)}</dd>
           </div>
         ) : null}
       </dl>

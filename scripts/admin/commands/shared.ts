@@ -214,10 +214,9 @@ export async function printCustomer(
         ['fail mode', customer.failMode ?? 'open'],
         ['throttle', describeThrottle(customer.throttle)],
         [
-          'concurrency',
-          customer.concurrency === undefined
-            ? 'tier default'
-            : `${customer.concurrency} in flight at once`,
+          // Kept as short as the other labels: the column lines up with them.
+          'in flight',
+          customer.concurrency === undefined ? 'tier default' : `${customer.concurrency} at once`,
         ],
         ['updated', customer.updatedAt],
       ]),
