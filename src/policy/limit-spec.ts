@@ -43,6 +43,15 @@ export const limitSchema = z.strictObject({
 /** One limit as written in config. */
 export type Limit = z.infer<typeof limitSchema>;
 
+/** A list of limits with distinct windows per unit; may be empty (see {@link limitListSchema}). */
+export const limitsMaybeEmptySchema = z
+  .array(limitSchema)
+  .max(8)
+  .refine(
+    (limits) => new Set(limits.map((l) => `${l.window}|${l.unit ?? ''}`)).size === limits.length,
+    { message: 'each window may appear once per unit' },
+  );
+
 /**
  * A non-empty list of limits with distinct windows. Empty is refused rather than read as "no
  * limit": an unlimited customer says so with `"unlimited": true`.

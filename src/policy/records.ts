@@ -1,6 +1,6 @@
 /** Schemas of the records kept in the CONFIG KV namespace; validated on every read. */
 import { z } from 'zod';
-import { limitListSchema } from './limit-spec';
+import { limitListSchema, limitsMaybeEmptySchema } from './limit-spec';
 
 /** Tiers a customer can be on. */
 export const TIERS = ['free', 'pro', 'enterprise'] as const;
@@ -38,7 +38,8 @@ export const endpointRuleSchema = z.strictObject({
   method: z.enum(METHODS),
   /** `/v1/search`, `/v1/items/:id`, `/v1/*` (one segment) or `/v1/**` (the rest). */
   path: z.string().regex(/^\/[^\s?#]*$/, 'must start with / and have no query or spaces'),
-  limits: limitListSchema,
+  /** May be empty when the rule sets `concurrency` or `cost` (then it limits nothing else). */
+  limits: limitsMaybeEmptySchema,
   /** Requests matching this rule allowed in flight at once (on top of the customer's own). */
   concurrency: concurrencySchema.optional(),
   /** Units a matching request consumes of every window it is checked against [1]. */
@@ -49,6 +50,15 @@ export const endpointRuleSchema = z.strictObject({
   caseSensitive: z.boolean().optional(),
 });
 export type EndpointRule = z.infer<typeof endpointRuleSchema>;
+
+/** An endpoint rule as a record holds it: it must limit something. */
+export const customerRuleSchema = endpointRuleSchema.refine(
+  (r) => r.limits.length > 0 || r.concurrency !== undefined || r.cost !== undefined,
+  {
+    path: ['limits'],
+    message: 'must list at least one limit, unless the rule sets concurrency or cost',
+  },
+);
 
 /** A temporary increase: replaces the customer's limits until `expiresAt`. */
 export const overrideSchema = z.strictObject({
@@ -82,7 +92,7 @@ export const customerRecordSchema = z.strictObject({
    */
   unlimited: z.literal(true).optional(),
   /** Endpoint rules for this customer, added to (and for the same id, replacing) the global ones. */
-  endpoints: z.array(endpointRuleSchema).max(32).optional(),
+  endpoints: z.array(customerRuleSchema).max(32).optional(),
   overrides: z.array(overrideSchema).max(16).optional(),
   /** Requests in flight at once; replaces the tier's `concurrency`. */
   concurrency: concurrencySchema.optional(),

@@ -65,6 +65,16 @@ describe('admin validation', () => {
     }
   });
 
+  it('refuses an endpoint rule that limits nothing: no limits, no concurrency, no cost', async () => {
+    const response = await admin('PUT', `/customers/${uniqueId('val')}`, {
+      tier: 'pro',
+      endpoints: [{ id: 'r', method: 'GET', path: '/v1/x', limits: [] }],
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as InvalidBody;
+    expect(body.errors.map((e) => e.field)).toEqual(['endpoints.0.limits']);
+  });
+
   it('names an endpoint cost that is not a whole number from 1 to 1000000', async () => {
     const rule = { id: 'r', method: 'GET', path: '/v1/x', limits: [] };
     for (const cost of [0, 1.5, 1_000_001]) {
