@@ -71,7 +71,7 @@ describe('effectiveLimits', () => {
   }
 
   it('says where each limit comes from', () => {
-    const rows = effectiveLimits(DEFAULT_POLICY, cases[2]?.[1] ?? { tier: 'free' }, NOW);
+    const rows = effectiveLimits(DEFAULT_POLICY, cases[3]?.[1] ?? { tier: 'free' }, NOW);
     expect(rows.map((r) => [`${r.limit.limit}/${r.limit.window}`, r.appliesTo, r.source])).toEqual([
       [
         '500/10s',
