@@ -1,4 +1,4 @@
-/** The one timeout race: a promise against a deadline, the timer always cleared. */
+/** The one timeout race (a promise against a deadline, the timer always cleared) and a plain wait. */
 
 /**
  * Settles like `promise`, unless `ms` pass first: then like `onTimeout()` (its value, or what it
@@ -21,4 +21,9 @@ export function withDeadline<T, U = never>(
     }, ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves after `ms` (retries and batching waits; never on the decision path). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms));
 }

@@ -13,12 +13,12 @@ function memoryCounters(algorithm: Algorithm) {
     const byId = new Map<string, Cells>();
     for (const spec of request.windows) {
       const key = algorithm.key(request.identity, spec);
-      let buckets = counters.get(key);
-      if (!buckets) {
-        buckets = new Map();
-        counters.set(key, buckets);
+      let cells = counters.get(key);
+      if (!cells) {
+        cells = new Map();
+        counters.set(key, cells);
       }
-      byId.set(spec.id, buckets);
+      byId.set(spec.id, cells);
     }
     return byId;
   };

@@ -1,5 +1,5 @@
 /**
- * Write-behind batching for the hybrid store: deltas per window key and bucket, flushed to Redis
+ * Write-behind batching for the hybrid store: deltas per window key and cell, flushed to Redis
  * in one call of the algorithm's merge script when enough units piled up or enough time passed
  * (pure bookkeeping, the same for every algorithm).
  */
@@ -14,12 +14,12 @@ export const FLUSH_INTERVAL_MS = 2_000;
 /** Pending deltas: window key -> { window length, cell -> units }; merged by the algorithm's rule. */
 export type Pending = PendingDeltas;
 
-/** Adds `units` to `bucket` of `key`. Returns the total pending units. */
+/** Adds `units` to `cell` of `key`. Returns the total pending units. */
 export function addDelta(
   pending: Pending,
   key: string,
   windowMs: number,
-  bucket: number,
+  cell: number,
   units: number,
 ): number {
   let entry = pending.get(key);
@@ -27,7 +27,7 @@ export function addDelta(
     entry = { windowMs, deltas: new Map() };
     pending.set(key, entry);
   }
-  entry.deltas.set(bucket, (entry.deltas.get(bucket) ?? 0) + units);
+  entry.deltas.set(cell, (entry.deltas.get(cell) ?? 0) + units);
   return pendingUnits(pending);
 }
 

@@ -3,7 +3,9 @@
  * usage counters and alert candidates flushed to the usage Durable Object in one RPC, all from
  * `waitUntil` so nothing here delays a response.
  */
+
 import type { Clock } from '../clock';
+import { sleep } from '../deadline';
 import { sha256Hex } from '../identity/hash';
 import { deliverAlerts } from './alert-delivery';
 import { type AlertCandidate, customerAlertCandidates } from './alerts';
@@ -31,8 +33,6 @@ export interface TelemetryOptions {
 
 /** Alert keys this isolate already sent; the usage object stays the authority across isolates. */
 const MAX_SEEN = 10_000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Creates the telemetry for one isolate.

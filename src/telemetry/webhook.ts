@@ -1,4 +1,5 @@
 /** Posts alerts to the webhook with bounded retries and exponential backoff; never throws. */
+import { sleep } from '../deadline';
 
 /** Options of {@link postWithRetry}. */
 export interface RetryOptions {
@@ -20,8 +21,6 @@ export interface DeliveryResult {
   readonly last: number | string;
 }
 
-const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * POSTs `body` as JSON to `url`. Retries on network errors, timeouts, 429 and 5xx, waiting
  * `baseDelayMs * 2^n` between attempts; gives up after `attempts`. Other 4xx are not retried: the
@@ -36,7 +35,7 @@ export async function postWithRetry(
   const attempts = Math.max(1, options.attempts ?? 4);
   const base = options.baseDelayMs ?? 500;
   const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? sleepMs;
+  const wait = options.sleep ?? sleep;
   const payload = JSON.stringify(body);
   let last: number | string = 'not attempted';
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -57,7 +56,7 @@ export async function postWithRetry(
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
     }
-    if (attempt < attempts) await sleep(base * 2 ** (attempt - 1));
+    if (attempt < attempts) await wait(base * 2 ** (attempt - 1));
   }
   return { delivered: false, attempts, last };
 }
