@@ -53,6 +53,8 @@ export interface Scenario {
   readonly breaker: { readonly failures: number; readonly openMs: number };
   /** In-isolate cache of keys and policies (KV reads), ms. */
   readonly configTtlMs: number;
+  /** Events closer than this share one drain of promise continuations (see virtual-time.ts). */
+  readonly quantumMs: number;
 }
 
 const minute = (limit: number, id = 'minute'): TierWindow => ({
@@ -103,6 +105,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   storeBudgetMs: 50,
   breaker: { failures: 5, openMs: 5_000 },
   configTtlMs: 10_000,
+  quantumMs: 0.05,
 };
 
 /**
@@ -138,4 +141,5 @@ export const AGREEMENT_SCENARIO: Scenario = {
   // At 0 ms no budget is reached in the simulation; in workerd on a busy test machine a 50 ms
   // budget could be, and a timeout is a failure to compare, not a decision.
   storeBudgetMs: 10_000,
+  quantumMs: 0,
 };

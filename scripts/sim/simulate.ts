@@ -89,7 +89,7 @@ export async function simulate(
 ): Promise<{ row: SimRow; trace: TracedDecision[] }> {
   const wallStart = performance.now();
   const start = startOf(scenario);
-  const vt = new VirtualTime(start);
+  const vt = new VirtualTime(start, scenario.quantumMs);
   const root = new Rng(scenario.seed);
   const geo = new Geography(scenario.locations, scenario.rtt, vt, root.fork());
   const trafficRng = root.fork();
