@@ -13,6 +13,7 @@ import { fail, problemResponse, problems } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { increaseRequestRoutes } from './routes/increase-request';
 import { metricsRoutes } from './routes/metrics';
+import { openApiDocument } from './routes/openapi';
 import { proxy } from './routes/proxy';
 import { rateLimitStatusRoutes } from './routes/rate-limit-status';
 import { usageRoutes } from './routes/usage';
@@ -81,6 +82,10 @@ export function createApp(): Hono<EdgeEnv> {
 function reservedRoutes(): Hono<EdgeEnv> {
   const reserved = new Hono<EdgeEnv>();
   reserved.all('/health', (c) => c.json({ ok: true, store: c.var.services.settings.storeMode }));
+  reserved.get('/openapi.json', (c) => {
+    const { prefix, docsUrl } = c.var.services.settings;
+    return c.json(openApiDocument(prefix, docsUrl));
+  });
   reserved.route('/usage/increase-request', increaseRequestRoutes());
   reserved.route('/usage', usageRoutes());
   reserved.route('/rate_limit', rateLimitStatusRoutes());

@@ -1,10 +1,11 @@
-/** Worker entry: the fetch and scheduled handlers and the Durable Object classes. */
+/** Worker entry: the fetch and scheduled handlers, the Durable Object classes and the RPC entrypoint. */
 import { createApp } from './app';
 import type { Bindings } from './env';
 import { runScheduledChecks } from './telemetry/scheduled-checks';
 
 export { LimiterObject } from './objects/limiter-object';
 export { UsageObject } from './objects/usage-object';
+export { RateLimiter } from './rpc/rate-limiter';
 
 const app = createApp();
 

@@ -200,7 +200,7 @@ function recent(child: ChildProcess): string {
 }
 
 /** Stops wrangler and its workerd children (it runs in its own process group). */
-async function stopProcess(child: ChildProcess): Promise<void> {
+export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {

@@ -38,7 +38,7 @@ async function findOnPath(name: string): Promise<string | undefined> {
 }
 
 /** Asks the OS for a free port. Another process may grab it before redis binds, hence the retry. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -10,13 +10,20 @@ import { limitsOf } from '../policy/limits-of';
 import type { ResolvedPolicy } from '../policy/resolve-policy';
 import type { Services } from '../services';
 import { log } from '../telemetry/log';
-import { failWith, problemResponse, problems } from './problem';
+import { failWith, type Problem, problemResponse, problems } from './problem';
 import { rateLimitHeaders } from './rate-limit-headers';
 
 /** The answer to an unidentified request, and the failed-attempts decision behind it. */
 export interface Refusal {
   readonly response: Response;
   readonly decision: Decision;
+}
+
+/** A refusal as values: the problem body and headers a {@link Refusal} response carries. */
+export interface RefusalParts {
+  readonly decision: Decision;
+  readonly problem: Problem;
+  readonly headers: Record<string, string>;
 }
 
 /**
@@ -28,6 +35,16 @@ export async function refuseUnidentified(
   failure: IdentityFailure,
   path: string,
 ): Promise<Refusal> {
+  const { decision, problem, headers } = await refusalOf(services, failure, path);
+  return { decision, response: problemResponse(problem, headers) };
+}
+
+/** {@link refuseUnidentified} without the Response, for callers that are not HTTP (RPC). */
+export async function refusalOf(
+  services: Services,
+  failure: IdentityFailure,
+  path: string,
+): Promise<RefusalParts> {
   const { settings } = services;
   log('auth-failure', { code: failure.code, ip: failure.ip, path }, 'warn');
   const decision = await decide({
@@ -41,18 +58,19 @@ export async function refuseUnidentified(
     const subject = `failed API key attempts from ${failure.ip}`;
     return {
       decision,
-      response: problemResponse(
-        problems.quotaExceeded(decision, settings.docsUrl, subject),
-        headers,
-      ),
+      problem: problems.quotaExceeded(decision, settings.docsUrl, subject),
+      headers,
     };
   }
-  const response = problemResponse(problems.credentialsRejected(settings.docsUrl, failure), {
-    ...headers,
-    'X-Edgelimit-Status': 'unauthenticated',
-    'WWW-Authenticate': 'Bearer realm="api"',
-  });
-  return { decision, response };
+  return {
+    decision,
+    problem: problems.credentialsRejected(settings.docsUrl, failure),
+    headers: {
+      ...headers,
+      'X-Edgelimit-Status': 'unauthenticated',
+      'WWW-Authenticate': 'Bearer realm="api"',
+    },
+  };
 }
 
 /** Like {@link refuseUnidentified}, for routes that only answer: throws the refusal. */

@@ -33,9 +33,11 @@ export function spanQuerySchema(
 ) {
   return z
     .object({
+      // An enum of exactly the allowed ranges, so the OpenAPI document lists no others.
       range: z
-        .enum(RANGE_NAMES)
-        .refine((r) => ranges.includes(r), { message: `must be one of ${ranges.join(', ')}` })
+        .enum(RANGE_NAMES.filter((r) => ranges.includes(r)) as [RangeName, ...RangeName[]], {
+          error: `must be one of ${ranges.join(', ')}`,
+        })
         .default(defaultRange),
       resolution: z.enum(RESOLUTION_NAMES).optional(),
     })

@@ -1,9 +1,9 @@
 /** Admin API: API keys, customer records, temporary overrides and the global policy, in KV. */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { requireAdmin } from '../http/admin-auth';
 import type { EdgeEnv } from '../http/edge-env';
 import { fail, problems } from '../http/problem';
+import { newKeySchema, putCustomerSchema, revokeSchema } from '../http/request-schemas';
 import { jsonBody, paramOf, validate } from '../http/validate';
 import { sha256Hex } from '../identity/hash';
 import { kvKeys } from '../policy/config-store';
@@ -16,18 +16,10 @@ import {
   customerRecordSchema,
   overrideSchema,
   policyConfigSchema,
-  TIERS,
 } from '../policy/records';
 import { activeOverride } from '../policy/resolve-policy';
 import type { Services } from '../services';
 import { log } from '../telemetry/log';
-
-const newKeySchema = z.strictObject({
-  customerId: customerIdSchema,
-  tier: z.enum(TIERS).optional(),
-});
-const revokeSchema = z.strictObject({ key: z.string().min(1) });
-const putCustomerSchema = customerRecordSchema.omit({ overrides: true, updatedAt: true });
 
 /** Builds the admin routes (mounted under `<prefix>/admin`). */
 export function adminRoutes(): Hono<EdgeEnv> {

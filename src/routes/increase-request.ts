@@ -1,28 +1,19 @@
 /** `POST <prefix>/usage/increase-request`: a customer asks operators for a temporary increase. */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { dashboardCors } from '../http/cors';
 import type { EdgeContext, EdgeEnv } from '../http/edge-env';
 import { fail, problems } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
+import { increaseRequestSchema } from '../http/request-schemas';
 import { requireCaller } from '../http/require-caller';
 import { jsonBody } from '../http/validate';
 import { decide } from '../limiter/decide';
 import { customerIdentity } from '../limiter/keys';
-import { limitListSchema } from '../policy/limit-spec';
 import { limitsOf } from '../policy/limits-of';
 import { log } from '../telemetry/log';
 
 /** Longest increase a customer can ask for; operators can still grant anything. */
 const MAX_REQUEST_AHEAD_MS = 90 * 86_400_000;
-
-/** Body of an increase request (docs/usage-api.md). */
-export const increaseRequestSchema = z.strictObject({
-  reason: z.string().trim().min(1, 'must say why').max(1000),
-  limits: limitListSchema.optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
-});
-export type IncreaseRequest = z.infer<typeof increaseRequestSchema>;
 
 /** The body schema at `now`: `until` must be in the future and at most 90 days ahead. */
 function increaseRequestAt(now: number) {

@@ -3,20 +3,21 @@ import { Hono } from 'hono';
 import { requireAdmin } from '../http/admin-auth';
 import { dashboardCors } from '../http/cors';
 import type { EdgeEnv } from '../http/edge-env';
-import { failUsageSource, iso, spanQuerySchema } from '../http/span-query';
+import { metricsQuery } from '../http/request-schemas';
+import { failUsageSource, iso } from '../http/span-query';
 import type { Metrics } from '../http/usage-api';
 import { queryOf } from '../http/validate';
 import { usageStub } from '../telemetry/embedded-usage';
 import { spanOf } from '../telemetry/usage-source';
 
-const metricsQuery = spanQuerySchema(['1h', '24h', '7d'], '1h');
-
 /** Builds the metrics route (mounted at `<prefix>/admin/metrics`, ahead of the admin API). */
 export function metricsRoutes(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
+  // CORS first: a preflight is answered before any token is asked for.
   app.use('/', dashboardCors());
+  app.use('/', requireAdmin());
 
-  app.get('/', requireAdmin(), async (c) => {
+  app.get('/', async (c) => {
     const { services } = c.var;
     const { range, resolution } = queryOf(c, metricsQuery);
     const now = services.clock.now();

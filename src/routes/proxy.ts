@@ -1,164 +1,37 @@
 /** The main path: identify, resolve the policy, decide, forward, add headers. */
-import { policyFor } from '../http/caller-policy';
+
+import { checkRequest, decisionReporter } from '../http/check-request';
 import { demoOrigin } from '../http/demo-origin';
 import type { EdgeContext } from '../http/edge-env';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
-import { problemResponse, problems } from '../http/problem';
-import { rateLimitHeaders, throttleHeaders } from '../http/rate-limit-headers';
-import { refuseUnidentified } from '../http/refuse-unidentified';
-import { identify } from '../identity/identify';
-import { type Decision, decide } from '../limiter/decide';
-import { customerIdentity, ipIdentity } from '../limiter/keys';
-import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
-import type { Services } from '../services';
-import { log } from '../telemetry/log';
-import type { DecisionEvent } from '../telemetry/telemetry';
+import { problemResponse } from '../http/problem';
 
 type Ctx = EdgeContext;
 
 /** Handles every request outside the reserved prefix; reports each decision to telemetry. */
 export async function proxy(c: Ctx): Promise<Response> {
   const { services } = c.var;
-  const report = (event: DecisionEvent) => {
-    c.executionCtx.waitUntil(
-      services.telemetry.onDecision(event).catch((error: unknown) => {
-        log('internal-error', { where: 'telemetry', message: String(error) }, 'error');
-      }),
-    );
-    // Breaker transitions happen inside store calls, which have no execution context of their
-    // own; the request that saw them reports them.
-    for (const change of services.storeHealth.takeBreakerChanges()) {
-      const sent = services.telemetry.onBreakerChange?.(change);
-      if (sent) c.executionCtx.waitUntil(sent.catch(() => {}));
-    }
-  };
-  return limitAndForward(c, services, report);
-}
-
-async function limitAndForward(
-  c: Ctx,
-  services: Services,
-  report: (event: DecisionEvent) => void,
-): Promise<Response> {
-  const { settings, clock } = services;
+  const report = decisionReporter(services, (work) => c.executionCtx.waitUntil(work));
   const request = c.req.raw;
   const url = new URL(request.url);
-  const started = performance.now();
-  const identity = await identify(request.headers, services);
-
-  if (!identity.ok) {
-    const { failure } = identity;
-    const { response, decision } = await refuseUnidentified(services, failure, url.pathname);
-    report({
-      decision,
-      tier: 'unauthenticated',
-      method: request.method,
-      path: url.pathname,
-      clientIp: failure.ip,
-      status: response.status,
-    });
-    return response;
-  }
-
-  const { caller } = identity;
-  const origin = originFor(settings.originUrl);
-  if (caller.kind === 'service') {
-    // Internal traffic never touches a store, so no store failure can ever reject it.
-    const bypass: Decision = {
-      outcome: 'bypassed',
-      now: clock.now(),
-      windows: [],
-      shadow: [],
-      storeLatencyMs: 0,
-      store: 'none',
-    };
-    const forwarded = forwardRequest(request, { 'X-Service-Name': caller.service });
-    const response = await origin(forwarded);
-    report({
-      decision: bypass,
-      caller,
-      tier: 'internal',
-      method: request.method,
-      path: url.pathname,
-      status: response.status,
-    });
-    return withHeaders(response, {
-      ...rateLimitHeaders(bypass),
-      'Server-Timing': serverTiming(performance.now() - started),
-    });
-  }
-
-  const policy = await policyFor(services, caller, request.method, url.pathname);
-  const decision = await decide({
-    store: services.counters,
-    identity:
-      caller.kind === 'customer' ? customerIdentity(caller.customerId) : ipIdentity(caller.ip),
-    policy,
-    clock,
+  const verdict = await checkRequest(services, {
+    headers: request.headers,
+    method: request.method,
+    path: url.pathname,
   });
-  const headers = {
-    ...rateLimitHeaders(decision),
-    'Server-Timing': serverTiming(performance.now() - started),
-  };
-  const event = { decision, caller, tier: policy.tier, method: request.method, path: url.pathname };
-  if (decision.error) {
-    log(
-      'store-error',
-      {
-        store: decision.store,
-        reason: decision.error.reason,
-        message: decision.error.message,
-        outcome: decision.outcome,
-      },
-      'error',
-    );
+  // A refused credential is answered before any limiter work worth timing.
+  const timing: Record<string, string> = verdict.caller
+    ? { 'Server-Timing': serverTiming(verdict.limiterMs) }
+    : {};
+  if (verdict.problem) {
+    if (verdict.event) report({ ...verdict.event, status: verdict.status });
+    return problemResponse(verdict.problem, { ...verdict.headers, ...timing });
   }
-  const wouldReject = decision.shadow.filter((w) => w.wouldReject).map((w) => w.id);
-  if (wouldReject.length) {
-    // Shadow rules are being tried on real traffic: say whom they would have stopped, never stop.
-    log('shadow-would-reject', {
-      subject: caller.kind === 'customer' ? `customer ${caller.customerId}` : `client ${caller.ip}`,
-      tier: policy.tier,
-      path: url.pathname,
-      windows: wouldReject,
-    });
-  }
-
-  if (decision.outcome === 'rejected') {
-    const subject =
-      caller.kind === 'customer' ? `customer ${caller.customerId}` : `client ${caller.ip}`;
-    log('rejected', {
-      subject,
-      tier: policy.tier,
-      path: url.pathname,
-      windows: decision.windows.filter((w) => w.retryAt > decision.now).map((w) => w.id),
-    });
-    report({ ...event, status: 429 });
-    return problemResponse(problems.quotaExceeded(decision, settings.docsUrl, subject), headers);
-  }
-  if (decision.outcome === 'failed-closed') {
-    report({ ...event, status: 503 });
-    return problemResponse(
-      problems.storeUnavailable(
-        settings.docsUrl,
-        'The rate limiter could not check this request and this policy fails closed. Retry shortly.',
-        { documentation: settings.docsUrl },
-      ),
-      { ...headers, 'Retry-After': '1' },
-    );
-  }
-
-  const trusted: Record<string, string> =
-    caller.kind === 'customer'
-      ? { 'X-Customer-Id': caller.customerId, 'X-Customer-Tier': policy.tier }
-      : { 'X-Customer-Tier': 'anonymous' };
-  const throttle =
-    decision.outcome === 'allowed' ? throttleFor(decision.windows, policy.throttle) : NO_THROTTLE;
-  // Graduated throttling slows a caller near the hard limit; the request is already counted.
-  if (throttle.delayMs > 0) await scheduler.wait(throttle.delayMs);
-  const response = await origin(forwardRequest(request, trusted));
-  report({ ...event, status: response.status });
-  return withHeaders(response, { ...headers, ...throttleHeaders(throttle) });
+  const response = await originFor(services.settings.originUrl)(
+    forwardRequest(request, verdict.trusted),
+  );
+  if (verdict.event) report({ ...verdict.event, status: response.status });
+  return withHeaders(response, { ...verdict.headers, ...timing });
 }
 
 function forwardRequest(request: Request, trusted: Record<string, string>): Request {

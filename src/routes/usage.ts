@@ -6,13 +6,12 @@ import { Hono } from 'hono';
 import { policyFor } from '../http/caller-policy';
 import { dashboardCors } from '../http/cors';
 import type { EdgeEnv } from '../http/edge-env';
+import { usageQuery } from '../http/request-schemas';
 import { requireCustomer } from '../http/require-caller';
-import { failUsageSource, iso, spanQuerySchema } from '../http/span-query';
+import { failUsageSource, iso } from '../http/span-query';
 import type { Usage } from '../http/usage-api';
 import { queryOf } from '../http/validate';
 import { spanOf } from '../telemetry/usage-source';
-
-const usageQuery = spanQuerySchema();
 
 /** Builds the usage route (mounted at `<prefix>/usage`). */
 export function usageRoutes(): Hono<EdgeEnv> {
