@@ -74,8 +74,10 @@ const day = (limit: number): TierWindow => ({
 export const DEFAULT_SCENARIO: Scenario = {
   name: 'default',
   seed: 1,
-  durationMs: 120_000,
-  startOffsetMs: 20_000,
+  durationMs: 90_000,
+  // Minute boundaries fall 10 s and 70 s into the run: one attack before Redis goes down, one
+  // while it is down.
+  startOffsetMs: 50_000,
   locations: 50,
   rtt: DEFAULT_RTT,
   isolatesPerLocation: 4,
@@ -85,8 +87,8 @@ export const DEFAULT_SCENARIO: Scenario = {
   evictEveryMs: 10_000,
   evictShare: 0.05,
   redisIncidents: [
-    { from: 10_000, to: 20_000, kind: 'slow', extraMs: 300 },
-    { from: 45_000, to: 105_000, kind: 'down' },
+    { from: 12_000, to: 22_000, kind: 'slow', extraMs: 300 },
+    { from: 25_000, to: 85_000, kind: 'down' },
   ],
   identities: 10_000,
   zipfS: 1.1,
