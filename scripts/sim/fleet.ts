@@ -9,6 +9,8 @@ import type { CheckRequest, CounterStore } from '../../src/limiter/contract';
 import type { ComposedStore } from '../../src/store/compose';
 import { composeStore } from '../../src/store/compose';
 import type { LimiterNamespace, LimiterRpc } from '../../src/store/durable-object-store';
+import { PENDING_KEY } from '../../src/store/storage-layout';
+import { fromStored, pendingUnits, type StoredPending } from '../../src/store/write-behind';
 import type { Geography } from './geography';
 import type { Rng } from './rng';
 import type { Scenario } from './scenario';
@@ -126,6 +128,16 @@ export class Fleet {
       this.counters.kvReads += 2;
       iso.configUntil.set(identity, now + ttl);
     }
+  }
+
+  /** Write-behind units stored as pending in every object (not yet in Redis). */
+  pendingUnits(): number {
+    let units = 0;
+    for (const h of this.objects.values()) {
+      const stored = h.storage.entries.get(PENDING_KEY) as StoredPending | undefined;
+      units += pendingUnits(fromStored(stored));
+    }
+    return units;
   }
 
   /** Rows written to and read from every object's storage. */

@@ -13,6 +13,8 @@ export interface Judgement {
   readonly falseRejections: number;
   /** Most allowed beyond the limit in any window (0 = never over). */
   readonly maxOverLimit: number;
+  /** Decisions, and wrong ones, taken while `during` held (e.g. a Redis outage). */
+  readonly during: { readonly decisions: number; readonly wrong: number };
 }
 
 /** Collects one identity's decisions (instant, allowed) and judges them at the end. */
@@ -31,15 +33,19 @@ export class DecisionLog {
     return this.at.length;
   }
 
-  judge(): Judgement {
+  judge(during: (t: number) => boolean = () => false): Judgement {
     const order = this.at.map((_, i) => i).sort((a, b) => (this.at[a] ?? 0) - (this.at[b] ?? 0));
     // One ring of allowed instants per window, oldest first.
     const logs = this.windows.map(() => ({ times: [] as number[], head: 0 }));
     let overshoot = 0;
     let falseRejections = 0;
     let maxOverLimit = 0;
+    let inside = 0;
+    let wrongInside = 0;
     for (const i of order) {
       const t = this.at[i] ?? 0;
+      const phase = during(t);
+      if (phase) inside++;
       let over = 0;
       let room = true;
       this.windows.forEach((w, k) => {
@@ -60,13 +66,21 @@ export class DecisionLog {
       if (this.allowed[i]) {
         if (!room) {
           overshoot++;
+          if (phase) wrongInside++;
           maxOverLimit = Math.max(maxOverLimit, over);
         }
         for (const log of logs) log.times.push(t);
       } else if (room) {
         falseRejections++;
+        if (phase) wrongInside++;
       }
     }
-    return { decisions: this.at.length, overshoot, falseRejections, maxOverLimit };
+    return {
+      decisions: this.at.length,
+      overshoot,
+      falseRejections,
+      maxOverLimit,
+      during: { decisions: inside, wrong: wrongInside },
+    };
   }
 }

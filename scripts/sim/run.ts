@@ -149,6 +149,10 @@ async function main(): Promise<void> {
         `${f(r.failedOpenPct, 3)}%`,
         `${f(r.rejectedPct, 3)}%`,
         r.attacker ? String(r.attacker.maxOverLimit) : 'n/a',
+        r.redisOutage ? `${f(r.redisOutage.wrongPct, 4)}%` : 'n/a',
+        r.redisOutage
+          ? `${r.redisOutage.pendingUnitsAtRecovery} / ${r.redisOutage.pendingUnitsAtEnd} units`
+          : 'n/a',
       ]),
     ),
   );

@@ -39,6 +39,16 @@ export interface SimRow {
   readonly failedOpenPct: number;
   readonly rejectedPct: number;
   readonly attacker: { maxOverLimit: number; overshoot: number; requests: number } | null;
+  /**
+   * The Redis outage of the scenario: decisions and wrong ones while Redis was down, and the
+   * write-behind units still waiting for Redis when it came back and when the run ended.
+   */
+  readonly redisOutage: {
+    requests: number;
+    wrongPct: number;
+    pendingUnitsAtRecovery: number;
+    pendingUnitsAtEnd: number;
+  } | null;
   readonly perRequest: {
     doRequests: number;
     doRowsWritten: number;
@@ -156,6 +166,12 @@ export async function simulate(
   };
 
   scheduleTraffic(scenario, people, vt, start, trafficRng.fork(), arrive);
+  const outage = scenario.redisIncidents.find((i) => i.kind === 'down');
+  let pendingAtRecovery = 0;
+  if (outage)
+    vt.at(start + outage.to, () => {
+      pendingAtRecovery = fleet.pendingUnits();
+    });
   for (
     let t = start + scenario.evictEveryMs;
     t < start + scenario.durationMs;
@@ -178,7 +194,16 @@ export async function simulate(
   void logLines;
   void pending;
 
-  const judged: Judgement[] = logs.map((l) => l.judge());
+  const down = (t: number) =>
+    outage !== undefined && t >= start + outage.from && t < start + outage.to;
+  const judged: Judgement[] = logs.map((l) => l.judge(down));
+  const duringOutage = judged.reduce(
+    (acc, j) => ({
+      decisions: acc.decisions + j.during.decisions,
+      wrong: acc.wrong + j.during.wrong,
+    }),
+    { decisions: 0, wrong: 0 },
+  );
   const requests = overheads.length;
   const sum = (f: (j: Judgement) => number) => judged.reduce((s, j) => s + f(j), 0);
   const overshoot = sum((j) => j.overshoot);
@@ -219,6 +244,14 @@ export async function simulate(
           maxOverLimit: attacker.maxOverLimit,
           overshoot: attacker.overshoot,
           requests: attacker.decisions,
+        }
+      : null,
+    redisOutage: outage
+      ? {
+          requests: duringOutage.decisions,
+          wrongPct: (100 * duringOutage.wrong) / Math.max(1, duringOutage.decisions),
+          pendingUnitsAtRecovery: pendingAtRecovery,
+          pendingUnitsAtEnd: fleet.pendingUnits(),
         }
       : null,
     perRequest,
