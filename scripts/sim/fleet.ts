@@ -18,6 +18,9 @@ import { SimLimiterObject, SimStorage } from './sim-object';
 import type { SimRedis } from './sim-redis';
 import type { Scheduled, VirtualTime } from './virtual-time';
 
+/** Delay before an undelivered alarm is tried again (the runtime backs off from 2 s). */
+const ALARM_RETRY_MS = 2_000;
+
 /** Counters of what the fleet was billed for and how hard its objects were driven. */
 export interface FleetCounters {
   doRequests: number;
@@ -263,11 +266,15 @@ export class Fleet {
       storage: h.storage,
       scheduleAlarm: (at: number) => {
         h.alarm?.cancel();
-        h.alarm = vt.at(at, () => {
+        const fire = () => {
           h.alarm = undefined;
           this.counters.alarms++;
-          this.deliver(h, (o) => o.alarm()).catch(() => {});
-        });
+          // An alarm that cannot be delivered (object overloaded) is retried, as the runtime does.
+          this.deliver(h, (o) => o.alarm()).catch(() => {
+            if (!h.alarm) h.alarm = vt.at(vt.now + ALARM_RETRY_MS, fire);
+          });
+        };
+        h.alarm = vt.at(at, fire);
       },
       redis: {
         hgetall: (key: string) => viaNetwork(() => redis.hgetall(key)),
@@ -276,6 +283,7 @@ export class Fleet {
       onRedisCall: () => {
         this.counters.redisCalls++;
       },
+      redisConfigured: true,
     };
   }
 }

@@ -140,6 +140,8 @@ async function main(): Promise<void> {
         'failed open',
         'rejected',
         'attacker max over',
+        'wrong, Redis down',
+        'Redis backlog at recovery / end',
       ],
       rows.map((r) => [
         r.consistency,

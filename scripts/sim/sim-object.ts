@@ -71,6 +71,8 @@ export interface ObjectEnvironment {
   };
   /** Told once per Redis HTTP call the object sends. */
   onRedisCall(): void;
+  /** The environment names an Upstash Redis (hybrid mode), as the worker's secrets do. */
+  readonly redisConfigured: boolean;
 }
 
 /** One instance of the object: created cold from storage, dropped on eviction. */
@@ -111,6 +113,8 @@ export class SimLimiterObject {
   async alarm(): Promise<void> {
     this.alarmAt = null;
     this.env.storage.alarm = null;
+    // As the real shell: a restarted object's alarm flushes with the environment's Redis.
+    if (this.env.redisConfigured && this.writeBehind.units() > 0) this.usesRedis = true;
     await this.flush();
     const now = this.env.now();
     for (const batch of deleteBatches(this.cache.sweep(now))) this.env.storage.delete(batch);
