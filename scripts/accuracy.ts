@@ -1,6 +1,6 @@
 /**
  * Measures the bucketed sliding window against the exact sliding log (scripts/lib/exact-log.ts) and prints a table.
- * Run: `tsx scripts/accuracy.ts [--seeds 5]`. Pure simulation, no Workers runtime, about 4 minutes
+ * Run: `npm run accuracy [-- --seeds 5]`. Pure simulation, no Workers runtime, about 4 minutes
  * (`--seeds 1` for a quick look).
  * A second table simulates the `fast` consistency mode with 1, 8 and 32 isolates leasing from one
  * object (`over-limit` must be 0 there too; `lease calls/req` is how often an isolate had to ask).

@@ -8,7 +8,8 @@ import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
 import { ensureDemoData } from './demo-seed';
 import { type Bindings, readSettings, SettingsError } from './env';
-import { type EdgeEnv, withServices } from './http/edge-env';
+import { DOCS_PAGE_PATH, renderDocsPage } from './http/docs-page';
+import { docsUrlOf, type EdgeEnv, withServices } from './http/edge-env';
 import { fail, problemResponse, problems } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { increaseRequestRoutes } from './routes/increase-request';
@@ -17,6 +18,7 @@ import { openApiDocument } from './routes/openapi';
 import { proxy } from './routes/proxy';
 import { rateLimitStatusRoutes } from './routes/rate-limit-status';
 import { usageRoutes } from './routes/usage';
+import { usageStub } from './telemetry/embedded-usage';
 import { log } from './telemetry/log';
 
 /** Where `getPath` puts the reserved prefix's paths and every other path, for the router only. */
@@ -81,10 +83,15 @@ export function createApp(): Hono<EdgeEnv> {
 /** Everything under the reserved prefix; the metrics route goes ahead of the admin API's auth. */
 function reservedRoutes(): Hono<EdgeEnv> {
   const reserved = new Hono<EdgeEnv>();
-  reserved.all('/health', (c) => c.json({ ok: true, store: c.var.services.settings.storeMode }));
-  reserved.get('/openapi.json', (c) => {
-    const { prefix, docsUrl } = c.var.services.settings;
-    return c.json(openApiDocument(prefix, docsUrl));
+  reserved.all('/health', (c) => health(c.env));
+  reserved.get('/openapi.json', (c) =>
+    c.json(openApiDocument(c.var.services.settings.prefix, docsUrlOf(c))),
+  );
+  // The page every problem body links to (unless DOCS_URL points elsewhere); GET answers HEAD.
+  reserved.get(DOCS_PAGE_PATH, async (c) => {
+    const { config, settings } = c.var.services;
+    const page = renderDocsPage(await config.policy(), settings.prefix, new URL(c.req.url).origin);
+    return c.html(page, 200, { 'Cache-Control': 'public, max-age=300' });
   });
   reserved.route('/usage/increase-request', increaseRequestRoutes());
   reserved.route('/usage', usageRoutes());
@@ -99,4 +106,23 @@ function reservedRoutes(): Hono<EdgeEnv> {
     ),
   );
   return reserved;
+}
+
+/**
+ * `GET <prefix>/health`: always 200 while the worker runs. In hybrid mode it also says whether
+ * write-behind to Redis failed in the last five minutes (`ok: false` then): the objects keep
+ * deciding, but Redis lags them, which a health check must not hide.
+ */
+async function health(env: Bindings): Promise<Response> {
+  const { storeMode } = readSettings(env);
+  if (storeMode !== 'hybrid') return Response.json({ ok: true, store: storeMode });
+  const now = Date.now();
+  const minute = Math.floor(now / 60_000) * 60_000;
+  const failed = await usageStub(env.USAGE)
+    .writeBehindFailures(minute - 4 * 60_000, minute)
+    .catch(() => undefined);
+  const writeBehind = failed
+    ? { failuresLast5m: failed.failures, lastError: failed.lastError }
+    : { failuresLast5m: null, lastError: 'the usage object did not answer' };
+  return Response.json({ ok: failed?.failures === 0, store: storeMode, writeBehind });
 }

@@ -1,7 +1,8 @@
 /** The composition root: builds each port's implementation once per isolate from the settings. */
 import { type Clock, systemClock } from './clock';
 import { type Bindings, readSettings, type Settings } from './env';
-import { createServiceTokenVerifier, type ServiceTokenVerifier } from './identity/service-tokens';
+import { createFailedAttemptsGuard, type FailedAttemptsGuard } from './identity/failed-attempts';
+import { createTokenVerifier, type ServiceTokenVerifier } from './identity/service-tokens';
 import type { CounterStore } from './limiter/contract';
 import { type ConfigStore, createConfigStore } from './policy/config-store';
 import { type ComposedStore, composeStore } from './store/compose';
@@ -24,6 +25,8 @@ export interface Services {
   };
   readonly verifyServiceToken: ServiceTokenVerifier;
   readonly verifyAdminToken: ServiceTokenVerifier;
+  /** Client addresses over the failed-attempts limit in this isolate (keys and admin tokens). */
+  readonly failedAttempts: FailedAttemptsGuard;
   readonly telemetry: Telemetry;
   /** Usage history: Analytics Engine when CF_ACCOUNT_ID and CF_API_TOKEN are set, else embedded. */
   readonly usage: UsageSource;
@@ -75,8 +78,11 @@ export function getServices(env: Bindings): Services {
     }),
     counters: composed.store,
     storeHealth: composed,
-    verifyServiceToken: createServiceTokenVerifier(env.SERVICE_TOKENS),
-    verifyAdminToken: createServiceTokenVerifier(env.ADMIN_TOKEN ? `admin=${env.ADMIN_TOKEN}` : ''),
+    verifyServiceToken: createTokenVerifier(settings.serviceTokens),
+    verifyAdminToken: createTokenVerifier(
+      settings.adminToken !== undefined ? [{ name: 'admin', token: settings.adminToken }] : [],
+    ),
+    failedAttempts: createFailedAttemptsGuard(),
     telemetry,
     usage:
       env.CF_ACCOUNT_ID && env.CF_API_TOKEN

@@ -4,6 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { startRedisServer } from '../scripts/lib/redis-server';
 import { startUpstashLocal, type UpstashLocal } from '../scripts/upstash-local';
 import { startChaos } from './support/chaos-server';
+import { startOriginServer } from './support/origin-server';
 import { startWebhookServer } from './telemetry/webhook-server';
 
 declare module 'vitest' {
@@ -17,6 +18,9 @@ declare module 'vitest' {
     chaosControlUrl: string;
     /** A real local webhook receiver with programmable failures (test/telemetry/webhook-server.ts). */
     webhookUrl: string;
+    /** A real origin on 127.0.0.1 (test/support/origin-server.ts) and a port nothing listens on. */
+    originUrl: string;
+    deadOriginUrl: string;
   }
 }
 
@@ -41,7 +45,11 @@ export default async function setup(project: TestProject) {
   project.provide('chaosControlUrl', chaos.controlUrl);
   const webhook = await startWebhookServer();
   project.provide('webhookUrl', webhook.url);
+  const origin = await startOriginServer();
+  project.provide('originUrl', origin.url);
+  project.provide('deadOriginUrl', origin.deadUrl);
   return async () => {
+    await origin.stop();
     await webhook.stop();
     await chaos.stop();
     await upstash.stop();

@@ -28,6 +28,14 @@ function isLocal(apiBase: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
 }
 
+/**
+ * The operator tab is for operators: hidden from a signed-in customer (who cannot use it) unless
+ * an admin token is also in this tab; `#/operator` still opens the operator sign-in.
+ */
+export function showFleetTab(route: Role, credentials: Record<Role, string | undefined>): boolean {
+  return route === 'operator' || Boolean(credentials.operator) || !credentials.customer;
+}
+
 const TITLES: Record<Role, string> = {
   customer: 'Usage and limits · edgelimit',
   operator: 'Fleet health · edgelimit',
@@ -84,9 +92,11 @@ export function App({ config }: { config: DashboardConfig }) {
             <a href="#/" aria-current={route === 'customer' ? 'page' : undefined}>
               My usage
             </a>
-            <a href="#/operator" aria-current={route === 'operator' ? 'page' : undefined}>
-              Fleet health
-            </a>
+            {showFleetTab(route, credentials) ? (
+              <a href="#/operator" aria-current={route === 'operator' ? 'page' : undefined}>
+                Fleet health
+              </a>
+            ) : null}
           </nav>
           {credential ? (
             <button type="button" class="button button-secondary" onClick={() => signOut(route)}>
@@ -137,6 +147,7 @@ export function App({ config }: { config: DashboardConfig }) {
               isLocal(config.apiBase) ? ' Locally, demo-admin-token.' : ''
             }`}
             notice={notice.operator}
+            refusedHelp="It must be the worker's ADMIN_TOKEN secret (set with wrangler secret put ADMIN_TOKEN); customer API keys cannot open this view."
             verify={async (token) => {
               await createClient(config.apiBase, token).metrics('1h', 'minute');
             }}

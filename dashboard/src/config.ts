@@ -3,8 +3,8 @@ import * as z from 'zod/mini';
 
 /** Used when nothing else is configured: `wrangler dev`'s default address. */
 export const DEFAULT_API_BASE = 'http://127.0.0.1:8787';
-/** The rate-limit documentation; matches the worker's default DOCS_URL. */
-export const DEFAULT_DOCS_URL = 'https://edgelimit.dev/docs/rate-limits';
+/** The worker's own rate-limit page, where its problem bodies link by default (DOCS_URL ""). */
+export const DOCS_PAGE_PATH = '/_edgelimit/docs/rate-limits';
 
 /** The resolved runtime configuration. */
 export interface DashboardConfig {
@@ -52,11 +52,14 @@ export function resolveConfig(inputs: {
   const query = inputs.query ? httpUrl.safeParse(inputs.query) : undefined;
   const build = inputs.buildApi ? httpUrl.safeParse(inputs.buildApi) : undefined;
   const buildDocs = inputs.buildDocs ? httpUrl.safeParse(inputs.buildDocs) : undefined;
-  const docsUrl = fromFile.docsUrl ?? (buildDocs?.success ? buildDocs.data : DEFAULT_DOCS_URL);
-  if (query?.success) return { apiBase: normalizeBase(query.data), docsUrl, apiSource: 'query' };
-  if (fromFile.apiBase) {
-    return { apiBase: normalizeBase(fromFile.apiBase), docsUrl, apiSource: 'config.json' };
-  }
-  if (build?.success) return { apiBase: normalizeBase(build.data), docsUrl, apiSource: 'build' };
-  return { apiBase: DEFAULT_API_BASE, docsUrl, apiSource: 'default' };
+  const docs = fromFile.docsUrl ?? (buildDocs?.success ? buildDocs.data : undefined);
+  const pick = (apiBase: string, apiSource: DashboardConfig['apiSource']): DashboardConfig => ({
+    apiBase,
+    docsUrl: docs ?? `${apiBase}${DOCS_PAGE_PATH}`,
+    apiSource,
+  });
+  if (query?.success) return pick(normalizeBase(query.data), 'query');
+  if (fromFile.apiBase) return pick(normalizeBase(fromFile.apiBase), 'config.json');
+  if (build?.success) return pick(normalizeBase(build.data), 'build');
+  return pick(DEFAULT_API_BASE, 'default');
 }

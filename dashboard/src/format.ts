@@ -68,28 +68,6 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * The countdown under a limit: "resets in 42 s", or "resetting…" once the moment has passed
- * (the next refresh brings the new window).
- * @example formatResetsIn(Date.parse('2026-01-01T00:00:42Z'), Date.parse('2026-01-01T00:00:00Z'))
- * // "resets in 42 s"
- */
-export function formatResetsIn(resetAtMs: number, nowMs: number): string {
-  const left = resetAtMs - nowMs;
-  if (!Number.isFinite(left) || left <= 0) return 'resetting…';
-  return `resets in ${formatDuration(left)}`;
-}
-
-/**
- * The reset line under a limit: the countdown while part of it is used, "all available" when
- * nothing is (the API then reports the window as resetting now, which would read as alarming).
- * @example formatLimitReset(0, now, now) // "all available"
- */
-export function formatLimitReset(used: number, resetAtMs: number, nowMs: number): string {
-  if (used <= 0) return 'all available';
-  return formatResetsIn(resetAtMs, nowMs);
-}
-
-/**
  * A limit-sized number: exact below a million ("99,997", so three used out of 100,000 shows),
  * compact above ("2.5M").
  * @example formatAmount(99_997) // "99,997"
@@ -273,4 +251,75 @@ export function formatDateTime(
     hourCycle: 'h23',
     ...(options.timeZone ? { timeZone: options.timeZone } : {}),
   }).format(ms);
+}
+
+/**
+ * The one time format of charts, their legends and tables: "Tue 14:05" for minute and hour
+ * intervals, "Tue 3 Nov" for days, in the viewer's timezone (named by {@link timeZoneLabel}).
+ * @example formatBucket(Date.parse('2026-11-03T14:05:00Z'), 60_000, { locale: 'en-GB', timeZone: 'UTC' })
+ * // "Tue 14:05"
+ */
+export function formatBucket(
+  ms: number,
+  intervalMs: number,
+  options: { locale?: string; timeZone?: string } = {},
+): string {
+  if (!Number.isFinite(ms)) return '–';
+  const byDay = intervalMs >= DAY;
+  return new Intl.DateTimeFormat(options.locale, {
+    weekday: 'short',
+    ...(byDay ? { day: 'numeric', month: 'short' } : { hour: '2-digit', minute: '2-digit' }),
+    hourCycle: 'h23',
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+  }).format(ms);
+}
+
+/**
+ * The viewer's timezone as charts name it: "UTC", or "Europe/Berlin, GMT+1".
+ * @example timeZoneLabel(Date.now(), { timeZone: 'UTC' }) // "UTC"
+ */
+export function timeZoneLabel(ms: number, options: { locale?: string; timeZone?: string } = {}) {
+  const format = new Intl.DateTimeFormat(options.locale ?? 'en-US', {
+    timeZoneName: 'shortOffset',
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+  });
+  const zone = format.resolvedOptions().timeZone;
+  const offset = format.formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  if (zone === 'UTC' || zone === 'Etc/UTC') return 'UTC';
+  return offset ? `${zone}, ${offset}` : zone;
+}
+
+/**
+ * When the next request is allowed: "Next request: allowed now", or "Next request allowed in
+ * 14 s (14:05:42)" when the window is full.
+ * @example formatNextAllowed(3, now + 14_000, now) // "Next request: allowed now"
+ */
+export function formatNextAllowed(remaining: number, nextAllowedAtMs: number, nowMs: number) {
+  if (remaining > 0 || nextAllowedAtMs <= nowMs) return 'Next request: allowed now';
+  return `Next request allowed in ${formatDuration(nextAllowedAtMs - nowMs)} (${formatMoment(nextAllowedAtMs, nowMs)})`;
+}
+
+/**
+ * When the whole quota is back: "All 100 available", or "All 100 back in 52 s (14:06:20)" (a
+ * sliding window gives quota back gradually as old requests leave it, not all at once).
+ * @example formatFullBack(100, 0, now, now) // "All 100 available"
+ */
+export function formatFullBack(limit: number, used: number, fullAtMs: number, nowMs: number) {
+  const all = `All ${formatAmount(limit)}`;
+  if (used <= 0 || fullAtMs <= nowMs) return `${all} available`;
+  return `${all} back in ${formatDuration(fullAtMs - nowMs)} (${formatMoment(fullAtMs, nowMs)})`;
+}
+
+/** A coming moment: "14:05:42" within 12 hours, else with its date ("2 Dec 2026, 14:05"). */
+function formatMoment(ms: number, nowMs: number): string {
+  return ms - nowMs < 12 * HOUR ? formatTime(ms, 'second') : formatDateTime(ms);
+}
+
+/**
+ * Share of a limit used, clamped to 0–1, for the usage bar that fills towards the limit.
+ * @example usedFraction(58, 100) // 0.58
+ */
+export function usedFraction(used: number, limit: number): number {
+  if (!Number.isFinite(used) || !Number.isFinite(limit) || limit <= 0) return 0;
+  return Math.min(1, Math.max(0, used / limit));
 }

@@ -5,7 +5,7 @@ export type Resolution = 'minute' | 'hour' | 'day';
 
 /** Ranges offered to customers (the usage API) and to operators (the metrics API). */
 export const USAGE_RANGES: readonly UsageRange[] = ['1h', '24h', '7d', '30d'];
-export const METRICS_RANGES: readonly UsageRange[] = ['1h', '24h', '7d'];
+export const METRICS_RANGES: readonly UsageRange[] = ['1h', '24h', '7d', '30d'];
 export const RESOLUTIONS: readonly Resolution[] = ['minute', 'hour', 'day'];
 
 const RANGE_MS: Record<UsageRange, number> = {
@@ -18,6 +18,22 @@ const RESOLUTION_MS: Record<Resolution, number> = {
   minute: 60_000,
   hour: 3_600_000,
   day: 86_400_000,
+};
+
+/** Length of one interval of a resolution, ms. */
+export function resolutionMs(resolution: Resolution): number {
+  return RESOLUTION_MS[resolution];
+}
+
+/**
+ * What a range is counted per when it is picked: 60 minutes, 24 hours, 7 × 24 hours, 30 days;
+ * few enough bars to read, fine enough to see a burst.
+ */
+export const DEFAULT_RESOLUTIONS: Record<UsageRange, Resolution> = {
+  '1h': 'minute',
+  '24h': 'hour',
+  '7d': 'hour',
+  '30d': 'day',
 };
 
 /** The API refuses more points than this (the contract: minute over 30 days is refused). */
@@ -52,17 +68,6 @@ export function pointCount(range: UsageRange, resolution: Resolution): number {
 export function isUsefulCombination(range: UsageRange, resolution: Resolution): boolean {
   const points = pointCount(range, resolution);
   return points >= 2 && points <= MAX_POINTS;
-}
-
-/**
- * The resolution to use after the range changes: keep the current one if still useful, otherwise
- * the finest useful one with at most 200 points (readable on a phone), otherwise the coarsest useful.
- * @example resolutionFor('30d', 'minute') // "day"
- */
-export function resolutionFor(range: UsageRange, current: Resolution): Resolution {
-  if (isUsefulCombination(range, current)) return current;
-  const useful = RESOLUTIONS.filter((r) => isUsefulCombination(range, r));
-  return useful.find((r) => pointCount(range, r) <= 200) ?? useful.at(-1) ?? 'hour';
 }
 
 /** Narrows a string (say, from the URL) to a range. */

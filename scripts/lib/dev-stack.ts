@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startUpstashLocal } from '../upstash-local';
+import { formatDecision, lineSplitter, parseDecision } from './decision-line';
 import { startRedisServer } from './redis-server';
 
 /** Options of {@link startDevStack}. */
@@ -13,7 +14,10 @@ export interface DevStackOptions {
   readonly workerPort?: number;
   /** Dashboard port; default 8788; `false` skips the dashboard. */
   readonly dashboardPort?: number | false;
-  /** Where wrangler keeps local KV and Durable Object state; default a fresh temp dir. */
+  /**
+   * Where wrangler keeps local KV and Durable Object state; default a fresh temp dir, removed on
+   * stop. `npm run dev` passes `.wrangler/state`, where `wrangler kv ... --local` also looks.
+   */
   readonly persistDir?: string;
   /** `durable-object` (default, no Redis needed), `redis` or `hybrid`. */
   readonly store?: 'durable-object' | 'redis' | 'hybrid';
@@ -23,6 +27,11 @@ export interface DevStackOptions {
   readonly log?: (line: string) => void;
   /** Show wrangler's own output. */
   readonly verbose?: boolean;
+  /**
+   * Receives one compact line per proxied request (method, path, caller, outcome, what is left);
+   * turns the worker's `LOG_DECISIONS` on. Ignored with `verbose` (wrangler prints everything).
+   */
+  readonly requestLog?: (line: string) => void;
 }
 
 /** A running stack. */
@@ -98,13 +107,24 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const vars: Record<string, string> = {
       ...DEMO_VARS,
       LIMITER_STORE: store,
-      DASHBOARD_ORIGIN: [dashboardUrl, `http://localhost:${dashboardPort}`]
+      DASHBOARD_ORIGIN: [dashboardUrl, dashboardUrl && `http://localhost:${dashboardPort}`]
         .filter(Boolean)
         .join(','),
       ...redisVars,
+      ...(options.requestLog && !options.verbose ? { LOG_DECISIONS: 'true' } : {}),
       ...options.vars,
     };
-    const worker = await startWrangler(workerPort, persist, vars, options.verbose ?? false);
+    const requestLog = options.verbose ? undefined : options.requestLog;
+    const worker = await startWrangler(
+      workerPort,
+      persist,
+      vars,
+      options.verbose ?? false,
+      (line) => {
+        const decision = parseDecision(line);
+        if (decision && requestLog) requestLog(formatDecision(decision));
+      },
+    );
     stops.push(() => stopProcess(worker));
     await waitForHealth(`${workerUrl}${vars.RESERVED_PREFIX ?? '/_edgelimit'}/health`, worker);
     log(`worker: ${workerUrl} (LIMITER_STORE=${store})`);
@@ -141,6 +161,7 @@ function startWrangler(
   persist: string,
   vars: Record<string, string>,
   verbose: boolean,
+  onLine: (line: string) => void,
 ): Promise<ChildProcess> {
   const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
   // --test-scheduled exposes /__scheduled so the cron anomaly checks can be run locally.
@@ -168,8 +189,10 @@ function startWrangler(
   process.once('exit', killGroup);
   child.once('exit', () => process.off('exit', killGroup));
   let output = '';
+  const lines = lineSplitter(onLine);
   child.stdout?.on('data', (d: Buffer) => {
     output = (output + d.toString()).slice(-4000);
+    lines(d.toString());
   });
   child.stderr?.on('data', (d: Buffer) => {
     output = (output + d.toString()).slice(-4000);

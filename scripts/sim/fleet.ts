@@ -14,6 +14,7 @@ import { fromStored, pendingUnits, type StoredPending } from '../../src/store/wr
 import type { Geography } from './geography';
 import type { Rng } from './rng';
 import type { Scenario } from './scenario';
+import { hybridSettings } from './settings';
 import { SimLimiterObject, SimStorage } from './sim-object';
 import type { SimRedis } from './sim-redis';
 import type { Scheduled, VirtualTime } from './virtual-time';
@@ -90,20 +91,8 @@ export class Fleet {
     const s = o.scenario;
     this.slots = new Array(s.locations * s.isolatesPerLocation).fill(undefined);
     this.clock = { now: () => o.vt.now };
-    this.settings = {
-      originUrl: 'demo',
-      storeMode: 'hybrid',
-      prefix: '/_edgelimit',
-      docsUrl: 'https://edgelimit.dev/docs/rate-limits',
-      dashboardOrigins: [],
-      seedDemo: false,
-      storeBudgetMs: s.storeBudgetMs,
-      configTtlMs: s.configTtlMs,
-      alertThreshold: 0.8,
-      breaker: s.breaker,
-      // Only passed on to the object, which talks to the simulated Redis.
-      redis: { url: 'https://sim.upstash.invalid', token: 'sim' },
-    };
+    // Only passed on to the object, which talks to the simulated Redis.
+    this.settings = hybridSettings(s, { url: 'https://sim.upstash.invalid', token: 'sim' });
   }
 
   /** A live isolate at `location`, chosen at random; a dead one is replaced by a fresh one. */

@@ -14,6 +14,7 @@ import type { LimiterCallOptions } from '../../src/store/durable-object-store';
 import { type Commit, HotCache } from '../../src/store/hot-cache';
 import {
   CELL_PREFIX,
+  cellEntry,
   cellsFromEntries,
   deleteBatches,
   PENDING_KEY,
@@ -145,8 +146,17 @@ export class SimLimiterObject {
     this.usesRedis = true;
     await this.reloads.reload(
       this.cache.keysOf(request),
-      (key) => this.env.redis.hgetall(key),
-      () => this.env.onRedisCall(),
+      {
+        load: (key) => this.env.redis.hgetall(key),
+        flushes: () => this.writeBehind.flushes,
+        onCommand: () => this.env.onRedisCall(),
+        onLoaded: (key, cells) => {
+          const writes: Record<string, number> = {};
+          for (const [cell, n] of cells) writes[cellEntry(key, cell)] = n;
+          this.env.storage.put(writes);
+        },
+      },
+      options.reloadBudgetMs,
     );
     return true;
   }

@@ -12,17 +12,19 @@ export async function policyFor(
   caller: LimitedCaller,
   method: string,
   path: string,
+  overrideMethods: readonly string[] = [],
 ): Promise<ResolvedPolicy> {
   const policy = await services.config.policy();
   const now = services.clock.now();
   if (caller.kind === 'anonymous')
-    return resolvePolicy({ policy, tier: 'anonymous', method, path, now });
+    return resolvePolicy({ policy, tier: 'anonymous', method, overrideMethods, path, now });
   const customer = await services.config.customer(caller.customerId);
   return resolvePolicy({
     policy,
     tier: customer?.tier ?? 'free',
     ...(customer ? { customer } : {}),
     method,
+    overrideMethods,
     path,
     now,
   });
@@ -49,7 +51,13 @@ export async function windowsFor(services: Services, caller: LimitedCaller) {
       if (w.rule === id && !windows.some((x) => x.id === w.id)) windows.push(w);
     }
   }
-  return { windows, tier: base.tier, override: base.override };
+  return {
+    windows,
+    tier: base.tier,
+    override: base.override,
+    rules,
+    unlimited: base.unlimited === true,
+  };
 }
 
 /** A concrete path matched by an endpoint pattern (`:id`, `*` and `**` become one segment). */

@@ -3,17 +3,22 @@
  * problem body. The proxy route and the `RateLimiter` RPC entrypoint both answer from it, so a
  * request decided either way gets the same outcome, headers and body.
  */
+
 import { type Caller, identify } from '../identity/identify';
 import { type Decision, decide, type Outcome } from '../limiter/decide';
 import { customerIdentity, ipIdentity } from '../limiter/keys';
 import { NO_THROTTLE, throttleFor } from '../limiter/throttle';
+import { effectiveMethods } from '../policy/normalize-path';
 import type { Services } from '../services';
+import { logDecision } from '../telemetry/decision-log';
 import { log } from '../telemetry/log';
 import type { DecisionEvent } from '../telemetry/telemetry';
 import { policyFor } from './caller-policy';
+import { docsUrlFor } from './docs-page';
 import { type Problem, problems } from './problem';
 import { rateLimitHeaders, throttleHeaders } from './rate-limit-headers';
 import { refusalOf } from './refuse-unidentified';
+import { checkSideWindow } from './side-limit';
 
 /** What the limiter needs to know about a request. */
 export interface RequestToCheck {
@@ -31,6 +36,8 @@ export interface RequestToCheck {
    * no faster way to guess keys.
    */
   readonly consume?: boolean;
+  /** Where problem bodies link; default `DOCS_URL`, else the worker's own page. */
+  readonly docsUrl?: string;
 }
 
 /** The decision for one request, ready for any edge (HTTP response or RPC result). */
@@ -60,6 +67,7 @@ export interface Verdict {
 export async function checkRequest(services: Services, request: RequestToCheck): Promise<Verdict> {
   const { settings, clock } = services;
   const { method, path } = request;
+  const docsUrl = request.docsUrl ?? docsUrlFor(settings);
   const consume = request.consume ?? true;
   const started = performance.now();
   const identity = await identify(request.headers, services);
@@ -67,7 +75,7 @@ export async function checkRequest(services: Services, request: RequestToCheck):
 
   if (!identity.ok) {
     const { failure } = identity;
-    const { decision, problem, headers } = await refusalOf(services, failure, path);
+    const { decision, problem, headers } = await refusalOf(services, failure, path, docsUrl);
     return {
       outcome: 'unauthenticated',
       status: problem.status,
@@ -83,6 +91,27 @@ export async function checkRequest(services: Services, request: RequestToCheck):
   }
 
   const { caller } = identity;
+  if (caller.kind === 'anonymous' && consume && isPreflight(method, request.headers)) {
+    // Browsers send preflights without credentials: counting them in the anonymous window would
+    // refuse browser apps behind one NAT before their real requests. They get their own window.
+    const side = await checkSideWindow(
+      services,
+      'preflight',
+      ipIdentity(caller.ip),
+      `client ${caller.ip}`,
+    );
+    return {
+      outcome: side.decision.outcome,
+      status: side.problem ? 429 : 200,
+      headers: side.headers,
+      ...(side.problem ? { problem: side.problem } : {}),
+      caller,
+      tier: 'anonymous',
+      trusted: side.problem ? {} : { 'X-Customer-Tier': 'anonymous' },
+      limiterMs: elapsed(),
+      event: { decision: side.decision, caller, tier: 'anonymous', method, path },
+    };
+  }
   if (caller.kind === 'service') {
     // Internal traffic never touches a store, so no store failure can ever reject it.
     const bypass: Decision = {
@@ -105,7 +134,13 @@ export async function checkRequest(services: Services, request: RequestToCheck):
     };
   }
 
-  const policy = await policyFor(services, caller, method, path);
+  const policy = await policyFor(
+    services,
+    caller,
+    method,
+    path,
+    effectiveMethods(method, request.headers),
+  );
   const decision = await decide({
     store: services.counters,
     identity:
@@ -157,7 +192,7 @@ export async function checkRequest(services: Services, request: RequestToCheck):
       outcome: 'rejected',
       status: 429,
       headers,
-      problem: problems.quotaExceeded(decision, settings.docsUrl, subject),
+      problem: problems.quotaExceeded(decision, docsUrl, subject),
       trusted: {},
     };
   }
@@ -168,9 +203,9 @@ export async function checkRequest(services: Services, request: RequestToCheck):
       status: 503,
       headers: { ...headers, 'Retry-After': '1' },
       problem: problems.storeUnavailable(
-        settings.docsUrl,
+        docsUrl,
         'The rate limiter could not check this request and this policy fails closed. Retry shortly.',
-        { documentation: settings.docsUrl },
+        { documentation: docsUrl },
       ),
       trusted: {},
     };
@@ -195,6 +230,15 @@ export async function checkRequest(services: Services, request: RequestToCheck):
   };
 }
 
+/** A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method` (Fetch standard). */
+function isPreflight(method: string, headers: Headers): boolean {
+  return (
+    method.toUpperCase() === 'OPTIONS' &&
+    headers.has('origin') &&
+    headers.has('access-control-request-method')
+  );
+}
+
 /**
  * Reports decisions to telemetry inside `waitUntil`, with the breaker transitions the store saw
  * since the last report; errors are logged, never thrown.
@@ -204,6 +248,7 @@ export function decisionReporter(
   waitUntil: (work: Promise<unknown>) => void,
 ): (event: DecisionEvent) => void {
   return (event) => {
+    if (services.settings.logDecisions) logDecision(event);
     waitUntil(
       services.telemetry.onDecision(event).catch((error: unknown) => {
         log('internal-error', { where: 'telemetry', message: String(error) }, 'error');

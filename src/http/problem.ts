@@ -69,6 +69,8 @@ const blank = (status: number, title: string, detail: string): Problem => ({
 export const problems = {
   notFound: (detail: string) => blank(404, 'Not found', detail),
   methodNotAllowed: (detail: string) => blank(405, 'Method not allowed', detail),
+  /** 409: the request is fine but the state does not allow it (ambiguous key, nothing to end). */
+  conflict: (title: string, detail: string) => blank(409, title, detail),
   /** 400 naming every bad field. */
   invalidRequest: (errors: readonly FieldError[]): Problem => ({
     ...blank(400, 'Invalid request', errors.map((e) => `${e.field}: ${e.message}`).join('; ')),

@@ -3,6 +3,7 @@
  * client IP's failed-attempts window (so keys cannot be guessed at speed), then a 429 once that
  * window is full, else a 401 naming what is wrong.
  */
+
 import type { IdentityFailure } from '../identity/identify';
 import { type Decision, decide } from '../limiter/decide';
 import { keyGuessIdentity } from '../limiter/keys';
@@ -10,6 +11,7 @@ import { limitsOf } from '../policy/limits-of';
 import type { ResolvedPolicy } from '../policy/resolve-policy';
 import type { Services } from '../services';
 import { log } from '../telemetry/log';
+import { docsUrlFor } from './docs-page';
 import { failWith, type Problem, problemResponse, problems } from './problem';
 import { rateLimitHeaders } from './rate-limit-headers';
 
@@ -33,9 +35,11 @@ export interface RefusalParts {
 export async function refuseUnidentified(
   services: Services,
   failure: IdentityFailure,
-  path: string,
+  requestUrl: string,
 ): Promise<Refusal> {
-  const { decision, problem, headers } = await refusalOf(services, failure, path);
+  const path = new URL(requestUrl).pathname;
+  const docsUrl = docsUrlFor(services.settings, requestUrl);
+  const { decision, problem, headers } = await refusalOf(services, failure, path, docsUrl);
   return { decision, response: problemResponse(problem, headers) };
 }
 
@@ -44,27 +48,22 @@ export async function refusalOf(
   services: Services,
   failure: IdentityFailure,
   path: string,
+  docsUrl: string = docsUrlFor(services.settings),
 ): Promise<RefusalParts> {
-  const { settings } = services;
   log('auth-failure', { code: failure.code, ip: failure.ip, path }, 'warn');
-  const decision = await decide({
-    store: services.counters,
-    identity: keyGuessIdentity(failure.ip),
-    policy: await keyGuessPolicy(services),
-    clock: services.clock,
-  });
+  const decision = await countFailedAttempt(services, failure.ip);
   const headers = rateLimitHeaders(decision);
   if (decision.outcome === 'rejected') {
     const subject = `failed API key attempts from ${failure.ip}`;
     return {
       decision,
-      problem: problems.quotaExceeded(decision, settings.docsUrl, subject),
+      problem: problems.quotaExceeded(decision, docsUrl, subject),
       headers,
     };
   }
   return {
     decision,
-    problem: problems.credentialsRejected(settings.docsUrl, failure),
+    problem: problems.credentialsRejected(docsUrl, failure),
     headers: {
       ...headers,
       'X-Edgelimit-Status': 'unauthenticated',
@@ -77,9 +76,24 @@ export async function refusalOf(
 export async function failUnidentified(
   services: Services,
   failure: IdentityFailure,
-  path: string,
+  requestUrl: string,
 ): Promise<never> {
-  return failWith((await refuseUnidentified(services, failure, path)).response);
+  return failWith((await refuseUnidentified(services, failure, requestUrl)).response);
+}
+
+/**
+ * Counts one failed attempt from `ip` in its failed-attempts window, and remembers in the isolate
+ * when that window is full, so the next key or token from `ip` is refused unread.
+ */
+export async function countFailedAttempt(services: Services, ip: string): Promise<Decision> {
+  const decision = await decide({
+    store: services.counters,
+    identity: keyGuessIdentity(ip),
+    policy: await keyGuessPolicy(services),
+    clock: services.clock,
+  });
+  services.failedAttempts.record(ip, decision.windows, decision.now);
+  return decision;
 }
 
 /** The failed-attempts policy: `keyGuessLimit` of the policy in force, per client IP. */

@@ -12,8 +12,23 @@ export const newKeySchema = z.strictObject({
   customerId: customerIdSchema,
   tier: z.enum(TIERS).optional(),
 });
-/** Body of `POST /admin/keys/revoke`. */
-export const revokeSchema = z.strictObject({ key: z.string().min(1) });
+/** Body of `POST /admin/keys/revoke`: the key itself, its id (as `keys list` prints it) or its prefix. */
+export const revokeSchema = z
+  .strictObject({
+    key: z.string().min(1).optional(),
+    id: z
+      .string()
+      .regex(/^[0-9a-f]{12,64}$/, 'must be 12-64 hex digits')
+      .optional(),
+    prefix: z.string().min(4).max(16).optional(),
+  })
+  .refine((r) => [r.key, r.id, r.prefix].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of key, id, prefix',
+  });
+/** Query of `GET /admin/keys`. */
+export const keysQuery = z.object({ customerId: customerIdSchema.optional() });
+/** Body of `POST /admin/customers/:id/overrides/end`. */
+export const endOverridesSchema = z.strictObject({ all: z.boolean().optional() });
 /** Body of `PUT /admin/customers/:id`. */
 export const putCustomerSchema = customerRecordSchema.omit({ overrides: true, updatedAt: true });
 
@@ -28,4 +43,4 @@ export type IncreaseRequest = z.infer<typeof increaseRequestSchema>;
 /** Query of `GET /usage`. */
 export const usageQuery = spanQuerySchema();
 /** Query of `GET /admin/metrics`. */
-export const metricsQuery = spanQuerySchema(['1h', '24h', '7d'], '1h');
+export const metricsQuery = spanQuerySchema(['1h', '24h', '7d', '30d'], '1h');

@@ -3,7 +3,7 @@
  * does (so the usage API is no faster way to guess keys), then answers 401 or 429.
  */
 import { type Caller, identify } from '../identity/identify';
-import type { EdgeContext } from './edge-env';
+import { docsUrlOf, type EdgeContext } from './edge-env';
 import { fail, problems } from './problem';
 import { failUnidentified } from './refuse-unidentified';
 
@@ -12,7 +12,7 @@ export async function requireCaller(c: EdgeContext): Promise<Caller> {
   const { services } = c.var;
   const identity = await identify(c.req.raw.headers, services);
   if (identity.ok) return identity.caller;
-  return failUnidentified(services, identity.failure, new URL(c.req.url).pathname);
+  return failUnidentified(services, identity.failure, c.req.url);
 }
 
 /** The verified customer, or throws: 401 for a caller without an API key. */
@@ -21,7 +21,7 @@ export async function requireCustomer(c: EdgeContext) {
   if (caller.kind === 'customer') return caller;
   return fail(
     problems.apiKeyMissing(
-      c.var.services.settings.docsUrl,
+      docsUrlOf(c),
       'This endpoint needs your API key (Authorization: Bearer <key> or X-API-Key).',
     ),
     { 'WWW-Authenticate': 'Bearer realm="api"' },

@@ -28,11 +28,18 @@ export const rateLimitSchema = z.object({
       window: z.string(),
       windowMs: count,
       resetAt: isoTime,
+      // Older workers send neither: the card then falls back to resetAt and one window from now.
+      nextAllowedAt: z.optional(isoTime),
+      fullAt: z.optional(isoTime),
       rule: z.optional(z.nullable(z.string())),
+      method: z.optional(z.nullable(z.string())),
+      path: z.optional(z.nullable(z.string())),
       // A shadow window is measured but not enforced (a limit being trialled).
       shadow: z.optional(z.boolean()),
     }),
   ),
+  /** The customer record says `"unlimited": true`: no tier or customer windows. */
+  unlimited: z.optional(z.boolean()),
   /** Present (false) for internal services, which are never limited. */
   limited: z.optional(z.boolean()),
   override: z.optional(
@@ -65,6 +72,18 @@ export const usageSchema = z.object({
       window: z.optional(z.nullable(z.string())),
     }),
   ),
+  rejectionGroups: z.optional(
+    z.array(
+      z.object({
+        method: z.string(),
+        path: z.string(),
+        window: z.string(),
+        count,
+        first: isoTime,
+        last: isoTime,
+      }),
+    ),
+  ),
   source: z.optional(z.string()),
 });
 export type Usage = z.infer<typeof usageSchema>;
@@ -74,6 +93,7 @@ const counters = {
   allowed: count,
   rejected: count,
   bypassed: count,
+  unauthenticated: optionalCount,
   failedOpen: optionalCount,
   failedClosed: optionalCount,
   storeErrors: optionalCount,
@@ -94,6 +114,14 @@ export const metricsSchema = z.object({
     state: z.enum(['closed', 'open', 'half-open']),
     since: z.optional(z.nullable(isoTime)),
   }),
+  /** Failed write-behind batches in the span (hybrid mode); absent from older workers. */
+  writeBehind: z.optional(
+    z.object({
+      failures: count,
+      lastAt: z.nullable(isoTime),
+      lastError: z.nullable(z.string()),
+    }),
+  ),
   recentAlerts: z.array(
     z.object({
       time: isoTime,

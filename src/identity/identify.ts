@@ -1,6 +1,8 @@
 /** Turns a request into a verified caller, or a reason it has none. */
+import type { Clock } from '../clock';
 import type { ConfigStore } from '../policy/config-store';
-import { clientIp, readCredentials } from './credentials';
+import { clientSubject, readCredentials } from './credentials';
+import type { FailedAttemptsGuard } from './failed-attempts';
 import { sha256Hex } from './hash';
 import type { ServiceTokenVerifier } from './service-tokens';
 
@@ -21,7 +23,8 @@ export interface IdentityFailure {
     | 'invalid-service-token'
     | 'unknown-api-key'
     | 'revoked-api-key'
-    | 'malformed-api-key';
+    | 'malformed-api-key'
+    | 'too-many-failures';
   readonly message: string;
   readonly ip: string;
 }
@@ -32,6 +35,15 @@ export type Identity = { ok: true; caller: Caller } | { ok: false; failure: Iden
 export interface IdentifyDeps {
   readonly verifyServiceToken: ServiceTokenVerifier;
   readonly config: Pick<ConfigStore, 'apiKey'>;
+  /** Addresses over the failed-attempts limit; their keys are refused unread. */
+  readonly failedAttempts?: Pick<FailedAttemptsGuard, 'blocked'>;
+  readonly clock?: Clock;
+  /** Where API keys are read from (`API_KEY_HEADERS`); default X-API-Key and Bearer. */
+  readonly settings?: {
+    readonly apiKeyHeaders: readonly string[];
+    /** IPv6 prefix anonymous callers and failed attempts are counted by. */
+    readonly anonymousIpv6Prefix: number;
+  };
 }
 
 /**
@@ -39,8 +51,9 @@ export interface IdentifyDeps {
  * failure, never a fallback to anonymous.
  */
 export async function identify(headers: Headers, deps: IdentifyDeps): Promise<Identity> {
-  const ip = clientIp(headers);
-  const presented = readCredentials(headers);
+  // The address as limits count it: canonical, an IPv6 caller by its network (default /64).
+  const ip = clientSubject(headers, deps.settings?.anonymousIpv6Prefix);
+  const presented = readCredentials(headers, deps.settings?.apiKeyHeaders);
   switch (presented.kind) {
     case 'service-token': {
       const service = await deps.verifyServiceToken(presented.token);
@@ -53,6 +66,11 @@ export async function identify(headers: Headers, deps: IdentifyDeps): Promise<Id
     case 'none':
       return { ok: true, caller: { kind: 'anonymous', ip } };
     case 'api-key': {
+      // Over the failed-attempts limit nothing is hashed or read: a right key gets the same
+      // refusal as a wrong one, so the answer confirms no guess.
+      if (deps.failedAttempts?.blocked(ip, deps.clock?.now() ?? Date.now())) {
+        return fail('too-many-failures', 'too many failed attempts from this address', ip);
+      }
       const keyHash = await sha256Hex(presented.key);
       const record = await deps.config.apiKey(keyHash);
       if (!record) return fail('unknown-api-key', 'the API key is not recognised', ip);

@@ -43,6 +43,11 @@ export interface WindowState {
   readonly retryAt: number;
   /** Epoch ms when more quota next becomes available (draft-11 `t`); `now` if nothing counted. */
   readonly resetAt: number;
+  /**
+   * Epoch ms when every counted unit has left the window (the whole quota is back); `now` if
+   * nothing counted. Only a read of the buckets can tell (absent from stores that cannot).
+   */
+  readonly fullAt?: number;
 }
 
 /** A window's state from its count and instants; `remaining` never goes below 0. */

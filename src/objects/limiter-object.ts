@@ -19,8 +19,16 @@ import type { LimiterCallOptions } from '../store/durable-object-store';
 import { type Commit, HotCache } from '../store/hot-cache';
 import { createRedisClient } from '../store/redis-client';
 import { runScript } from '../store/run-script';
-import { CELL_PREFIX, cellsFromEntries, deleteBatches, PENDING_KEY } from '../store/storage-layout';
+import {
+  CELL_PREFIX,
+  cellEntry,
+  cellsFromEntries,
+  deleteBatches,
+  PENDING_KEY,
+} from '../store/storage-layout';
 import { type StoredPending, WriteBehind } from '../store/write-behind';
+import { usageStub } from '../telemetry/embedded-usage';
+import { log } from '../telemetry/log';
 
 const algorithm = DEFAULT_ALGORITHM;
 
@@ -108,6 +116,13 @@ export class LimiterObject extends DurableObject<Env> {
           }),
       },
       (stored) => this.ctx.storage.put(PENDING_KEY, stored),
+      // Counted fleet-wide so metrics and alerts show it; a failure to count is only logged.
+      (error) =>
+        usageStub(this.env.USAGE)
+          .reportWriteBehindFailure(Date.now(), String(error))
+          .catch((e: unknown) =>
+            log('internal-error', { where: 'write-behind-report', message: String(e) }, 'error'),
+          ),
     );
   }
 
@@ -118,10 +133,19 @@ export class LimiterObject extends DurableObject<Env> {
     if (options.writeBehind === undefined || redis === undefined) return false;
     await this.reloads.reload(
       this.cache.keysOf(request),
-      (key) => redis.hgetall<Record<string, string | number>>(key),
-      () => {
-        this.commands++;
+      {
+        load: (key) => redis.hgetall<Record<string, string | number>>(key),
+        flushes: () => this.writeBehind.flushes,
+        onCommand: () => {
+          this.commands++;
+        },
+        onLoaded: (key, cells) => {
+          const writes: Record<string, number> = {};
+          for (const [cell, n] of cells) writes[cellEntry(key, cell)] = n;
+          void this.ctx.storage.put(writes);
+        },
       },
+      options.reloadBudgetMs,
     );
     return true;
   }

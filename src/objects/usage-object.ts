@@ -16,10 +16,17 @@ import {
   fleetMetrics,
   minutes,
   recentAlerts,
+  writeBehindFailures,
 } from '../telemetry/usage-reads';
-import { CLEANUP_EVERY_MS, SCHEMA } from '../telemetry/usage-schema';
+import { CLEANUP_EVERY_MS, migrate, type WriteBehindFailures } from '../telemetry/usage-schema';
 import type { CustomerUsage, FleetMetrics, Span } from '../telemetry/usage-source';
-import { admit, deleteExpired, recordBatch, reportBreaker } from '../telemetry/usage-writes';
+import {
+  admit,
+  deleteExpired,
+  recordBatch,
+  recordWriteBehindFailure,
+  reportBreaker,
+} from '../telemetry/usage-writes';
 
 export class UsageObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -27,7 +34,7 @@ export class UsageObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    migrate(this.sql);
   }
 
   /**
@@ -65,6 +72,16 @@ export class UsageObject extends DurableObject<Env> {
   /** Newest alerts first. */
   async recentAlerts(limit = 50): Promise<Alert[]> {
     return recentAlerts(this.sql, limit);
+  }
+
+  /** Counts one failed write-behind batch (see `usage-writes.ts`). */
+  async reportWriteBehindFailure(at: number, message: string): Promise<void> {
+    recordWriteBehindFailure(this.sql, at, message);
+  }
+
+  /** Failed write-behind batches in `[from, to]` (minute starts), and the latest one. */
+  async writeBehindFailures(from: number, to: number): Promise<WriteBehindFailures> {
+    return writeBehindFailures(this.sql, from, to);
   }
 
   /** Records a breaker transition reported by the hot path. */

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import type { Clock } from '../clock';
+import { BoundedMap } from '../limiter/bounded-map';
 import { DEFAULT_POLICY } from './default-policy';
 import {
   type ApiKeyRecord,
@@ -37,6 +38,8 @@ export interface ConfigStore {
   policy(): Promise<PolicyConfig>;
   /** Drops cached entries so the next read goes to KV (after admin writes in this isolate). */
   invalidate(key?: string): void;
+  /** Entries held in memory (fresh and last good), for the memory-bound tests. */
+  cachedEntries(): number;
 }
 
 /** Options of {@link createConfigStore}. */
@@ -46,6 +49,8 @@ export interface ConfigStoreOptions {
   /** How long a value read from KV is trusted; also the time an edit takes to apply. */
   readonly ttlMs?: number;
   readonly onProblem?: (problem: ConfigProblem) => void;
+  /** Most records cached per isolate [10,000]; the least recently read are dropped first. */
+  readonly maxEntries?: number;
 }
 
 interface Entry {
@@ -56,6 +61,9 @@ interface Entry {
 /** Default L1 TTL: a KV edit applies within this long, without a deploy. */
 export const CONFIG_TTL_MS = 10_000;
 
+/** Default bound of the config cache, per map. */
+export const MAX_CONFIG_ENTRIES = 10_000;
+
 /**
  * Creates the KV-backed config store. Keep one per isolate: its cache is what makes lookups free.
  * @example const config = createConfigStore({ kv: env.CONFIG, clock: systemClock });
@@ -63,14 +71,19 @@ export const CONFIG_TTL_MS = 10_000;
 export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   const { kv, clock, onProblem } = options;
   const ttl = options.ttlMs ?? CONFIG_TTL_MS;
-  const fresh = new Map<string, Entry>();
+  // Both maps are keyed by what callers present (key hashes, customer ids): bounded, so 200,000
+  // guessed keys cost a bounded amount of memory, not 200,000 entries.
+  const max = options.maxEntries ?? MAX_CONFIG_ENTRIES;
+  const fresh = new BoundedMap<string, Entry>(max);
   /** Last value that passed validation, kept past its TTL as the fallback for bad edits. */
-  const lastGood = new Map<string, unknown>();
+  const lastGood = new BoundedMap<string, unknown>(max);
 
   async function read<T>(key: string, schema: z.ZodType<T>, fallback: T | null): Promise<T | null> {
     const now = clock.now();
     const hit = fresh.get(key);
     if (hit && now - hit.fetchedAt < ttl) return hit.value as T | null;
+    // Past its TTL an entry is only memory: drop it before reading again.
+    if (hit) fresh.delete(key);
 
     const raw = await kv.get(key, 'text');
     let value: T | null;
@@ -105,6 +118,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       if (key === undefined) fresh.clear();
       else fresh.delete(key);
     },
+    cachedEntries: () => fresh.size + lastGood.size,
   };
 }
 

@@ -33,3 +33,9 @@ export const DEFAULT_POLICY: PolicyConfig = {
   ],
   keyGuessLimit: [{ limit: 20, window: '1m' }],
 };
+
+/** Calls per caller to `/usage` and `/rate_limit` when the policy names none. */
+export const DEFAULT_RESERVED_LIMIT = [{ limit: 60, window: '1m' }] as const;
+
+/** CORS preflights per client address when the policy names none. */
+export const DEFAULT_PREFLIGHT_LIMIT = [{ limit: 300, window: '1m' }] as const;

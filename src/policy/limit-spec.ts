@@ -36,9 +36,13 @@ export const limitSchema = z.strictObject({
 /** One limit as written in config. */
 export type Limit = z.infer<typeof limitSchema>;
 
-/** A list of limits with distinct windows. */
+/**
+ * A non-empty list of limits with distinct windows. Empty is refused rather than read as "no
+ * limit": an unlimited customer says so with `"unlimited": true`.
+ */
 export const limitListSchema = z
   .array(limitSchema)
+  .min(1, 'must list at least one limit (for no limit, set "unlimited": true on the customer)')
   .max(8)
   .refine((limits) => new Set(limits.map((l) => l.window)).size === limits.length, {
     message: 'each window may appear once',

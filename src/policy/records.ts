@@ -29,6 +29,8 @@ export const endpointRuleSchema = z.strictObject({
   limits: limitListSchema,
   /** Evaluate and report, never reject (try a rule on real traffic first). */
   shadow: z.boolean().optional(),
+  /** Match the path case-sensitively; default false (see policy/normalize-path.ts). */
+  caseSensitive: z.boolean().optional(),
 });
 export type EndpointRule = z.infer<typeof endpointRuleSchema>;
 
@@ -58,6 +60,11 @@ export const customerRecordSchema = z.strictObject({
   tier: z.enum(TIERS),
   /** Replaces the tier's limits (required in spirit for enterprise; tier defaults otherwise). */
   limits: limitListSchema.optional(),
+  /**
+   * No tier or customer limit at all, said explicitly (endpoint rules and overrides still
+   * apply). Cannot be combined with `limits`.
+   */
+  unlimited: z.literal(true).optional(),
   /** Endpoint rules for this customer, added to (and for the same id, replacing) the global ones. */
   endpoints: z.array(endpointRuleSchema).max(32).optional(),
   overrides: z.array(overrideSchema).max(16).optional(),
@@ -100,10 +107,21 @@ export const policyConfigSchema = z.strictObject({
       path: endpointRuleSchema.shape.path,
       limits: z.partialRecord(z.enum([...TIERS, 'anonymous']), limitListSchema),
       shadow: z.boolean().optional(),
+      caseSensitive: z.boolean().optional(),
     }),
   ),
   /** Failed API key lookups allowed per client IP before answering 429 instead of 401. */
   keyGuessLimit: limitListSchema,
+  /**
+   * Calls to the worker's own read endpoints (`/usage`, `/rate_limit`) per caller (customer, or
+   * client address), apart from API traffic; default 60 per minute.
+   */
+  reservedLimit: limitListSchema.optional(),
+  /**
+   * CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) per client address, counted
+   * apart from the caller's own windows; default 300 per minute.
+   */
+  preflightLimit: limitListSchema.optional(),
   /** Graduated throttling for every customer without their own; absent = off. */
   throttle: throttleSchema.optional(),
   /** Consistency per tier (`exact` where absent); a customer record's own setting wins. */

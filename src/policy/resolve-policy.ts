@@ -24,6 +24,8 @@ export interface ResolvedPolicy extends LimitPolicy {
   readonly override?: Override;
   /** Graduated throttling in force (the customer's, else the policy's); absent = off. */
   readonly throttle?: ThrottleConfig;
+  /** The customer record says `"unlimited": true`: no tier or customer windows. */
+  readonly unlimited?: boolean;
 }
 
 /** Inputs of {@link resolvePolicy}. */
@@ -32,6 +34,11 @@ export interface PolicyInput {
   readonly tier: Tier | 'anonymous';
   readonly customer?: CustomerRecord;
   readonly method: string;
+  /**
+   * Methods named by method-override headers (see normalize-path.ts `effectiveMethods`): a rule
+   * for any of them applies too.
+   */
+  readonly overrideMethods?: readonly string[];
   readonly path: string;
   /** Epoch ms, to tell which overrides are in force. */
   readonly now: number;
@@ -46,14 +53,18 @@ export interface PolicyInput {
  */
 export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
   const { policy, tier, customer, now } = input;
-  const base = customer?.limits ?? policy.tiers[tier];
+  const base = customer?.unlimited ? [] : (customer?.limits ?? policy.tiers[tier]);
   const override = activeOverride(customer?.overrides, now);
   const limits = override ? mergeLimits(base, override.limits) : base;
   const windows: ResolvedWindow[] = limitsOf(limits);
 
+  const methods = new Set(
+    [input.method, ...(input.overrideMethods ?? [])].map((m) => m.toUpperCase()),
+  );
   for (const rule of endpointRules(policy, tier, customer)) {
-    if (rule.method !== '*' && rule.method !== input.method.toUpperCase()) continue;
-    if (!matchPath(rule.path, input.path)) continue;
+    if (rule.method !== '*' && !methods.has(rule.method)) continue;
+    const caseSensitive = rule.caseSensitive === true;
+    if (!matchPath(rule.path, input.path, { caseSensitive })) continue;
     for (const w of limitsOf(rule.limits, rule.id)) {
       windows.push({ ...w, rule: rule.id, ...(rule.shadow ? { shadow: true } : {}) });
     }
@@ -67,6 +78,7 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
     ...(override ? { override } : {}),
     ...(throttle ? { throttle } : {}),
     ...(consistency === 'fast' ? { consistency } : {}),
+    ...(customer?.unlimited ? { unlimited: true } : {}),
   };
 }
 
@@ -95,7 +107,14 @@ function endpointRules(
   for (const r of policy.endpoints) {
     const limits = r.limits[tier];
     if (limits?.length) {
-      rules.set(r.id, { id: r.id, method: r.method, path: r.path, limits, shadow: r.shadow });
+      rules.set(r.id, {
+        id: r.id,
+        method: r.method,
+        path: r.path,
+        limits,
+        ...(r.shadow ? { shadow: true } : {}),
+        ...(r.caseSensitive ? { caseSensitive: true } : {}),
+      });
     }
   }
   for (const r of customer?.endpoints ?? []) rules.set(r.id, r);

@@ -1,7 +1,8 @@
 /** `POST <prefix>/usage/increase-request`: a customer asks operators for a temporary increase. */
 import { Hono } from 'hono';
 import { dashboardCors } from '../http/cors';
-import type { EdgeContext, EdgeEnv } from '../http/edge-env';
+import { docsUrlOf, type EdgeContext, type EdgeEnv } from '../http/edge-env';
+import { INCREASE_REQUEST_MAX_BODY_BYTES, jsonBodyLimit } from '../http/json-body-limit';
 import { fail, problems } from '../http/problem';
 import { rateLimitHeaders } from '../http/rate-limit-headers';
 import { increaseRequestSchema } from '../http/request-schemas';
@@ -43,6 +44,7 @@ const REQUESTS_PER_HOUR = 5;
 export function increaseRequestRoutes(): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.use('*', dashboardCors());
+  app.use('*', jsonBodyLimit(INCREASE_REQUEST_MAX_BODY_BYTES));
   app.post('/', increaseRequest);
   app.all('*', () =>
     fail(problems.methodNotAllowed('Send POST with a JSON body { reason, limits?, until? }.'), {
@@ -58,10 +60,10 @@ export function increaseRequestRoutes(): Hono<EdgeEnv> {
  */
 async function increaseRequest(c: EdgeContext): Promise<Response> {
   const { services } = c.var;
-  const { settings, clock } = services;
+  const { clock } = services;
   const caller = await requireCaller(c);
   if (caller.kind !== 'customer') {
-    fail(problems.increaseNeedsKey(settings.docsUrl), { 'WWW-Authenticate': 'Bearer realm="api"' });
+    fail(problems.increaseNeedsKey(docsUrlOf(c)), { 'WWW-Authenticate': 'Bearer realm="api"' });
   }
   const { customerId } = caller;
   const body = await jsonBody(c, increaseRequestAt(clock.now()));
@@ -77,11 +79,7 @@ async function increaseRequest(c: EdgeContext): Promise<Response> {
   });
   if (guard.outcome === 'rejected') {
     fail(
-      problems.quotaExceeded(
-        guard,
-        settings.docsUrl,
-        `increase requests of customer ${customerId}`,
-      ),
+      problems.quotaExceeded(guard, docsUrlOf(c), `increase requests of customer ${customerId}`),
       rateLimitHeaders(guard),
     );
   }

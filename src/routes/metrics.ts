@@ -23,10 +23,11 @@ export function metricsRoutes(): Hono<EdgeEnv> {
     const now = services.clock.now();
     const span = spanOf(range, resolution, now);
     const stub = usageStub(c.env.USAGE);
-    const [fleet, alerts, recorded] = await Promise.all([
+    const [fleet, alerts, recorded, writeBehind] = await Promise.all([
       services.usage.fleetMetrics(span),
       stub.recentAlerts(50),
       stub.breaker(now),
+      stub.writeBehindFailures(span.from, span.to),
     ]).catch((error: unknown) => failUsageSource(services.usage.name, error));
     // This isolate's own breaker is the freshest view; the recorded one covers the fleet.
     const local = services.storeHealth.breaker();
@@ -42,6 +43,11 @@ export function metricsRoutes(): Hono<EdgeEnv> {
       breaker: {
         state: breaker.state,
         since: breaker.since === null ? null : iso(breaker.since),
+      },
+      writeBehind: {
+        failures: writeBehind.failures,
+        lastAt: writeBehind.lastAt === null ? null : iso(writeBehind.lastAt),
+        lastError: writeBehind.lastError,
       },
       recentAlerts: alerts.map((a) => ({
         time: iso(a.time),

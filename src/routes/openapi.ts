@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import {
+  endOverridesSchema,
   increaseRequestSchema,
+  keysQuery,
   metricsQuery,
   newKeySchema,
   putCustomerSchema,
@@ -115,13 +117,34 @@ export const OPERATIONS: readonly Operation[] = [
     responses: { 201: 'The new key, shown once', 400: 'Invalid body', ...ADMIN },
   },
   {
+    method: 'get',
+    path: '/admin/keys',
+    summary: 'List API keys: id, prefix, customer, creation time, status (never the keys)',
+    security: 'admin',
+    query: keysQuery,
+    responses: { 200: 'The keys', 400: 'Invalid query', ...ADMIN },
+  },
+  {
     method: 'post',
     path: '/admin/keys/revoke',
-    summary: 'Revoke an API key',
+    summary: 'Revoke an API key, given as the key, its id or its prefix (exactly one)',
     security: 'admin',
     body: revokeSchema,
     example: { key: 'el_unknown-key' },
-    responses: { 200: 'Revoked', 400: 'Invalid body', 404: 'No such key', ...ADMIN },
+    responses: {
+      200: 'Revoked',
+      400: 'Invalid body',
+      404: 'No such key',
+      409: 'Several live keys have that prefix',
+      ...ADMIN,
+    },
+  },
+  {
+    method: 'get',
+    path: '/admin/customers',
+    summary: 'List customer records: tier, custom limits, override in force',
+    security: 'admin',
+    responses: { 200: 'The customers', ...ADMIN },
   },
   {
     method: 'get',
@@ -159,6 +182,22 @@ export const OPERATIONS: readonly Operation[] = [
     body: overrideSchema,
     example: { limits, expiresAt: '2099-01-01T00:00:00Z', reason: 'Launch week' },
     responses: { 201: 'Granted', 400: 'Invalid id or body', ...ADMIN },
+  },
+  {
+    method: 'post',
+    path: '/admin/customers/{id}/overrides/end',
+    summary: 'End the override in force now (or, with all, every one not yet expired)',
+    security: 'admin',
+    pathParams: id,
+    body: endOverridesSchema,
+    example: {},
+    responses: {
+      200: 'Ended; the override now in force, if any',
+      400: 'Invalid id or body',
+      404: 'No such customer',
+      409: 'No override in force',
+      ...ADMIN,
+    },
   },
   {
     method: 'get',

@@ -1,10 +1,11 @@
 /** The main path: identify, resolve the policy, decide, forward, add headers. */
-
+import { callOrigin, type OriginFailure, originFailureResponse } from '../http/call-origin';
 import { checkRequest, decisionReporter } from '../http/check-request';
 import { demoOrigin } from '../http/demo-origin';
-import type { EdgeContext } from '../http/edge-env';
+import { docsUrlOf, type EdgeContext } from '../http/edge-env';
 import { type Origin, originHeaders, urlOrigin, withHeaders } from '../http/forward';
 import { problemResponse } from '../http/problem';
+import { log } from '../telemetry/log';
 
 type Ctx = EdgeContext;
 
@@ -18,6 +19,7 @@ export async function proxy(c: Ctx): Promise<Response> {
     headers: request.headers,
     method: request.method,
     path: url.pathname,
+    docsUrl: docsUrlOf(c),
   });
   // A refused credential is answered before any limiter work worth timing.
   const timing: Record<string, string> = verdict.caller
@@ -27,18 +29,36 @@ export async function proxy(c: Ctx): Promise<Response> {
     if (verdict.event) report({ ...verdict.event, status: verdict.status });
     return problemResponse(verdict.problem, { ...verdict.headers, ...timing });
   }
-  const response = await originFor(services.settings.originUrl)(
+  const headers = { ...verdict.headers, ...timing };
+  const result = await callOrigin(
+    originFor(services.settings.originUrl),
     forwardRequest(request, verdict.trusted),
+    services.settings.originTimeoutMs,
   );
+  const response = result.ok
+    ? withHeaders(result.response, headers)
+    : originFailed(result.failure, docsUrlOf(c), headers);
   if (verdict.event) report({ ...verdict.event, status: response.status });
-  return withHeaders(response, { ...verdict.headers, ...timing });
+  return response;
 }
 
+/** A failed origin call: logged, and answered as a 502 or 504 with the quota headers. */
+function originFailed(
+  failure: OriginFailure,
+  docsUrl: string,
+  headers: Record<string, string>,
+): Response {
+  log('origin-error', { kind: failure.kind, message: failure.message }, 'error');
+  return originFailureResponse(failure, docsUrl, headers);
+}
+
+/**
+ * The request the origin receives: the client's, body included as it came (so a
+ * `Content-Length` the client sent is kept rather than re-chunked), with the trusted headers.
+ */
 function forwardRequest(request: Request, trusted: Record<string, string>): Request {
-  return new Request(request.url, {
-    method: request.method,
+  return new Request(request, {
     headers: originHeaders(request.headers, trusted),
-    body: request.body,
     redirect: 'manual',
   });
 }

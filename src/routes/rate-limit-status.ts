@@ -5,9 +5,10 @@
 import { Hono } from 'hono';
 import { windowsFor } from '../http/caller-policy';
 import { dashboardCors } from '../http/cors';
-import type { EdgeEnv } from '../http/edge-env';
+import { docsUrlOf, type EdgeEnv } from '../http/edge-env';
 import { fail, problems } from '../http/problem';
 import { requireCaller } from '../http/require-caller';
+import { limitReserved } from '../http/side-limit';
 import { iso } from '../http/span-query';
 import type { RateLimitStatus } from '../http/usage-api';
 import { nextQuotaAt } from '../limiter/blocking-window';
@@ -23,6 +24,7 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
   app.get('/', async (c) => {
     const { services } = c.var;
     const who = await requireCaller(c);
+    await limitReserved(services, who, docsUrlOf(c));
     if (who.kind === 'service') {
       return c.json({
         customerId: null,
@@ -32,20 +34,20 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
         limited: false,
       } satisfies RateLimitStatus);
     }
-    const { windows, tier, override } = await windowsFor(services, who);
+    const { windows, tier, override, rules, unlimited } = await windowsFor(services, who);
     const identity =
       who.kind === 'customer' ? customerIdentity(who.customerId) : ipIdentity(who.ip);
     let outcome: CheckOutcome | undefined;
     if (windows.length) {
       try {
-        // consume: false reads every window without recording: asking never costs quota. The
-        // composed store carries the time budget.
+        // consume: false reads every window without recording: asking never costs quota.
+        // The store chain carries the time budget already (src/store/compose.ts).
         outcome = await services.counters.check({ identity, windows, consume: false });
       } catch (error) {
         log('store-error', { where: 'rate_limit', message: String(error) }, 'error');
         fail(
           problems.storeUnavailable(
-            services.settings.docsUrl,
+            docsUrlOf(c),
             'The current counts could not be read. Retry shortly.',
           ),
           { 'Retry-After': '1' },
@@ -56,6 +58,7 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
     return c.json({
       customerId: who.kind === 'customer' ? who.customerId : null,
       tier,
+      ...(unlimited ? { unlimited: true } : {}),
       windows: windows.map((w, i) => {
         const state = outcome?.windows[i];
         const merged = {
@@ -65,13 +68,23 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
           retryAt: state?.retryAt ?? now,
           resetAt: state?.resetAt ?? now,
         };
+        const used = state?.used ?? 0;
+        // Stores that cannot tell when the newest counted unit leaves give the bound: a unit
+        // counted now leaves one window from now.
+        const fullAt = used > 0 ? (state?.fullAt ?? now + w.windowMs) : now;
+        const nextAllowedAt = merged.remaining > 0 ? now : nextQuotaAt(merged, now);
+        const up = (ms: number) => iso(Math.ceil(ms / 1000) * 1000);
         return {
           id: w.id,
           limit: w.limit,
           remaining: merged.remaining,
           window: w.window,
           windowMs: w.windowMs,
-          resetAt: iso(Math.ceil(nextQuotaAt(merged, now) / 1000) * 1000),
+          resetAt: up(nextQuotaAt(merged, now)),
+          nextAllowedAt: up(nextAllowedAt),
+          fullAt: up(fullAt),
+          method: rules.get(w.rule ?? '')?.method ?? null,
+          path: rules.get(w.rule ?? '')?.path ?? null,
           rule: w.rule ?? null,
           ...(w.shadow ? { shadow: true } : {}),
         };

@@ -5,9 +5,10 @@
 import { Hono } from 'hono';
 import { policyFor } from '../http/caller-policy';
 import { dashboardCors } from '../http/cors';
-import type { EdgeEnv } from '../http/edge-env';
+import { docsUrlOf, type EdgeEnv } from '../http/edge-env';
 import { usageQuery } from '../http/request-schemas';
 import { requireCustomer } from '../http/require-caller';
+import { limitReserved } from '../http/side-limit';
 import { failUsageSource, iso } from '../http/span-query';
 import type { Usage } from '../http/usage-api';
 import { queryOf } from '../http/validate';
@@ -21,6 +22,7 @@ export function usageRoutes(): Hono<EdgeEnv> {
   app.get('/', async (c) => {
     const { services } = c.var;
     const caller = await requireCustomer(c);
+    await limitReserved(services, caller, docsUrlOf(c));
     const { range, resolution } = queryOf(c, usageQuery);
     const span = spanOf(range, resolution, services.clock.now());
     const path = new URL(c.req.url).pathname;
@@ -41,6 +43,11 @@ export function usageRoutes(): Hono<EdgeEnv> {
         method: r.method,
         path: r.path,
         window: r.window,
+      })),
+      rejectionGroups: usage.rejectionGroups.map((g) => ({
+        ...g,
+        first: iso(g.first),
+        last: iso(g.last),
       })),
       source: services.usage.name,
     } satisfies Usage);

@@ -14,6 +14,8 @@ const MAX_ENTRIES = 10_000;
 export interface BlockedCacheStore extends CounterStore {
   /** Rejections answered from the L1 so far. */
   hits(): number;
+  /** Windows remembered (memory-bound tests). */
+  size(): number;
 }
 
 /**
@@ -30,6 +32,7 @@ export function withBlockedCache(store: CounterStore, clock: Clock): BlockedCach
   return {
     name: store.name,
     hits: () => hits,
+    size: () => blocked.size,
     async check(request: CheckRequest): Promise<CheckOutcome> {
       const now = request.now ?? clock.now();
       if (request.consume !== false && (request.cost ?? 1) === 1) {

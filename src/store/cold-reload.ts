@@ -1,6 +1,9 @@
 /**
  * Cold reload for the hybrid store: windows a fresh Durable Object has never seen are loaded from
- * Redis once, within a budget, before anyone decides from them. Plain code over a loader.
+ * Redis once. A request waits for the load at most a budget (none by default), then the object
+ * decides from what it holds: its own storage is the authority (Redis only lags it), so Redis
+ * matters only for counts this object never saw, and those are merged in when the load lands.
+ * Plain code over a loader.
  */
 import { withDeadline } from '../deadline';
 import type { Cells } from '../limiter/algorithm';
@@ -9,8 +12,19 @@ import { log } from '../telemetry/log';
 /** Reads one window's hash (`HGETALL`); `null` when Redis has none. */
 export type HashLoader = (key: string) => Promise<Record<string, string | number> | null>;
 
-/** How long a cold reload may take before requests go on without it. */
-export const RELOAD_BUDGET_MS = 200;
+/** How long a request waits for a cold reload from Redis, unless told: not at all. */
+export const RELOAD_BUDGET_MS = 0;
+
+/** Where a reload reads from, and what it tells the object. */
+export interface ReloadSource {
+  readonly load: HashLoader;
+  /** Write-behind batches sent so far: tells a reload whether Redis may hold our own counts. */
+  readonly flushes: () => number;
+  /** Told once per Redis command sent. */
+  readonly onCommand?: () => void;
+  /** Told the merged cells of a window once its load landed, to persist them. */
+  readonly onLoaded?: (key: string, cells: Cells) => void;
+}
 
 /** Cells from a Redis hash: integer fields with positive integer counts; anything else is dropped. */
 export function cellsFromHash(hash: Record<string, string | number> | null): Cells {
@@ -23,47 +37,59 @@ export function cellsFromHash(hash: Record<string, string | number> | null): Cel
   return cells;
 }
 
+/**
+ * Merges a window's reloaded cells with what the object counted meanwhile: those counts are not
+ * in Redis yet unless a flush ran meanwhile, so they add up; after a flush Redis may already hold
+ * them, so the larger count per cell is kept instead. Mutates and returns `remote`.
+ */
+export function mergeReloaded(remote: Cells, local: Cells | undefined, flushed: boolean): Cells {
+  for (const [c, n] of local ?? []) {
+    const r = remote.get(c) ?? 0;
+    remote.set(c, flushed ? Math.max(n, r) : n + r);
+  }
+  return remote;
+}
+
 /** Loads cold windows into `windows`; concurrent requests for one window share one load. */
 export class ColdReload {
   private readonly loads = new Map<string, Promise<void>>();
 
-  constructor(
-    private readonly windows: Map<string, Cells>,
-    private readonly budgetMs = RELOAD_BUDGET_MS,
-  ) {}
+  constructor(private readonly windows: Map<string, Cells>) {}
 
   /**
-   * Loads every key of `keys` not in memory yet, waiting at most the budget; windows still not
-   * loaded then start empty (a late load merges in, keeping the larger count per cell).
-   * @param onCommand - told once per Redis command sent.
+   * Loads every key of `keys` not in memory yet, waiting at most `budgetMs` (0: not at all);
+   * windows still not loaded then start empty and the load merges in when it lands.
    */
-  async reload(keys: readonly string[], load: HashLoader, onCommand?: () => void): Promise<void> {
+  async reload(
+    keys: readonly string[],
+    source: ReloadSource,
+    budgetMs = RELOAD_BUDGET_MS,
+  ): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const key of keys) {
       if (this.windows.has(key)) continue;
-      // Requests arriving while a window loads wait for the same load: one HGETALL per window,
-      // and nobody decides from a window that is about to be filled in.
+      // Requests arriving while a window loads share the same load: one HGETALL per window.
       let pending = this.loads.get(key);
       if (!pending) {
-        onCommand?.();
-        pending = this.loadOne(key, load).finally(() => this.loads.delete(key));
+        source.onCommand?.();
+        pending = this.loadOne(key, source).finally(() => this.loads.delete(key));
         this.loads.set(key, pending);
       }
       waits.push(pending);
     }
     if (!waits.length) return;
-    await withDeadline(Promise.all(waits), this.budgetMs, () => undefined);
+    if (budgetMs > 0) await withDeadline(Promise.all(waits), budgetMs, () => undefined);
     for (const key of keys) if (!this.windows.has(key)) this.windows.set(key, new Map());
   }
 
-  private async loadOne(key: string, load: HashLoader): Promise<void> {
+  private async loadOne(key: string, source: ReloadSource): Promise<void> {
+    const flushesBefore = source.flushes();
     try {
-      const cells = cellsFromHash(await load(key));
-      // If the load outlived its budget, requests went on with an empty window meanwhile; keep
-      // the larger count per cell rather than dropping theirs.
-      const existing = this.windows.get(key);
-      if (existing) for (const [c, n] of existing) cells.set(c, Math.max(n, cells.get(c) ?? 0));
+      const remote = cellsFromHash(await source.load(key));
+      const flushed = source.flushes() !== flushesBefore;
+      const cells = mergeReloaded(remote, this.windows.get(key), flushed);
       this.windows.set(key, cells);
+      source.onLoaded?.(key, cells);
     } catch (error) {
       log('store-error', { store: 'reload', message: String(error) }, 'error');
     }

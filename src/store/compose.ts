@@ -1,7 +1,7 @@
 /** Assembles the counter store for a store mode: L1 -> breaker -> time budget -> store(s). */
 import type { Clock } from '../clock';
 import type { Bindings, Settings } from '../env';
-import type { CounterStore } from '../limiter/contract';
+import type { CheckRequest, CounterStore } from '../limiter/contract';
 import { log } from '../telemetry/log';
 import type { BreakerChange, BreakerStatus } from '../telemetry/telemetry';
 import { type BlockedCacheStore, withBlockedCache } from './blocked-cache';
@@ -16,7 +16,7 @@ import { withTimeBudget } from './time-budget';
 /** The assembled store and the health figures it exposes. */
 export interface ComposedStore {
   readonly store: BlockedCacheStore;
-  breaker(): BreakerStatus;
+  breaker(): BreakerStatus & { readonly openDomains: number };
   /** Redis commands sent from this isolate (the DO's own write-behind commands not included). */
   redisCommands(): number;
   /** Breaker transitions not yet reported to telemetry; taking them empties the list. */
@@ -62,7 +62,13 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
     case 'hybrid': {
       // No direct-Redis fallback: Redis lags the object by the write-behind batch, so deciding
       // there could allow more than the limit. A sick object fails open or closed, marked.
-      const callOptions = settings.redis ? { writeBehind: settings.redis } : {};
+      // A cold object does not wait for its Redis reload: it decides from its own storage (the
+      // authority; Redis only lags it) and merges the reloaded counts when they land. Waiting
+      // would turn every fresh identity into a timeout whenever Redis is tens of ms away.
+      const reloadBudgetMs = 0;
+      const callOptions = settings.redis
+        ? { writeBehind: settings.redis, reloadBudgetMs }
+        : { reloadBudgetMs };
       const object = budget(createDurableObjectStore(env.LIMITER, callOptions));
       base = withLeases(object, leaser(callOptions), { clock });
       break;
@@ -72,8 +78,11 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
     clock,
     failureThreshold: settings.breaker.failures,
     openMs: settings.breaker.openMs,
-    onChange: (state, store, reason) => {
-      log('breaker-change', { store, state, reason }, state === 'open' ? 'error' : 'warn');
+    // Redis is one failure domain; with a Durable Object per identity each object is its own,
+    // so one sick object can open only its own identity's breaker.
+    ...(settings.storeMode === 'redis' ? {} : { domainOf: (r: CheckRequest) => r.identity }),
+    onChange: (state, store, reason, domain) => {
+      log('breaker-change', { store, state, reason, domain }, state === 'open' ? 'error' : 'warn');
       if (changes.length < 100) changes.push({ store, state, at: clock.now() });
     },
   });

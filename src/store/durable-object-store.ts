@@ -10,9 +10,19 @@ export interface LimiterCallOptions {
    * passes its own settings so the object always agrees with the worker on which Redis is used.
    */
   readonly writeBehind?: { readonly url: string; readonly token: string };
+  /**
+   * Longest a request waits for a cold window's reload from Redis before the object decides from
+   * its own state (the load goes on and is merged when it lands). The worker passes a share of
+   * its own store budget, so a slow Redis can never turn a cold identity's answer into a timeout.
+   */
+  readonly reloadBudgetMs?: number;
 }
 
-/** Options of {@link createDurableObjectStore}. */
+/**
+ * Options of {@link createDurableObjectStore}: passed to the object with every call. With
+ * `writeBehind` (hybrid mode) the object writes counts behind to that Redis and reloads cold
+ * windows from it, waiting at most `reloadBudgetMs`.
+ */
 export type DurableObjectStoreOptions = LimiterCallOptions;
 
 /** What the identity's object answers over RPC (`objects/limiter-object.ts` implements it). */
@@ -35,10 +45,9 @@ export function createDurableObjectStore(
   namespace: LimiterNamespace,
   options: DurableObjectStoreOptions = {},
 ): CounterStore {
-  const { writeBehind } = options;
-  const callOptions = writeBehind ? { writeBehind } : {};
+  const callOptions = options;
   return {
-    name: writeBehind ? 'hybrid' : 'durable-object',
+    name: options.writeBehind ? 'hybrid' : 'durable-object',
     async check(request: CheckRequest) {
       const stub = namespace.get(namespace.idFromName(request.identity));
       try {

@@ -11,6 +11,7 @@
  * back to the last instant they can have been used when the next lease is asked for.
  */
 import type { Clock } from '../clock';
+import { BoundedMap } from '../limiter/bounded-map';
 import {
   type CheckOutcome,
   type CheckRequest,
@@ -26,7 +27,18 @@ export interface LeaseOptions {
   readonly clock: Clock;
   readonly ttlMs?: number;
   readonly maxUnits?: number;
+  /** Most identities whose lease and ask size are remembered [10,000]. */
+  readonly maxKeys?: number;
 }
+
+/** A store deciding `fast` requests from leases. */
+export interface LeaseStore extends CounterStore {
+  /** Identities with a lease or a remembered ask size in this isolate (memory-bound tests). */
+  trackedIdentities(): number;
+}
+
+/** Default bound of the lease maps. */
+export const MAX_LEASE_KEYS = 10_000;
 
 /** Asks the object for a lease; the Durable Object in production, anything alike in tests. */
 export type Leaser = (request: CheckRequest, ask: LeaseAsk) => Promise<LeaseGrant>;
@@ -66,16 +78,14 @@ export function durableObjectLeaser(
  * `store` unchanged. Lease sizes adapt: a lease used up before it expires doubles the next ask,
  * one that expires half unused halves it.
  */
-export function withLeases(
-  store: CounterStore,
-  leaser: Leaser,
-  options: LeaseOptions,
-): CounterStore {
+export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOptions): LeaseStore {
   const ttlMs = options.ttlMs ?? 1_000;
   const maxUnits = options.maxUnits ?? 64;
-  const leases = new Map<string, Lease>();
-  const asks = new Map<string, number>();
-  const inflight = new Map<string, Promise<unknown>>();
+  // Keyed by identity: bounded, so attacker-chosen identities cannot grow the isolate. A lease
+  // dropped from the bound is simply not refunded (its units expire with the window).
+  const leases = new BoundedMap<string, Lease>(options.maxKeys ?? MAX_LEASE_KEYS);
+  const asks = new BoundedMap<string, number>(options.maxKeys ?? MAX_LEASE_KEYS);
+  const inflight = new Map<string, Promise<CheckOutcome>>();
 
   const keyOf = (r: CheckRequest) =>
     `${r.identity}|${r.windows.map((w) => `${w.id}:${w.limit}:${w.windowMs}`).join(',')}`;
@@ -133,6 +143,7 @@ export function withLeases(
 
   return {
     name: store.name,
+    trackedIdentities: () => Math.max(leases.size, asks.size),
     async check(request: CheckRequest): Promise<CheckOutcome> {
       if (!request.fast || request.consume === false || (request.cost ?? 1) !== 1) {
         return store.check(request);
@@ -144,11 +155,13 @@ export function withLeases(
         if (lease && lease.units > 0 && now < lease.usableUntil) return fromLease(lease, now);
         const pending = inflight.get(key);
         if (pending) {
-          // Another request of this isolate is renewing; share its lease instead of asking twice.
-          await pending.catch(() => {});
-          const renewed = leases.get(key);
-          if (renewed && renewed.units > 0 && options.clock.now() < renewed.usableUntil) continue;
-          // Refused (no quota), failed, or already used up: ask the object ourselves.
+          // At most one renewal per identity in this isolate: two in flight would each replace
+          // the other's lease, and the replaced units would never be returned. Wait for it and
+          // share its answer: a refusal (no quota) or a failure holds for us too; a new lease
+          // is taken from on the next turn of the loop.
+          const shared = await pending;
+          if (!shared.allowed) return shared;
+          continue;
         }
         const renewal = renew(request, key);
         inflight.set(key, renewal);

@@ -60,6 +60,8 @@ export type MergeSender = (keys: string[], args: string[]) => Promise<unknown>;
  */
 export class WriteBehind {
   pending: Pending;
+  /** Batches merged into Redis so far (a cold reload compares it before and after). */
+  flushes = 0;
   private flushing: Promise<void> | undefined;
 
   constructor(stored?: StoredPending) {
@@ -88,10 +90,11 @@ export class WriteBehind {
   async flush(
     merge: { call: (pending: Pending) => { keys: string[]; args: string[] }; send: MergeSender },
     persist: (stored: StoredPending) => Promise<void>,
+    onFailure?: (error: unknown) => Promise<void>,
   ): Promise<void> {
     if (!this.pending.size) return;
     if (this.flushing) return this.flushing;
-    const sent = this.sendBatch(merge, persist);
+    const sent = this.sendBatch(merge, persist, onFailure);
     this.flushing = sent;
     await sent;
     this.flushing = undefined;
@@ -100,12 +103,14 @@ export class WriteBehind {
   private async sendBatch(
     merge: { call: (pending: Pending) => { keys: string[]; args: string[] }; send: MergeSender },
     persist: (stored: StoredPending) => Promise<void>,
+    onFailure?: (error: unknown) => Promise<void>,
   ): Promise<void> {
     const batch = this.pending;
     this.pending = new Map();
     const { keys, args } = merge.call(batch);
     try {
       await merge.send(keys, args);
+      this.flushes++;
       await persist(toStored(this.pending));
     } catch (error) {
       // Put the batch back together with anything added meanwhile; the next alarm retries.
@@ -114,6 +119,7 @@ export class WriteBehind {
       }
       await persist(toStored(this.pending));
       log('store-error', { store: 'write-behind', message: String(error) }, 'error');
+      await onFailure?.(error);
     }
   }
 }

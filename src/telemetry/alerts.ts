@@ -7,6 +7,7 @@ export type AlertKind =
   | 'exceeded'
   | 'rejection-spike'
   | 'store-errors'
+  | 'write-behind-failing'
   | 'breaker-open'
   | 'traffic-drop'
   | 'increase-request'
@@ -74,6 +75,16 @@ export function customerAlertCandidates(event: DecisionEvent, threshold: number)
 }
 
 /**
+ * Escapes text for Slack's message format: `&`, `<` and `>` become entities, so text from a
+ * customer (an increase request's reason) cannot ping `<!channel>`, mention `<@U123>` or show a
+ * disguised link `<https://evil|your bank>`; it reads as typed.
+ * @example slackEscape('<!channel>') // '&lt;!channel&gt;'
+ */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
  * The Slack-compatible webhook body: `text` for Slack and similar, plus the structured alert so
  * other receivers need not parse prose.
  */
@@ -85,7 +96,7 @@ export function webhookPayload(alert: Alert): Record<string, unknown> {
         ? ':warning:'
         : ':information_source:';
   return {
-    text: `${icon} [edgelimit] ${alert.kind}: ${alert.message}`,
+    text: `${icon} [edgelimit] ${alert.kind}: ${slackEscape(alert.message)}`,
     source: 'edgelimit',
     kind: alert.kind,
     severity: alert.severity,

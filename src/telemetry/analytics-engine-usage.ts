@@ -94,7 +94,7 @@ export function createAnalyticsEngineUsage(options: AnalyticsEngineOptions): Usa
 
     async customerUsage(customerId: string, span: Span): Promise<CustomerUsage> {
       const who = `index1 = ${quote(customerId)} AND ${b('callerKind')} = 'customer' AND ${range(span)}`;
-      const [seriesRows, ruleRows, rejectionRows] = await Promise.all([
+      const [seriesRows, ruleRows, rejectionRows, groupRows] = await Promise.all([
         query(
           `SELECT ${bucket(span)} AS t, sumIf(_sample_interval, ${passed}) AS allowed, sumIf(_sample_interval, ${refused}) AS rejected FROM ${dataset} WHERE ${who} GROUP BY t ORDER BY t FORMAT JSON`,
         ),
@@ -103,6 +103,9 @@ export function createAnalyticsEngineUsage(options: AnalyticsEngineOptions): Usa
         ),
         query(
           `SELECT toUnixTimestamp(timestamp) AS time, ${b('method')} AS method, ${b('path')} AS path, ${b('window')} AS win FROM ${dataset} WHERE ${who} AND ${b('outcome')} = 'rejected' ORDER BY timestamp DESC LIMIT 20 FORMAT JSON`,
+        ),
+        query(
+          `SELECT ${b('method')} AS method, ${b('path')} AS path, ${b('window')} AS win, sumIf(_sample_interval, ${b('outcome')} = 'rejected') AS n, toUnixTimestamp(min(timestamp)) AS first, toUnixTimestamp(max(timestamp)) AS last FROM ${dataset} WHERE ${who} AND ${b('outcome')} = 'rejected' GROUP BY method, path, win ORDER BY last DESC LIMIT 10 FORMAT JSON`,
         ),
       ]);
       const series = fillSeries(
@@ -126,6 +129,14 @@ export function createAnalyticsEngineUsage(options: AnalyticsEngineOptions): Usa
           (s, p) => ({ allowed: s.allowed + p.allowed, rejected: s.rejected + p.rejected }),
           { allowed: 0, rejected: 0 },
         ),
+        rejectionGroups: groupRows.map((r) => ({
+          method: String(r.method ?? ''),
+          path: String(r.path ?? ''),
+          window: String(r.win ?? ''),
+          count: count(r.n),
+          first: seconds(r.first),
+          last: seconds(r.last),
+        })),
         recentRejections: rejectionRows.map((r) => ({
           time: seconds(r.time),
           method: String(r.method ?? ''),
@@ -141,6 +152,7 @@ export function createAnalyticsEngineUsage(options: AnalyticsEngineOptions): Usa
         `sumIf(_sample_interval, ${b('outcome')} = 'allowed') AS allowed`,
         `sumIf(_sample_interval, ${b('outcome')} = 'rejected') AS rejected`,
         `sumIf(_sample_interval, ${b('outcome')} = 'bypassed') AS bypassed`,
+        `sumIf(_sample_interval, ${b('outcome')} = 'unauthenticated') AS unauthenticated`,
         `sumIf(_sample_interval, ${b('outcome')} = 'failed-open') AS failedOpen`,
         `sumIf(_sample_interval, ${b('outcome')} = 'failed-closed') AS failedClosed`,
         `sumIf(_sample_interval, ${d('storeError')} = 1) AS storeErrors`,
@@ -207,6 +219,7 @@ function fleetCounters(r: Record<string, unknown>): FleetCounters {
     allowed: count(r.allowed),
     rejected: count(r.rejected),
     bypassed: count(r.bypassed),
+    unauthenticated: count(r.unauthenticated),
     failedOpen: count(r.failedOpen),
     failedClosed: count(r.failedClosed),
     storeErrors: count(r.storeErrors),

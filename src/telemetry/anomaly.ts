@@ -172,3 +172,28 @@ function pct(x: number): string {
 function round(x: number): number {
   return Math.round(x * 10_000) / 10_000;
 }
+
+/**
+ * The write-behind alert: any failed batch in the minute means Redis lags the Durable Objects
+ * (they keep deciding exactly, and retry), which operators must know about.
+ */
+export function writeBehindCandidates(
+  minute: number,
+  failed: { readonly failures: number; readonly lastError: string | null },
+  quietMs: number = DEFAULT_RULES.quietMs,
+): AlertCandidate[] {
+  if (failed.failures <= 0) return [];
+  return [
+    {
+      dedupKey: 'anomaly:write-behind-failing',
+      expiresAt: minute + 60_000 + quietMs,
+      alert: {
+        time: minute + 60_000,
+        kind: 'write-behind-failing',
+        severity: 'critical',
+        message: `Write-behind to Redis failed ${failed.failures} time(s) in the last minute${failed.lastError ? ` (${failed.lastError})` : ''}; the objects keep deciding and retry, Redis lags them.`,
+        fields: { failures: failed.failures },
+      },
+    },
+  ];
+}

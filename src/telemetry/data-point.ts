@@ -52,6 +52,17 @@ export function subjectOf(event: DecisionEvent, ipHash: string): string {
   }
 }
 
+/**
+ * The outcome metrics record: the decision's, except that a request whose credentials failed is
+ * `unauthenticated` (its failed-attempts check passing does not make it a passed request).
+ */
+export function outcomeOf(event: DecisionEvent): MetricOutcome {
+  return event.caller ? event.decision.outcome : 'unauthenticated';
+}
+
+/** Outcomes as metrics record them. */
+export type MetricOutcome = DecisionEvent['decision']['outcome'] | 'unauthenticated';
+
 /** The endpoint rule a request fell under: the first rule window that applied, else `default`. */
 export function ruleOf(event: DecisionEvent): string {
   const d = event.decision;
@@ -79,7 +90,7 @@ export function toDataPoint(event: DecisionEvent, ipHash: string): AnalyticsEngi
   blobs[BLOB.subject - 1] = subject;
   blobs[BLOB.tier - 1] = event.tier;
   blobs[BLOB.rule - 1] = ruleOf(event);
-  blobs[BLOB.outcome - 1] = decision.outcome;
+  blobs[BLOB.outcome - 1] = outcomeOf(event);
   blobs[BLOB.method - 1] = event.method.slice(0, 16);
   blobs[BLOB.path - 1] = event.path.slice(0, MAX_PATH_CHARS);
   blobs[BLOB.window - 1] = top?.id ?? '';

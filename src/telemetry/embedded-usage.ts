@@ -3,7 +3,7 @@ import type { Alert, AlertCandidate } from './alerts';
 import type { MinuteCounters } from './anomaly';
 import type { BreakerChange, BreakerStatus } from './telemetry';
 import type { UsageBatch } from './usage-batch';
-import { USAGE_INSTANCE } from './usage-schema';
+import { USAGE_INSTANCE, type WriteBehindFailures } from './usage-schema';
 import type { CustomerUsage, FleetMetrics, Span, UsageSource } from './usage-source';
 
 /** What the usage object answers over RPC (`objects/usage-object.ts` implements it). */
@@ -16,6 +16,8 @@ export interface UsageRpc {
   recentAlerts(limit?: number): Promise<Alert[]>;
   reportBreaker(report: BreakerChange): Promise<void>;
   breaker(now?: number): Promise<BreakerStatus>;
+  reportWriteBehindFailure(at: number, message: string): Promise<void>;
+  writeBehindFailures(from: number, to: number): Promise<WriteBehindFailures>;
 }
 
 /** The usage object namespace, as far as telemetry needs it. */

@@ -3,6 +3,7 @@
 /** Events operators filter on. */
 export type LogEvent =
   | 'rejected'
+  | 'decision'
   | 'approaching-limit'
   | 'store-error'
   | 'breaker-change'
@@ -11,8 +12,10 @@ export type LogEvent =
   | 'alert'
   | 'alert-delivery-failed'
   | 'override-applied'
+  | 'override-ended'
   | 'shadow-would-reject'
   | 'increase-request'
+  | 'origin-error'
   | 'internal-error';
 
 /** Fields of a log line; values must already be safe to log (hashes, ids, never keys). */

@@ -2,7 +2,12 @@
 import type { Bindings } from '../env';
 import { deliverAlerts } from './alert-delivery';
 import type { Alert } from './alerts';
-import { type AnomalyRules, DEFAULT_RULES, detectAnomalies } from './anomaly';
+import {
+  type AnomalyRules,
+  DEFAULT_RULES,
+  detectAnomalies,
+  writeBehindCandidates,
+} from './anomaly';
 import { usageStub } from './embedded-usage';
 import { log } from './log';
 import type { RetryOptions } from './webhook';
@@ -27,11 +32,15 @@ export async function runScheduledChecks(
   try {
     const stub = usageStub(env.USAGE);
     const last = Math.floor(now / 60_000) * 60_000 - 60_000;
-    const [minutes, breaker] = await Promise.all([
+    const [minutes, breaker, writeBehind] = await Promise.all([
       stub.minutes(last - rules.baselineMinutes * 60_000, last),
       stub.breaker(now),
+      stub.writeBehindFailures(last, last),
     ]);
-    const candidates = detectAnomalies(minutes, breaker, rules);
+    const candidates = [
+      ...detectAnomalies(minutes, breaker, rules),
+      ...writeBehindCandidates(last, writeBehind, rules.quietMs),
+    ];
     const admitted = candidates.length ? await stub.raise(candidates, now) : [];
     await deliverAlerts(admitted, {
       ...(env.ALERT_WEBHOOK_URL ? { webhookUrl: env.ALERT_WEBHOOK_URL } : {}),

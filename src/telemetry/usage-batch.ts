@@ -3,7 +3,7 @@
  * candidates), so the usage Durable Object gets one RPC per flush instead of one per request. Pure.
  */
 import type { AlertCandidate } from './alerts';
-import { ruleOf, windowOf } from './data-point';
+import { outcomeOf, ruleOf, windowOf } from './data-point';
 import { type Histogram, observe } from './latency-histogram';
 import type { DecisionEvent } from './telemetry';
 
@@ -24,6 +24,8 @@ export interface FleetRow {
   allowed: number;
   rejected: number;
   bypassed: number;
+  /** Requests whose credentials failed (401, or 429 from the failed-attempts window). */
+  unauthenticated: number;
   failedOpen: number;
   failedClosed: number;
   storeErrors: number;
@@ -36,6 +38,7 @@ export const ZERO_FLEET_COUNTS = {
   allowed: 0,
   rejected: 0,
   bypassed: 0,
+  unauthenticated: 0,
   failedOpen: 0,
   failedClosed: 0,
   storeErrors: 0,
@@ -89,7 +92,8 @@ export function minuteOf(ms: number): number {
 /**
  * Adds one decision to `batch` (mutated). Customers get per-minute, per-rule rows; every decision
  * counts in the fleet row. Passed requests (allowed, failed-open) count as allowed, refused ones
- * (rejected, failed-closed) as rejected; bypassed internal traffic is fleet-only.
+ * (rejected, failed-closed) as rejected; bypassed internal traffic and failed identifications
+ * (unauthenticated) are fleet-only and counted apart.
  */
 export function addDecision(batch: UsageBatch, event: DecisionEvent): void {
   const { decision, caller } = event;
@@ -100,7 +104,7 @@ export function addDecision(batch: UsageBatch, event: DecisionEvent): void {
     batch.fleet.push(fleet);
   }
   fleet.checks++;
-  switch (decision.outcome) {
+  switch (outcomeOf(event)) {
     case 'allowed':
       fleet.allowed++;
       break;
@@ -109,6 +113,9 @@ export function addDecision(batch: UsageBatch, event: DecisionEvent): void {
       break;
     case 'bypassed':
       fleet.bypassed++;
+      break;
+    case 'unauthenticated':
+      fleet.unauthenticated++;
       break;
     case 'failed-open':
       fleet.failedOpen++;

@@ -12,6 +12,7 @@ import {
   parseHistogram,
   table,
   type UsageSql,
+  type WriteBehindFailures,
 } from './usage-schema';
 import {
   type CustomerUsage,
@@ -73,7 +74,25 @@ export function customerUsage(sql: UsageSql, customerId: string, span: Span): Cu
       path: String(r.path),
       window: String(r.win),
     }));
-  return { series, byRule, totals, recentRejections };
+  const rejectionGroups = sql
+    .exec(
+      `SELECT method, path, win, COUNT(*) AS n, MIN(time) AS first, MAX(time) AS last
+       FROM rejections WHERE customer = ? AND time >= ? AND time <= ?
+       GROUP BY method, path, win ORDER BY MAX(time) DESC LIMIT 10`,
+      customerId,
+      span.from,
+      span.to,
+    )
+    .toArray()
+    .map((r) => ({
+      method: String(r.method),
+      path: String(r.path),
+      window: String(r.win),
+      count: num(r.n),
+      first: num(r.first),
+      last: num(r.last),
+    }));
+  return { series, byRule, totals, recentRejections, rejectionGroups };
 }
 
 /** Fleet counters over a span, percentiles computed from merged latency histograms. */
@@ -177,4 +196,17 @@ export function breaker(sql: UsageSql, now: number): BreakerStatus {
   }
   const last = Math.floor(now / MINUTE) * MINUTE;
   return derivedBreaker(minutes(sql, last - 4 * MINUTE, last));
+}
+
+/** Failed write-behind batches in `[from, to]` (minute starts), and the latest one. */
+export function writeBehindFailures(sql: UsageSql, from: number, to: number): WriteBehindFailures {
+  const rows = sql
+    .exec('SELECT * FROM write_behind WHERE t >= ? AND t <= ? ORDER BY last_at', from, to)
+    .toArray();
+  const last = rows.at(-1);
+  return {
+    failures: rows.reduce((sum, r) => sum + num(r.failures), 0),
+    lastAt: last ? num(last.last_at) : null,
+    lastError: last ? String(last.last_error) : null,
+  };
 }

@@ -32,7 +32,7 @@ export const MAX_REJECTION_ROWS = 50_000;
 export const MAX_ALERT_ROWS = 5_000;
 export const CLEANUP_EVERY_MS = 10 * MINUTE;
 
-/** Tables and indexes, created if missing (idempotent). */
+/** Tables and indexes, created if missing (idempotent); then {@link migrate}. */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS usage (
   res TEXT NOT NULL, t INTEGER NOT NULL, customer TEXT NOT NULL, rule TEXT NOT NULL,
@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS fleet (
   checks INTEGER NOT NULL, allowed INTEGER NOT NULL, rejected INTEGER NOT NULL,
   bypassed INTEGER NOT NULL, failed_open INTEGER NOT NULL, failed_closed INTEGER NOT NULL,
   store_errors INTEGER NOT NULL, latency TEXT NOT NULL,
+  unauthenticated INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (res, t)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejections (
@@ -58,6 +59,9 @@ CREATE TABLE IF NOT EXISTS alerts (
   severity TEXT NOT NULL, customer TEXT, message TEXT NOT NULL, fields TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (time);
+CREATE TABLE IF NOT EXISTS write_behind (
+  t INTEGER PRIMARY KEY, failures INTEGER NOT NULL, last_at INTEGER NOT NULL, last_error TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS breaker (
   store TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER, updated INTEGER NOT NULL
 );
@@ -80,6 +84,7 @@ export function countersOf(r: Row): FleetCounters {
     allowed: num(r.allowed),
     rejected: num(r.rejected),
     bypassed: num(r.bypassed),
+    unauthenticated: num(r.unauthenticated),
     failedOpen: num(r.failed_open),
     failedClosed: num(r.failed_closed),
     storeErrors: num(r.store_errors),
@@ -95,6 +100,7 @@ export function addCounters(a: FleetCounters, b: FleetCounters): FleetCounters {
     allowed: a.allowed + b.allowed,
     rejected: a.rejected + b.rejected,
     bypassed: a.bypassed + b.bypassed,
+    unauthenticated: a.unauthenticated + b.unauthenticated,
     failedOpen: a.failedOpen + b.failedOpen,
     failedClosed: a.failedClosed + b.failedClosed,
     storeErrors: a.storeErrors + b.storeErrors,
@@ -130,4 +136,21 @@ export function parseFields(v: SqlValue | undefined): Record<string, string | nu
   } catch {
     return {};
   }
+}
+
+/** Creates the schema, and brings tables of older objects up to it (rows kept). */
+export function migrate(sql: UsageSql): void {
+  sql.exec(SCHEMA);
+  // Objects created before the column existed keep their rows and gain it at zero.
+  const columns = sql.exec("SELECT name FROM pragma_table_info('fleet')").toArray();
+  if (!columns.some((c) => c.name === 'unauthenticated')) {
+    sql.exec('ALTER TABLE fleet ADD COLUMN unauthenticated INTEGER NOT NULL DEFAULT 0');
+  }
+}
+
+/** Failed write-behind batches over a span. */
+export interface WriteBehindFailures {
+  readonly failures: number;
+  readonly lastAt: number | null;
+  readonly lastError: string | null;
 }

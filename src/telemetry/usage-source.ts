@@ -39,6 +39,21 @@ export interface CustomerUsage {
   readonly totals: Counts;
   /** Newest first, at most 20. */
   readonly recentRejections: readonly RejectionRecord[];
+  /**
+   * Rejections in the span grouped by request and window, most recently seen first, at most 10:
+   * a flood of identical 429s is one row with its count.
+   */
+  readonly rejectionGroups: readonly RejectionGroup[];
+}
+
+/** Identical rejections: how many, first and last seen (epoch ms). */
+export interface RejectionGroup {
+  readonly method: string;
+  readonly path: string;
+  readonly window: string;
+  readonly count: number;
+  readonly first: number;
+  readonly last: number;
 }
 
 /** One rejected request, as the customer may see it. */
@@ -56,6 +71,7 @@ export interface FleetCounters {
   readonly allowed: number;
   readonly rejected: number;
   readonly bypassed: number;
+  readonly unauthenticated: number;
   readonly failedOpen: number;
   readonly failedClosed: number;
   readonly storeErrors: number;

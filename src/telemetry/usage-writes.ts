@@ -50,10 +50,12 @@ export function recordBatch(sql: UsageSql, batch: UsageBatch, now: number): Aler
       const latency = mergeInto(existing ? parseHistogram(existing.latency) : {}, f.latency);
       sql.exec(
         `INSERT INTO fleet (res, t, checks, allowed, rejected, bypassed, failed_open,
-             failed_closed, store_errors, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             failed_closed, store_errors, latency, unauthenticated)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (res, t) DO UPDATE SET
              checks = checks + excluded.checks, allowed = allowed + excluded.allowed,
              rejected = rejected + excluded.rejected, bypassed = bypassed + excluded.bypassed,
+             unauthenticated = unauthenticated + excluded.unauthenticated,
              failed_open = failed_open + excluded.failed_open,
              failed_closed = failed_closed + excluded.failed_closed,
              store_errors = store_errors + excluded.store_errors, latency = excluded.latency`,
@@ -67,6 +69,8 @@ export function recordBatch(sql: UsageSql, batch: UsageBatch, now: number): Aler
         f.failedClosed,
         f.storeErrors,
         JSON.stringify(latency),
+        // A batch from an isolate still running the previous version has no such field.
+        f.unauthenticated ?? 0,
       );
     }
   }
@@ -140,4 +144,22 @@ export function deleteExpired(sql: UsageSql, now: number): void {
   sql.exec('DELETE FROM alerts WHERE time < ?', now - RETENTION.alerts);
   sql.exec('DELETE FROM alerts WHERE id <= (SELECT MAX(id) FROM alerts) - ?', MAX_ALERT_ROWS);
   sql.exec('DELETE FROM alert_dedup WHERE expires < ?', now);
+}
+
+/**
+ * Counts one failed write-behind batch (a Limiter object could not reach Redis), per minute:
+ * Redis then lags the objects, which keep deciding, so it is counted here, shown in the fleet
+ * metrics and alerted on by the scheduled check, never silent.
+ */
+export function recordWriteBehindFailure(sql: UsageSql, at: number, message: string): void {
+  const t = Math.floor(at / MINUTE) * MINUTE;
+  sql.exec(
+    `INSERT INTO write_behind (t, failures, last_at, last_error) VALUES (?, 1, ?, ?)
+     ON CONFLICT (t) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at,
+     last_error = excluded.last_error`,
+    t,
+    at,
+    message.slice(0, 300),
+  );
+  sql.exec('DELETE FROM write_behind WHERE t < ?', t - 30 * 24 * 60 * MINUTE);
 }

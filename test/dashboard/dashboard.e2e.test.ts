@@ -5,12 +5,12 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevStack, startDevStack } from '../../scripts/lib/dev-stack';
+import { freePort } from '../../scripts/lib/free-port';
 
 const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results/screenshots');
 const DESKTOP = { width: 1280, height: 800 };
@@ -34,19 +34,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Asks the OS for a free local port. */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? done(port) : fail(new Error('no free port'))));
-    });
-  });
-}
-
 /**
  * The browser globals the `page.evaluate` callbacks touch, typed here because the root tsconfig
  * has no DOM lib (the callbacks run in Chromium, not in Node).
@@ -55,6 +42,7 @@ declare const document: {
   readonly cookie: string;
   readonly activeElement: { tagName: string; id: string; textContent: string | null } | null;
 };
+declare const getComputedStyle: (el: unknown) => { backgroundColor: string };
 declare const window: { axe: { run(context: unknown, options: object): Promise<unknown> } };
 
 interface AxeViolation {
@@ -136,6 +124,26 @@ function textOf(locator: Locator): Promise<string> {
     .catch(() => '');
 }
 
+/** Share of a limit card's bar track its fill covers (0–1). */
+async function fillShare(card: Locator): Promise<number> {
+  const track = await card.locator('.bar').boundingBox();
+  const fill = await card.locator('.bar-fill').boundingBox();
+  return track && fill ? fill.width / track.width : -1;
+}
+
+/** The x and y axis labels a chart draws (on its canvas; the chart names them for tests). */
+async function axisLabels(chart: Locator): Promise<string[]> {
+  return [
+    (await chart.getAttribute('data-x-label')) ?? '',
+    (await chart.getAttribute('data-y-label')) ?? '',
+  ];
+}
+
+/** How many lines of text an inline element's box spans. */
+async function lineCount(locator: Locator): Promise<number> {
+  return locator.evaluate((el) => el.getClientRects().length);
+}
+
 async function signIn(page: Page, label: 'API key' | 'Admin token', credential: string) {
   await page.getByLabel(label).fill(credential);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -185,11 +193,15 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     expect(await customer.getByTestId('tier').textContent()).toBe('Free tier');
     const cards = customer.getByTestId('limit-card');
     await expect.poll(() => cards.count(), POLL).toBe(3);
+    const titles = await customer.locator('.limit-title').allTextContents();
+    // Every card says which limit it is: endpoint rules by method and path.
+    expect(titles).toEqual(['100 per minute', '1,000 per day', 'POST /v1/search · 10 per minute']);
     const text = (await cards.allTextContents()).join(' | ');
-    expect(text).toMatch(/Per minute.*100 of 100 left/);
-    expect(text).toMatch(/Per day.*1,000 of 1,000 left/);
-    expect(text).toMatch(/Endpoint rule: search.*10 of 10 left/);
-    expect(text).toMatch(/all available/);
+    expect(text).toMatch(/0 of 100 used · 100 left/);
+    expect(text).toMatch(/0 of 1,000 used · 1,000 left/);
+    expect(text).toMatch(/Next request: allowed now.*All 100 available/);
+    // A signed-in customer has no operator tab to trip over.
+    expect(await customer.getByRole('navigation').textContent()).not.toContain('Fleet health');
     // The key lives in sessionStorage only.
     const stored = await customer.evaluate(() => ({
       session: Object.values(sessionStorage),
@@ -203,12 +215,26 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     const chartBefore = await highestPixelOf(customer, 'usage-chart', [29, 78, 216]);
     expect(await traffic(workerUrl, FREE_KEY, 7)).toEqual(Array(7).fill(200));
     await expect.poll(() => textOf(customer.getByTestId('total-allowed')), POLL).toBe('7');
+    // Sliding window: the next request is allowed now, and the whole quota is back one window
+    // after the newest request, not at a "reset".
     await expect
       .poll(() => textOf(customer.getByTestId('limit-card')), POLL)
-      .toMatch(/93 of 100 left.*resets in \d+ s/);
-    const chartAfter = await highestPixelOf(customer, 'usage-chart', [29, 78, 216]);
-    // The allowed line now rises well above the zero line it was drawn on.
-    expect(chartAfter).toBeGreaterThan(chartBefore + 0.2);
+      .toMatch(/7 of 100 used · 93 left.*Next request: allowed now.*All 100 back in (\d+ s|1 min)/);
+    const minuteCard = customer.getByTestId('limit-card').first();
+    expect(await minuteCard.textContent()).not.toMatch(/resets/);
+    // The usage bar fills towards the limit: 7 of 100 is 7% of the track.
+    await expect.poll(() => fillShare(minuteCard), POLL).toBeCloseTo(0.07, 1);
+    await expect
+      .poll(() => highestPixelOf(customer, 'usage-chart', [29, 78, 216]), POLL)
+      .toBeGreaterThan(chartBefore);
+    // Bars per minute under the per-minute limit line, axes labelled with units and timezone,
+    // and a legend that reads at rest: the current minute, marked as still filling.
+    const chart = customer.getByTestId('usage-chart');
+    expect(await axisLabels(chart)).toEqual(['Time (UTC)', 'Requests per minute']);
+    const legend = customer.getByTestId('usage-chart-legend');
+    await expect.poll(() => textOf(legend), POLL).toMatch(/\(so far\).*Allowed: 7/);
+    expect(await legend.textContent()).toContain('Limit: 100 per minute');
+    expect(Number(await chart.getAttribute('data-y-max'))).toBeGreaterThan(100);
     // The same numbers as a table (the chart's accessible alternative).
     await customer.getByText(/Show as a table/).click();
     const allowedCells = await customer
@@ -216,12 +242,25 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
       .allTextContents();
     expect(allowedCells.reduce((sum, cell) => sum + Number(cell), 0)).toBe(7);
 
-    // The range picker asks the API again; the same traffic shows over 24 hours.
+    // The range picker asks the API again; 24 hours are counted per hour (24 bars), 30 days per
+    // day, each in the same time format.
     const caption = customer.locator('.chart-figure figcaption');
     await customer.locator('input[name="usage-range"][value="24h"]').check();
-    await expect.poll(() => textOf(caption), POLL).toMatch(/^7 allowed .* last 24 hours/);
+    await expect
+      .poll(() => textOf(caption), POLL)
+      .toMatch(/^7 allowed .* last 24 hours, counted per hour/);
+    expect(
+      await customer.locator('input[name="usage-resolution"]:checked').getAttribute('value'),
+    ).toBe('hour');
+    await expect.poll(() => axisLabels(chart), POLL).toContain('Requests per hour');
+    await customer.locator('input[name="usage-range"][value="30d"]').check();
+    await expect.poll(() => textOf(caption), POLL).toMatch(/last 30 days, counted per day/);
+    // The day window's limit is the reference line at day resolution.
+    await expect.poll(() => textOf(legend), POLL).toContain('Limit: 1,000 per day');
     await customer.locator('input[name="usage-range"][value="1h"]').check();
-    await expect.poll(() => textOf(caption), POLL).toMatch(/^7 allowed .* last hour/);
+    await expect
+      .poll(() => textOf(caption), POLL)
+      .toMatch(/^7 allowed .* last hour, counted per minute/);
   });
 
   it('shows a 429 in recent 429s once POST /v1/search is exhausted (10 per minute)', async () => {
@@ -229,14 +268,32 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(2);
     // Limits are read live (checked first: the usage history below waits for write-behind).
-    const searchCard = customer.getByTestId('limit-card').filter({ hasText: 'search' });
-    await expect.poll(() => textOf(searchCard), POLL).toMatch(/0 of 10 left.*Limit reached/);
+    const searchCard = customer.getByTestId('limit-card').filter({ hasText: 'POST /v1/search' });
+    await expect
+      .poll(() => textOf(searchCard), POLL)
+      .toMatch(
+        /10 of 10 used · 0 left.*Next request allowed in \d+ s \(\d\d:\d\d:\d\d\).*Limit reached/,
+      );
+    // Full bar, in the colour of a reached limit.
+    await expect.poll(() => fillShare(searchCard), POLL).toBe(1);
+    expect(
+      await searchCard.locator('.bar-fill').evaluate((el) => getComputedStyle(el).backgroundColor),
+    ).toBe('rgb(185, 28, 28)');
     const recent = customer.getByTestId('recent-429s');
     await expect.poll(() => textOf(recent), POLL).toContain('POST /v1/search');
-    expect(await recent.locator('tbody tr').count()).toBe(2);
-    expect(await recent.textContent()).toContain('search, per minute');
+    // The two identical 429s are one row: how many, first and last seen.
+    expect(await recent.locator('tbody tr').count()).toBe(1);
+    expect(await recent.locator('tbody tr td').allTextContents()).toEqual([
+      'POST /v1/search',
+      'search, per minute',
+      '2',
+      expect.stringMatching(/ago|just now/),
+      expect.stringMatching(/ago|just now/),
+    ]);
     await expect.poll(() => textOf(customer.getByTestId('total-rejected')), POLL).toBe('2');
-    expect(await customer.getByTestId('by-rule').textContent()).toMatch(/search\s*10\s*2/);
+    const byRule = (await customer.getByTestId('by-rule').textContent()) ?? '';
+    expect(byRule).toMatch(/POST \/v1\/search\s*10\s*2/);
+    expect(byRule).toMatch(/Other requests \(no endpoint limit\)\s*7\s*0/);
   });
 
   it('tells a customer clearly when the key is wrong, and keeps nothing (keyboard only)', async () => {
@@ -298,6 +355,12 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
   });
 
   it('sends a temporary increase request, and shows the increase once an operator grants it', async () => {
+    // The form names the limit it is about and the timezone of "until".
+    const options = await customer.locator('#increase-window option').allTextContents();
+    expect(options).toEqual(['per minute (now 100 per minute)', 'per day (now 1,000 per day)']);
+    expect(await customer.locator('label[for="increase-until"]').textContent()).toBe(
+      'Until (optional, your time: UTC)',
+    );
     await customer.getByLabel('Why do you need more?').fill('Launch on Friday, expect 3x traffic');
     await customer.getByLabel('Limit you need (optional)').fill('300');
     await customer.getByRole('button', { name: 'Send request' }).click();
@@ -352,15 +415,37 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
   it('shows operators the fleet traffic: checks, rejections, top limited customer', async () => {
     const page = await context.newPage();
     try {
+      // Two failed identifications: counted apart, never as passed.
+      for (const key of ['bogus-key-one', 'bogus-key-two']) {
+        const res = await fetch(`${workerUrl}/v1/things`, { headers: { 'X-API-Key': key } });
+        expect(res.status).toBe(401);
+      }
       await page.goto(`${dashboardUrl}/#/operator`);
       expect(await seriousAxeViolations(page)).toEqual([]);
+      // Sign-in errors speak to operators.
+      await signIn(page, 'Admin token', FREE_KEY);
+      await expect
+        .poll(() => textOf(page.getByRole('alert')), POLL)
+        .toMatch(/admin token was not accepted. It must be the worker's ADMIN_TOKEN secret/);
       await signIn(page, 'Admin token', ADMIN_TOKEN);
       await expect
         .poll(async () => Number(await textOf(page.getByTestId('kpi-checks'))), POLL)
         .toBeGreaterThanOrEqual(7 + 12 + 3);
       expect(await page.getByTestId('kpi-rejected').textContent()).toMatch(/^2\b/);
+      await expect.poll(() => textOf(page.getByTestId('kpi-unauthenticated')), POLL).toBe('2');
+      expect(await page.getByTestId('kpi-allowed').textContent()).toBe(String(7 + 10 + 3 + 0));
       expect(await page.getByTestId('breaker').textContent()).toMatch(/Closed/);
-      expect(await page.getByTestId('kpi-p99').textContent()).toMatch(/\d+ (ms|µs)/);
+      const p99 = (await page.getByTestId('kpi-p99').textContent()) ?? '';
+      expect(p99).toMatch(/\d+ (ms|µs)/);
+      // The latency axis reaches the p99 reported beside it.
+      const p99Ms = p99.endsWith('µs') ? Number.parseFloat(p99) / 1000 : Number.parseFloat(p99);
+      expect(
+        Number(await page.getByTestId('latency-chart').getAttribute('data-y-max')),
+      ).toBeGreaterThanOrEqual(p99Ms);
+      expect(await axisLabels(page.getByTestId('fleet-chart'))).toEqual([
+        'Time (UTC)',
+        'Decisions per minute',
+      ]);
       expect(await page.getByTestId('top-limited').textContent()).toMatch(/demo-free\s*2/);
       expect(await page.getByTestId('alerts').textContent()).toMatch(/exceeded/);
       expect(await page.getByTestId('alerts').textContent()).toMatch(/increase-request/);
@@ -368,6 +453,18 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
       expect(await seriousAxeViolations(page)).toEqual([]);
       await screenshotAt(page, DESKTOP, 'operator-desktop');
       await screenshotAt(page, PHONE, 'operator-phone');
+      // "Closed (healthy)" stays on one line, on a phone too.
+      expect(await lineCount(page.getByTestId('breaker').locator('.breaker-state'))).toBe(1);
+      await page.setViewportSize(DESKTOP);
+      expect(await lineCount(page.getByTestId('breaker').locator('.breaker-state'))).toBe(1);
+      // 30 days of fleet history, per day.
+      await page.locator('input[name="metrics-range"][value="30d"]').check();
+      await expect
+        .poll(() => textOf(page.locator('#decisions-title + figure figcaption')), POLL)
+        .toMatch(/in the last 30 days/);
+      expect(
+        await page.locator('input[name="metrics-resolution"]:checked').getAttribute('value'),
+      ).toBe('day');
     } finally {
       await page.close();
     }

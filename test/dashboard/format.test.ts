@@ -1,30 +1,33 @@
 /** The dashboard's pure formatting, ranges and config resolution, tested in Node. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_API_BASE, DEFAULT_DOCS_URL, resolveConfig } from '../../dashboard/src/config';
+import { DEFAULT_API_BASE, resolveConfig } from '../../dashboard/src/config';
 import {
   formatAgo,
   formatAmount,
+  formatBucket,
   formatCount,
   formatDateTime,
   formatDuration,
   formatExact,
+  formatFullBack,
   formatLatency,
   formatLimit,
-  formatLimitReset,
+  formatNextAllowed,
   formatPercent,
-  formatResetsIn,
   formatTier,
   formatTime,
   formatUntil,
   formatWindow,
   headroom,
   remainingFraction,
+  timeZoneLabel,
+  usedFraction,
 } from '../../dashboard/src/format';
 import { buildIncreaseRequest } from '../../dashboard/src/increase-request';
 import {
+  DEFAULT_RESOLUTIONS,
   isUsefulCombination,
   pointCount,
-  resolutionFor,
   USAGE_RANGES,
 } from '../../dashboard/src/range';
 
@@ -87,25 +90,45 @@ describe('formatDuration', () => {
   });
 });
 
-describe('formatResetsIn', () => {
-  it('counts down to the reset', () => {
-    expect(formatResetsIn(T0 + 42_000, T0)).toBe('resets in 42 s');
-    expect(formatResetsIn(T0 + 23 * 3_600_000 + 59 * 60_000, T0)).toBe('resets in 23 h 59 min');
+describe('formatNextAllowed and formatFullBack', () => {
+  it('says a request is allowed now while any quota is left', () => {
+    expect(formatNextAllowed(3, T0 + 14_000, T0)).toBe('Next request: allowed now');
+    expect(formatNextAllowed(0, T0, T0)).toBe('Next request: allowed now');
   });
 
-  it('says the window is resetting once the moment has passed', () => {
-    expect(formatResetsIn(T0, T0)).toBe('resetting…');
-    expect(formatResetsIn(T0 - 1000, T0)).toBe('resetting…');
+  it('says when the next request is allowed once the window is full, at that clock time', () => {
+    expect(formatNextAllowed(0, T0 + 14_000, T0)).toMatch(
+      /^Next request allowed in 14 s \(\d\d:\d\d:\d\d\)$/,
+    );
+  });
+
+  it('says when the whole quota is back, with the date when it is far off', () => {
+    expect(formatFullBack(100, 0, T0, T0)).toBe('All 100 available');
+    expect(formatFullBack(100, 7, T0 + 52_000, T0)).toMatch(
+      /^All 100 back in 52 s \(\d\d:\d\d:\d\d\)$/,
+    );
+    expect(formatFullBack(1000, 7, T0 + 86_400_000, T0)).toMatch(
+      /^All 1,000 back in 1 d \(.*2026.*\)$/,
+    );
+  });
+
+  it('fills the usage bar towards the limit', () => {
+    expect(usedFraction(58, 100)).toBe(0.58);
+    expect(usedFraction(150, 100)).toBe(1);
+    expect(usedFraction(1, 0)).toBe(0);
   });
 });
 
-describe('formatLimitReset', () => {
-  it('counts down while part of the limit is used', () => {
-    expect(formatLimitReset(3, T0 + 18_000, T0)).toBe('resets in 18 s');
+describe('formatBucket and timeZoneLabel', () => {
+  it('prints every interval in one format per resolution, in the given timezone', () => {
+    expect(formatBucket(T0, 60_000, UTC)).toBe('Mon 14:05');
+    expect(formatBucket(T0, 3_600_000, UTC)).toBe('Mon 14:05');
+    expect(formatBucket(T0, 86_400_000, UTC)).toBe('Mon 2 Nov');
   });
 
-  it('says all is available when nothing is used, whatever the reset time', () => {
-    expect(formatLimitReset(0, T0, T0)).toBe('all available');
+  it('names the timezone with its offset', () => {
+    expect(timeZoneLabel(T0, { timeZone: 'UTC' })).toBe('UTC');
+    expect(timeZoneLabel(T0, { timeZone: 'Europe/Berlin' })).toBe('Europe/Berlin, GMT+1');
   });
 });
 
@@ -226,29 +249,31 @@ describe('ranges and resolutions', () => {
     expect(isUsefulCombination('24h', 'minute')).toBe(true);
   });
 
-  it('keeps a still-useful resolution and otherwise picks a readable one', () => {
-    expect(resolutionFor('24h', 'minute')).toBe('minute');
-    expect(resolutionFor('30d', 'minute')).toBe('day');
-    expect(resolutionFor('7d', 'minute')).toBe('hour');
-    expect(resolutionFor('1h', 'day')).toBe('minute');
-  });
-
-  it('always lands on a useful combination', () => {
+  it('counts each range per a resolution that gives a readable number of bars', () => {
+    expect(DEFAULT_RESOLUTIONS).toEqual({
+      '1h': 'minute',
+      '24h': 'hour',
+      '7d': 'hour',
+      '30d': 'day',
+    });
     for (const range of USAGE_RANGES) {
-      for (const current of ['minute', 'hour', 'day'] as const) {
-        expect(isUsefulCombination(range, resolutionFor(range, current))).toBe(true);
-      }
+      const points = pointCount(range, DEFAULT_RESOLUTIONS[range]);
+      expect(isUsefulCombination(range, DEFAULT_RESOLUTIONS[range])).toBe(true);
+      expect(points).toBeLessThanOrEqual(200);
     }
   });
 });
 
 describe('resolveConfig', () => {
-  it('defaults to the local worker and the public docs', () => {
+  it("defaults to the local worker and the worker's own docs page", () => {
     expect(resolveConfig({})).toEqual({
       apiBase: DEFAULT_API_BASE,
-      docsUrl: DEFAULT_DOCS_URL,
+      docsUrl: `${DEFAULT_API_BASE}/_edgelimit/docs/rate-limits`,
       apiSource: 'default',
     });
+    expect(resolveConfig({ query: 'https://api.example.com/' }).docsUrl).toBe(
+      'https://api.example.com/_edgelimit/docs/rate-limits',
+    );
   });
 
   it('prefers ?api= over config.json over the build-time value, dropping trailing slashes', () => {

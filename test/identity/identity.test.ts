@@ -1,10 +1,13 @@
 /** Credentials, client addresses, service tokens and identification. */
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { readSettings } from '../../src/env';
 import { clientIp, readCredentials } from '../../src/identity/credentials';
 import { sha256Hex } from '../../src/identity/hash';
 import { identify } from '../../src/identity/identify';
-import { createServiceTokenVerifier } from '../../src/identity/service-tokens';
+import { createServiceTokenVerifier, parseServiceTokens } from '../../src/identity/service-tokens';
 import type { ApiKeyRecord } from '../../src/policy/records';
+import { testWorker } from '../support/app';
 
 const h = (init: Record<string, string>) => new Headers(init);
 
@@ -64,23 +67,71 @@ describe('clientIp', () => {
 
 describe('createServiceTokenVerifier', () => {
   it('names services by their entry, or by position when unnamed', async () => {
-    const verify = createServiceTokenVerifier('billing=s3cret, t0ken');
-    expect(await verify('s3cret')).toBe('billing');
-    expect(await verify('t0ken')).toBe('service-2');
-    expect(await verify('s3cre')).toBeUndefined();
-    expect(await verify('billing=s3cret')).toBeUndefined();
+    const verify = createServiceTokenVerifier('billing=s3cret-s3cret-s3cret, t0ken-t0ken-t0ken');
+    expect(await verify('s3cret-s3cret-s3cret')).toBe('billing');
+    expect(await verify('t0ken-t0ken-t0ken')).toBe('service-2');
+    expect(await verify('s3cret-s3cret-s3cre')).toBeUndefined();
+    expect(await verify('billing=s3cret-s3cret-s3cret')).toBeUndefined();
   });
 
   it('accepts nothing when no tokens are configured', async () => {
     expect(await createServiceTokenVerifier(undefined)('')).toBeUndefined();
     expect(await createServiceTokenVerifier('')('anything')).toBeUndefined();
   });
+
+  it('refuses empty and short tokens, empty entries and repeated names, naming the entry', () => {
+    expect(() => parseServiceTokens('billing=')).toThrow(
+      'entry 1 (billing): the token is empty, at least 16 are needed',
+    );
+    expect(() => parseServiceTokens('a-long-enough-token-1,,')).toThrow('entry 2 is empty');
+    expect(() => parseServiceTokens('short')).toThrow('entry 1: the token is 5 characters');
+    expect(() => parseServiceTokens('x=a-long-enough-token-1,x=a-long-enough-token-2')).toThrow(
+      'the name x is used twice',
+    );
+  });
+});
+
+describe('token settings', () => {
+  const base = { ...env, SERVICE_TOKENS: 'search=a-long-enough-token-1' };
+
+  it('are a settings error naming the variable, never a bypass', () => {
+    expect(() => readSettings({ ...base, SERVICE_TOKENS: 'billing=' })).toThrow(
+      'SERVICE_TOKENS: entry 1 (billing): the token is empty',
+    );
+    expect(() => readSettings({ ...base, ADMIN_TOKEN: 'short' })).toThrow(
+      'ADMIN_TOKEN: the value: the token is 5 characters',
+    );
+  });
+
+  it('take ADMIN_TOKEN verbatim: a comma is part of it, not a separator', async () => {
+    const settings = readSettings({ ...base, ADMIN_TOKEN: 'first-fragment-x,second-fragment-y' });
+    expect(settings.adminToken).toBe('first-fragment-x,second-fragment-y');
+    const target = testWorker({ ADMIN_TOKEN: 'first-fragment-x,second-fragment-y' });
+    const ip = { 'CF-Connecting-IP': '198.51.100.77' };
+    const fragment = await target.fetch('/_edgelimit/admin/policy', {
+      headers: { ...ip, Authorization: 'Bearer first-fragment-x' },
+    });
+    expect(fragment.status).toBe(401);
+    const whole = await target.fetch('/_edgelimit/admin/policy', {
+      headers: { ...ip, Authorization: 'Bearer first-fragment-x,second-fragment-y' },
+    });
+    expect(whole.status).toBe(200);
+  });
+
+  it('never let an empty X-Service-Token through', async () => {
+    const broken = testWorker({ SERVICE_TOKENS: 'billing=' });
+    const response = await broken.fetch('/v1/x', { headers: { 'X-Service-Token': '' } });
+    expect(response.status).toBe(500);
+    expect(await response.text()).toContain('SERVICE_TOKENS');
+    const empty = await testWorker().fetch('/v1/x', { headers: { 'X-Service-Token': '' } });
+    expect(empty.status).toBe(401);
+  });
 });
 
 describe('identify', () => {
   const records = new Map<string, ApiKeyRecord>();
   const deps = {
-    verifyServiceToken: createServiceTokenVerifier('search=svc-token'),
+    verifyServiceToken: createServiceTokenVerifier('search=svc-token-0123456789'),
     config: { apiKey: async (hash: string) => records.get(hash) ?? null },
   };
   const createdAt = '2026-01-01T00:00:00.000Z';
@@ -109,7 +160,7 @@ describe('identify', () => {
   });
 
   it('bypasses for a valid service token and never downgrades an invalid one', async () => {
-    expect(await identify(h({ 'X-Service-Token': 'svc-token' }), deps)).toMatchObject({
+    expect(await identify(h({ 'X-Service-Token': 'svc-token-0123456789' }), deps)).toMatchObject({
       ok: true,
       caller: { kind: 'service', service: 'search' },
     });

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExampleStack, startExampleStack } from '../../scripts/lib/example-stack';
-import { freePort } from '../../scripts/lib/redis-server';
+import { freePort } from '../../scripts/lib/free-port';
 import type { CheckInput } from '../../src/sdk/types';
 import { decisionOf, expectSameDecision, headersOf } from '../support/parity';
 

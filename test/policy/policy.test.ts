@@ -30,7 +30,8 @@ describe('matchPath', () => {
     expect(matchPath('/v1/search', '/v1/search')).toBe(true);
     expect(matchPath('/v1/search', '/v1/search/')).toBe(true);
     expect(matchPath('/v1/search', '/v1/searches')).toBe(false);
-    expect(matchPath('/v1/search', '/V1/search')).toBe(false);
+    expect(matchPath('/v1/search', '/V1/search')).toBe(true);
+    expect(matchPath('/v1/search', '/V1/search', { caseSensitive: true })).toBe(false);
     expect(matchPath('/v1/items/:id', '/v1/items/42')).toBe(true);
     expect(matchPath('/v1/items/:id', '/v1/items/42/parts')).toBe(false);
     expect(matchPath('/v1/*/parts', '/v1/9/parts')).toBe(true);

@@ -158,3 +158,106 @@ describe('raw KV edits', () => {
     expect(await limit()).toBe('1000');
   });
 });
+
+describe('listing and revoking keys by id or prefix', () => {
+  it('lists keys without the key or its full hash, and refuses an ambiguous prefix', async () => {
+    const customerId = uniqueId('listed');
+    const prefix = uniqueId('p').slice(0, 10);
+    const hashes = ['a', 'b'].map((c) => `${c.repeat(12)}${crypto.randomUUID().replace(/-/g, '')}`);
+    for (const hash of hashes) {
+      await env.CONFIG.put(
+        kvKeys.apiKey(hash),
+        JSON.stringify({ customerId, createdAt: new Date().toISOString(), prefix }),
+      );
+    }
+    const listed = await admin('GET', `/keys?customerId=${customerId}`);
+    expect(listed.status).toBe(200);
+    const text = await listed.text();
+    const { keys } = JSON.parse(text) as { keys: { id: string; prefix: string }[] };
+    expect(keys.map((k) => k.id).sort()).toEqual(['aaaaaaaaaaaa', 'bbbbbbbbbbbb']);
+    for (const hash of hashes) expect(text).not.toContain(hash);
+
+    const ambiguous = await admin('POST', '/keys/revoke', { prefix });
+    expect(ambiguous.status).toBe(409);
+    expect(await ambiguous.text()).toContain('aaaaaaaaaaaa');
+    const byId = await admin('POST', '/keys/revoke', { id: 'aaaaaaaaaaaa' });
+    expect(byId.status).toBe(200);
+    // Only one live key has the prefix now: the prefix is enough.
+    const byPrefix = await admin('POST', '/keys/revoke', { prefix });
+    expect(((await byPrefix.json()) as { id: string }).id).toBe('bbbbbbbbbbbb');
+    const bad = await admin('POST', '/keys/revoke', { id: 'not-hex' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('ends the override in force early, keeping it in the record as expired', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    await admin('POST', `/customers/${customer.customerId}/overrides`, {
+      limits: [{ limit: 500, window: '1m' }],
+      expiresAt,
+      reason: 'launch',
+    });
+    const ended = await admin('POST', `/customers/${customer.customerId}/overrides/end`, {});
+    expect(ended.status).toBe(200);
+    const body = (await ended.json()) as {
+      ended: { reason: string }[];
+      activeOverride: unknown;
+      record: { overrides: { expiresAt: string }[] };
+    };
+    expect(body.ended.map((o) => o.reason)).toEqual(['launch']);
+    expect(body.activeOverride).toBeNull();
+    expect(Date.parse(body.record.overrides[0]?.expiresAt ?? '')).toBeLessThanOrEqual(Date.now());
+    const res = await worker.fetch('/v1/things', { headers: customer.headers });
+    expect(res.headers.get('X-RateLimit-Limit')).toBe('100');
+    const none = await admin('POST', `/customers/${customer.customerId}/overrides/end`, {});
+    expect(none.status).toBe(409);
+  });
+});
+
+describe('empty limit lists', () => {
+  it('are a 400 naming the field, for customers, tiers and keyGuessLimit', async () => {
+    const id = uniqueId('empty');
+    const customer = await admin('PUT', `/customers/${id}`, { tier: 'free', limits: [] });
+    expect(customer.status).toBe(400);
+    expect(((await customer.json()) as InvalidBody).errors[0]?.field).toBe('limits');
+    const policy = (await (await admin('GET', '/policy')).json()) as Record<string, unknown>;
+    const tiers = policy.tiers as Record<string, unknown>;
+    for (const [field, body] of [
+      ['tiers.free', { ...policy, tiers: { ...tiers, free: [] } }],
+      ['keyGuessLimit', { ...policy, keyGuessLimit: [] }],
+    ] as const) {
+      const response = await admin('PUT', '/policy', body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as InvalidBody).errors.map((e) => e.field)).toEqual([field]);
+    }
+  });
+
+  it('leave unlimited to be said explicitly, shown in /rate_limit', async () => {
+    const id = uniqueId('unlimited');
+    const both = await admin('PUT', `/customers/${id}`, {
+      tier: 'enterprise',
+      unlimited: true,
+      limits: [{ limit: 5, window: '1m' }],
+    });
+    expect(both.status).toBe(400);
+    const put = await admin('PUT', `/customers/${id}`, { tier: 'enterprise', unlimited: true });
+    expect(put.status).toBe(200);
+    const { key } = (await (await admin('POST', '/keys', { customerId: id })).json()) as {
+      key: string;
+    };
+    const view = await worker.fetch('/_edgelimit/rate_limit', { headers: { 'X-API-Key': key } });
+    const body = (await view.json()) as { unlimited?: boolean; windows: { rule: string | null }[] };
+    expect(body.unlimited).toBe(true);
+    // No tier window at all; endpoint rules still apply.
+    expect(body.windows.map((w) => w.rule)).toEqual(['search']);
+  });
+});
+
+describe('admin request bodies', () => {
+  it('are refused with 413 past 256 KiB, before being parsed', async () => {
+    const huge = JSON.stringify({ tier: 'free', padding: 'x'.repeat(20 * 1024 * 1024) });
+    const response = await admin('PUT', `/customers/${uniqueId('huge')}`, huge);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ status: 413, title: 'Payload too large' });
+  });
+});

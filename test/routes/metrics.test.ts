@@ -7,6 +7,29 @@ import { appWith } from '../telemetry/helpers';
 const admin = { Authorization: 'Bearer test-admin-token' };
 
 describe('GET /_edgelimit/admin/metrics', () => {
+  it('counts failed identifications as unauthenticated, never as allowed', async () => {
+    const worker = appWith({ LIMITER_STORE: 'memory' });
+    const read = async () => {
+      const res = await worker.fetch('/_edgelimit/admin/metrics?range=1h&resolution=minute', {
+        headers: admin,
+      });
+      return metricsSchema.parse(await res.json());
+    };
+    const before = await read();
+    for (let i = 0; i < 3; i++) {
+      const res = await worker.fetch('/v1/items', { headers: { 'X-API-Key': `bogus-key-${i}` } });
+      expect(res.status).toBe(401);
+    }
+    const after = await read();
+    expect(after.totals.checks - before.totals.checks).toBe(3);
+    expect(after.totals.unauthenticated - (before.totals.unauthenticated ?? 0)).toBe(3);
+    expect(after.totals.allowed - before.totals.allowed).toBe(0);
+    expect(after.totals.rejected - before.totals.rejected).toBe(0);
+    expect(after.series.reduce((n, p) => n + p.unauthenticated, 0)).toBe(
+      after.totals.unauthenticated,
+    );
+  });
+
   it('reports fleet counters, the most limited customers and the customer alerts raised', async () => {
     const worker = appWith({ LIMITER_STORE: 'memory' });
     const read = async () => {
@@ -42,7 +65,7 @@ describe('GET /_edgelimit/admin/metrics', () => {
     expect(mine.map((a) => a.kind).sort()).toEqual(['approaching', 'exceeded']);
   });
 
-  it('requires the admin token and refuses ranges past 7 days', async () => {
+  it('requires the admin token, covers 30 days at hour or day resolution, refuses finer', async () => {
     const worker = appWith({ LIMITER_STORE: 'memory' });
     expect((await worker.fetch('/_edgelimit/admin/metrics')).status).toBe(401);
     expect(
@@ -52,7 +75,11 @@ describe('GET /_edgelimit/admin/metrics', () => {
         })
       ).status,
     ).toBe(401);
-    const tooLong = await worker.fetch('/_edgelimit/admin/metrics?range=30d', { headers: admin });
+    const month = await worker.fetch('/_edgelimit/admin/metrics?range=30d', { headers: admin });
+    expect(month.status).toBe(200);
+    const body = metricsSchema.parse(await month.json());
+    expect([body.range, body.resolution, body.series.length]).toEqual(['30d', 'day', 30]);
+    const tooLong = await worker.fetch('/_edgelimit/admin/metrics?range=90d', { headers: admin });
     expect(tooLong.status).toBe(400);
     expect(((await tooLong.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe(
       'range',

@@ -1,6 +1,6 @@
 /** Operating the limiter: overrides, shadow rules, throttling, KV edits and increase requests. */
 import { env } from 'cloudflare:workers';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { manualClock } from '../../src/clock';
 import { type ConfigProblem, createConfigStore, kvKeys } from '../../src/policy/config-store';
 import { DEFAULT_POLICY } from '../../src/policy/default-policy';
@@ -303,6 +303,50 @@ describe('POST /_edgelimit/usage/increase-request', () => {
     const alert = logged('alert').find((l) => l.kind === 'increase-request');
     expect(alert).toMatchObject({ customerId: id });
     expect(alert?.message).toContain('5000/1m');
+  });
+
+  it('reaches the Slack webhook escaped: no <!channel> ping, no disguised link', async () => {
+    const hook = `${inject('webhookUrl')}/hook-${crypto.randomUUID()}`;
+    const w = opsWorker({ ALERT_WEBHOOK_URL: hook });
+    const { key } = await createCustomer(env.CONFIG, { tier: 'pro' });
+    const reason = '<!channel> urgent, see <https://evil.example/login|your dashboard> & reply';
+    const res = await post(w, { reason }, { 'X-API-Key': key });
+    expect(res.status).toBe(202);
+    const got = (await (
+      await fetch(
+        `${inject('webhookUrl')}/_received?path=${encodeURIComponent(new URL(hook).pathname)}`,
+      )
+    ).json()) as { body: { text: string } }[];
+    const text = got[0]?.body.text ?? '';
+    expect(text).toContain(
+      '&lt;!channel&gt; urgent, see &lt;https://evil.example/login|your dashboard&gt; &amp; reply',
+    );
+    expect(text).not.toMatch(/[<>]/);
+  });
+
+  it('refuses a body past 16 KiB with 413 before reading it whole', async () => {
+    const w = opsWorker();
+    const { key } = await createCustomer(env.CONFIG, { tier: 'pro' });
+    const declared = await post(w, { reason: 'x'.repeat(20 * 1024 * 1024) }, { 'X-API-Key': key });
+    expect(declared.status).toBe(413);
+    expect(declared.headers.get('Content-Type')).toBe('application/problem+json');
+    // Streamed without a length: refused once it passes the bound.
+    let sent = 0;
+    const chunk = new TextEncoder().encode('x'.repeat(4096));
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += chunk.length;
+        if (sent > 20 * 1024 * 1024) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const streamed = await w.fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': key },
+      body,
+    });
+    expect(streamed.status).toBe(413);
+    expect(sent).toBeLessThan(1024 * 1024);
   });
 
   it('names the bad field in a 400 problem', async () => {

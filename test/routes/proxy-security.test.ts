@@ -1,8 +1,9 @@
 /** The main path's security: service-token bypass, 401s and key guessing, header spoofing. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { originEcho, sequence, silenceLogs, testWorker, worker } from '../support/app';
+import { countingKv, originEcho, sequence, silenceLogs, testWorker, worker } from '../support/app';
 import { createCustomer, randomIp } from '../support/customers';
+import { SEARCH_SPELLINGS } from '../support/hostile';
 
 silenceLogs();
 
@@ -166,5 +167,165 @@ describe('headers only the worker may set', () => {
     expect(seen['x-customer-tier']).toBe('anonymous');
     expect(seen['x-service-name']).toBeUndefined();
     expect(seen['x-edgelimit-anything']).toBeUndefined();
+  });
+});
+
+describe('endpoint rules', () => {
+  it('hold for every spelling of the path: 30 mixed spellings of POST /v1/search allow exactly 10', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const path = SEARCH_SPELLINGS[i % SEARCH_SPELLINGS.length] as string;
+      // Every third request is a GET that asks the origin to treat it as a POST.
+      const override = i % 3 === 2;
+      const response = await worker.fetch(path, {
+        method: override ? 'GET' : 'POST',
+        headers: {
+          ...customer.headers,
+          ...(override ? { 'X-HTTP-Method-Override': 'POST' } : {}),
+        },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+  });
+
+  it('forward the path and the method-override header unchanged', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const response = await worker.fetch('/v1/%73earch;x', {
+      headers: { ...customer.headers, 'X-HTTP-Method': 'POST' },
+    });
+    expect(response.headers.get('RateLimit-Policy')).toContain('"search:minute"');
+    const seen = await originEcho(response);
+    expect(seen.path).toBe('/v1/%73earch;x');
+    expect(seen.headers['x-http-method']).toBe('POST');
+  });
+});
+
+describe('key guessing', () => {
+  it('is refused unread past the failed-attempts limit: no KV read, and a right key gets the same 429', async () => {
+    const counted = countingKv(env.CONFIG);
+    const target = testWorker({ SEED_DEMO: 'false' }, { CONFIG: counted.kv });
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const ip = randomIp();
+    const guess = (i: number) =>
+      target.fetch('/v1/x', {
+        headers: { 'X-API-Key': `guess-${i}-${crypto.randomUUID()}`, 'CF-Connecting-IP': ip },
+      });
+    for (let i = 0; i < 20; i++) expect((await guess(i)).status).toBe(401);
+    const readsAtLimit = counted.reads('key:');
+    const later = [];
+    for (let i = 20; i < 70; i++) later.push((await guess(i)).status);
+    expect(later).toEqual(later.map(() => 429));
+    const right = await target.fetch('/v1/x', {
+      headers: { ...customer.headers, 'CF-Connecting-IP': ip },
+    });
+    expect(right.status).toBe(429);
+    expect(counted.reads('key:')).toBe(readsAtLimit);
+    // The same key from another address is fine.
+    const elsewhere = await target.fetch('/v1/x', {
+      headers: { ...customer.headers, 'CF-Connecting-IP': randomIp() },
+    });
+    expect(elsewhere.status).toBe(200);
+  });
+});
+
+describe('admin token guessing', () => {
+  it('is limited per client address like key guessing: 200 wrong tokens get 20 401s, then 429s, and the right token too', async () => {
+    const ip = randomIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const response = await worker.fetch('/_edgelimit/admin/policy', {
+        headers: { Authorization: `Bearer wrong-${i}`, 'CF-Connecting-IP': ip },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 401)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(180);
+    const right = await worker.fetch('/_edgelimit/admin/metrics', {
+      headers: { Authorization: 'Bearer test-admin-token', 'CF-Connecting-IP': ip },
+    });
+    expect(right.status).toBe(429);
+    const elsewhere = await worker.fetch('/_edgelimit/admin/policy', {
+      headers: { Authorization: 'Bearer test-admin-token', 'CF-Connecting-IP': randomIp() },
+    });
+    expect(elsewhere.status).toBe(200);
+  });
+});
+
+describe('credential headers', () => {
+  it('are configurable: with API_KEY_HEADERS=x-api-key a Bearer JWT goes to the origin untouched', async () => {
+    const target = testWorker({ API_KEY_HEADERS: 'x-api-key' });
+    const jwt = 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl';
+    const anonymous = await target.fetch('/v1/me', {
+      headers: { Authorization: jwt, 'CF-Connecting-IP': randomIp() },
+    });
+    expect(anonymous.status).toBe(200);
+    expect((await originEcho(anonymous)).headers.authorization).toBe(jwt);
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const keyed = await target.fetch('/v1/me', {
+      headers: { ...customer.headers, Authorization: jwt },
+    });
+    expect((await originEcho(keyed)).headers['x-customer-id']).toBe(customer.customerId);
+  });
+
+  it('may name a header the API itself uses, and refuse a list that would swallow service tokens', async () => {
+    const target = testWorker({ API_KEY_HEADERS: 'x-client-key' });
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const keyed = await target.fetch('/v1/me', { headers: { 'X-Client-Key': customer.key } });
+    expect((await originEcho(keyed)).headers['x-customer-id']).toBe(customer.customerId);
+    const broken = testWorker({ API_KEY_HEADERS: 'x-api-key,x-service-token' });
+    const response = await broken.fetch('/v1/me');
+    expect(response.status).toBe(500);
+    expect(await response.text()).toContain('API_KEY_HEADERS');
+  });
+});
+
+describe('anonymous IPv6 callers', () => {
+  /** A random /64 under 2001:db8::/32, as its four groups, so tests never share one. */
+  function randomNet(): string[] {
+    const [a = 0, b = 0] = crypto.getRandomValues(new Uint16Array(2));
+    return ['2001', 'db8', a.toString(16), b.toString(16)];
+  }
+
+  it('are one identity however the address is spelled: six spellings count as one', async () => {
+    const net = randomNet();
+    const padded = net.map((g) => g.padStart(4, '0'));
+    const spellings = [
+      `${net.join(':')}:0:0:0:1`,
+      `${net.join(':')}::1`,
+      `${net.join(':').toUpperCase()}::0001`,
+      `${padded.join(':')}:0000:0000:0000:0001`,
+      `${padded.join(':')}:0::1`,
+      `${net.join(':')}:0:0::1`,
+    ];
+    const remaining: (string | null)[] = [];
+    for (const ip of spellings) {
+      const response = await worker.fetch('/v1/x', { headers: { 'CF-Connecting-IP': ip } });
+      remaining.push(response.headers.get('X-RateLimit-Remaining'));
+    }
+    expect(remaining).toEqual(['29', '28', '27', '26', '25', '24']);
+  });
+
+  it('share one window per /64 by default, and per address with ANON_IPV6_PREFIX=128', async () => {
+    const net = randomNet().join(':');
+    const statuses: number[] = [];
+    for (let i = 1; i <= 31; i++) {
+      const response = await worker.fetch('/v1/x', {
+        headers: { 'CF-Connecting-IP': `${net}:${i.toString(16)}::${i.toString(16)}` },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(30);
+    expect(statuses.at(-1)).toBe(429);
+    const perAddress = testWorker({ ANON_IPV6_PREFIX: '128' });
+    const other = randomNet().join(':');
+    for (const host of ['1::1', '2::2']) {
+      const response = await perAddress.fetch('/v1/x', {
+        headers: { 'CF-Connecting-IP': `${other}:${host}` },
+      });
+      expect(response.headers.get('X-RateLimit-Remaining')).toBe('29');
+    }
   });
 });

@@ -44,14 +44,17 @@ const FREE_POLICY = '"minute";q=100;w=60, "day";q=1000;w=86400';
 describe('free tier', () => {
   it('answers the 101st request in a minute with 429 quota-exceeded problem+json', async () => {
     const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const started = Date.now();
     const responses = await sequence(worker, 101, '/v1/things', { headers: customer.headers });
+    // The first request frees its unit 60 s after it was counted: less the time the burst took.
+    const tookSeconds = Math.ceil((Date.now() - started) / 1000);
     expect(statusCounts(responses)).toEqual({ 200: 100, 429: 1 });
     const last = responses[100] as Response;
     expect(last.status).toBe(429);
     expect(last.headers.get('Content-Type')).toBe('application/problem+json');
     expect(last.headers.get('X-RateLimit-Remaining')).toBe('0');
     const retryAfter = Number(last.headers.get('Retry-After'));
-    expect(retryAfter).toBeGreaterThanOrEqual(60);
+    expect(retryAfter).toBeGreaterThanOrEqual(60 - tookSeconds);
     expect(retryAfter).toBeLessThanOrEqual(61);
     expectRateLimitHeaders(last, FREE_POLICY);
     const body = (await last.json()) as Record<string, unknown>;
@@ -62,7 +65,7 @@ describe('free tier', () => {
       limit: 100,
       window: '1m',
       retryAfter,
-      documentation: env.DOCS_URL,
+      documentation: 'http://api.test/_edgelimit/docs/rate-limits',
     });
     expect(body.title).toEqual(expect.any(String));
     expect(body.detail).toContain(`customer ${customer.customerId}`);
@@ -219,5 +222,26 @@ describe('exact counts under concurrency', () => {
     );
     expect(statuses).toEqual({ 200: 100, 429: 50 });
     expect(outcomes.filter((o) => o === 'allowed')).toHaveLength(100);
+  });
+});
+
+describe('CORS preflights', () => {
+  it('are forwarded in their own window and never use up the anonymous one', async () => {
+    const ip = randomIp();
+    const preflight = {
+      method: 'OPTIONS',
+      headers: {
+        'CF-Connecting-IP': ip,
+        Origin: 'https://app.example',
+        'Access-Control-Request-Method': 'POST',
+      },
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++)
+      statuses.push((await worker.fetch('/v1/search', preflight)).status);
+    expect(statuses).toEqual(statuses.map(() => 200));
+    const real = await worker.fetch('/v1/items', { headers: { 'CF-Connecting-IP': ip } });
+    expect(real.status).toBe(200);
+    expect(real.headers.get('X-RateLimit-Remaining')).toBe('29');
   });
 });

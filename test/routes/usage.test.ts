@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { rateLimitSchema, usageSchema } from '../../src/http/usage-api';
+import { worker } from '../support/app';
 import { createCustomer, randomIp } from '../support/customers';
 import { appWith } from '../telemetry/helpers';
 
@@ -48,6 +49,28 @@ describe('GET /_edgelimit/usage', () => {
       ['GET', '/v1/items/10', 'hour'],
       ['POST', '/v1/search', 'search:hour'],
     ]);
+  });
+
+  it('groups identical rejections: one row with the count, first and last seen', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [{ limit: 1, window: '1h' }],
+    });
+    for (let i = 0; i < 5; i++) await worker.fetch('/v1/items', { headers: customer.headers });
+    await worker.fetch('/v1/other', { headers: customer.headers });
+    const body = usageSchema.parse(
+      await (
+        await worker.fetch('/_edgelimit/usage?range=1h', { headers: customer.headers })
+      ).json(),
+    );
+    expect(body.recentRejections).toHaveLength(5);
+    expect((body.rejectionGroups ?? []).map((g) => [g.method, g.path, g.window, g.count])).toEqual([
+      ['GET', '/v1/other', 'hour', 1],
+      ['GET', '/v1/items', 'hour', 4],
+    ]);
+    const items = body.rejectionGroups?.[1];
+    expect(Date.parse(items?.first ?? '')).toBeLessThanOrEqual(Date.parse(items?.last ?? ''));
   });
 
   it('answers 401 problem+json without a valid key', async () => {
@@ -153,6 +176,53 @@ describe('GET /_edgelimit/rate_limit', () => {
     expect((await read()).windows.map((w) => w.remaining)).toEqual([98, 998, 9]);
   });
 
+  it('says when the next request is allowed and when the whole quota is back, and names rule endpoints', async () => {
+    const worker = app();
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [
+        { limit: 2, window: '1h' },
+        { limit: 100, window: '1d' },
+      ],
+    });
+    const read = async () =>
+      rateLimitSchema.parse(
+        await (await worker.fetch('/_edgelimit/rate_limit', { headers: customer.headers })).json(),
+      );
+    const untouched = (await read()).windows[0];
+    expect(untouched?.nextAllowedAt).toBe(untouched?.fullAt);
+
+    const first = Date.now();
+    await worker.fetch('/v1/items', { headers: customer.headers });
+    const partly = (await read()).windows;
+    const hour = partly.find((w) => w.id === 'hour');
+    const day = partly.find((w) => w.id === 'day');
+    // One left: the next request is allowed now; the whole quota is back an hour after the use.
+    expect(Date.parse(hour?.nextAllowedAt ?? '')).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(Date.parse(hour?.fullAt ?? '')).toBeGreaterThanOrEqual(first + 3_600_000);
+    expect(Date.parse(day?.fullAt ?? '')).toBeGreaterThanOrEqual(first + 86_400_000);
+
+    await worker.fetch('/v1/items', { headers: customer.headers });
+    const full = (await read()).windows.find((w) => w.id === 'hour');
+    expect(full?.remaining).toBe(0);
+    // None left: the next request waits for the first use to leave; all is back after the second.
+    expect(Date.parse(full?.nextAllowedAt ?? '')).toBeGreaterThanOrEqual(first + 3_600_000);
+    expect(Date.parse(full?.fullAt ?? '')).toBeGreaterThanOrEqual(
+      Date.parse(full?.nextAllowedAt ?? ''),
+    );
+    expect(full?.nextAllowedAt).toBe(full?.resetAt);
+
+    const free = await createCustomer(env.CONFIG, { tier: 'free' });
+    const rules = rateLimitSchema
+      .parse(await (await worker.fetch('/_edgelimit/rate_limit', { headers: free.headers })).json())
+      .windows.map((w) => [w.id, w.method, w.path]);
+    expect(rules).toEqual([
+      ['minute', null, null],
+      ['day', null, null],
+      ['search:minute', 'POST', '/v1/search'],
+    ]);
+  });
+
   it('shows an override in force, and anonymous callers their per-address windows', async () => {
     const worker = app();
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
@@ -175,5 +245,35 @@ describe('GET /_edgelimit/rate_limit', () => {
     );
     expect([anon.customerId, anon.tier]).toEqual([null, 'anonymous']);
     expect(anon.windows.map((w) => w.id)).toContain('minute');
+  });
+});
+
+describe('the read endpoints', () => {
+  it('have their own window per caller: 300 /usage calls on one key answer 60, then 429', async () => {
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const response = await worker.fetch('/_edgelimit/usage?range=1h', {
+        headers: customer.headers,
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(240);
+    // API traffic is a separate window: still allowed.
+    expect((await worker.fetch('/v1/x', { headers: customer.headers })).status).toBe(200);
+  });
+
+  it('limit anonymous /rate_limit calls per client address: 200 calls answer 60', async () => {
+    const ip = randomIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const response = await worker.fetch('/_edgelimit/rate_limit', {
+        headers: { 'CF-Connecting-IP': ip },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(140);
   });
 });

@@ -1,15 +1,15 @@
 /** The admin CLI as a person runs it: a child process against a real `wrangler dev` worker. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/lib/free-port';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
-const TOKEN = 't';
+const TOKEN = 'cli-test-admin-token';
 
 interface Run {
   code: number;
@@ -37,18 +37,6 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** The column a header starts at must be where every cell of that column starts. */
 function expectAligned(output: string, header: string, cell: string): void {
   const lines = output.split('\n');
@@ -65,13 +53,16 @@ describe('admin CLI without a worker', () => {
     expect(run.code).toBe(0);
     for (const command of [
       'keys create',
+      'keys list',
       'keys revoke',
+      'customers list',
       'customers show',
       'customers set',
       'customers remove-limits',
       'customers delete',
       'overrides add',
       'overrides list',
+      'overrides end',
       'policy show',
       'policy set',
     ]) {
@@ -147,6 +138,8 @@ describe('admin CLI against wrangler dev', () => {
         `ADMIN_TOKEN:${TOKEN}`,
         '--var',
         'SEED_DEMO:true',
+        '--var',
+        'ORIGIN_URL:demo',
         '--var',
         'LIMITER_STORE:durable-object',
         '--var',
@@ -226,14 +219,24 @@ describe('admin CLI against wrangler dev', () => {
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toMatch(/^limits {5}3\/5s, 10000\/1d \(custom\)$/m);
     expect(set.stdout).toMatch(/^fail mode {2}closed$/m);
-    expectAligned(set.stdout, 'PATH', '/v1/items/:id');
-    expectAligned(set.stdout, 'LIMITS', '10/1m');
-    expectAligned(set.stdout, 'MODE', 'shadow');
+    const ownRules = set.stdout.slice(set.stdout.indexOf("Customer's own endpoint rules"));
+    expectAligned(ownRules, 'PATH', '/v1/items/:id');
+    expectAligned(ownRules, 'LIMITS', '10/1m');
+    expectAligned(ownRules, 'MODE', 'shadow');
 
     const show = await admin(['customers', 'show', 'cli-acme']);
     expect(show.code).toBe(0);
     expect(show.stdout).toBe(set.stdout);
     expect(show.stdout.split('\n').every((l) => l === l.trimEnd())).toBe(true);
+    // The effective policy: every window the worker applies, and where it comes from.
+    const effective = show.stdout.slice(show.stdout.indexOf('Effective limits'));
+    const rows = effective.split('\n\n')[0]?.split('\n').slice(2) ?? [];
+    expect(rows.map((r) => r.split(/\s{2,}/))).toEqual([
+      ['3/5s', 'all requests', 'enforce', 'customer record'],
+      ['10000/1d', 'all requests', 'enforce', 'customer record'],
+      ['10/1m', 'POST /v1/search', 'enforce', 'customer rule "search" (replaces the policy rule)'],
+      ['5/1m', 'GET /v1/items/:id', 'shadow', 'customer rule "items"'],
+    ]);
 
     const res = await fetch(`${url}/v1/things`, { headers: { 'X-API-Key': key ?? '' } });
     expect(res.status).toBe(200);
@@ -271,6 +274,40 @@ describe('admin CLI against wrangler dev', () => {
     expect(res.headers.get('X-RateLimit-Limit')).toBe('500');
   });
 
+  it('ends the override in force early: the worker applies the usual limits again', async () => {
+    const ended = await admin(['overrides', 'end', 'cli-acme']);
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(ended.stdout).toMatch(/^ended {9}500\/5s \(launch day\)$/m);
+    expect(ended.stdout).toMatch(/^now in force {2}none/m);
+    const listed = await admin(['overrides', 'list', 'cli-acme']);
+    expectAligned(listed.stdout, 'STATUS', 'expired');
+    const created = await admin(['keys', 'create', 'cli-acme', '--json']);
+    const { key } = JSON.parse(created.stdout) as { key: string };
+    const res = await fetch(`${url}/v1/things`, { headers: { 'X-API-Key': key } });
+    expect(res.headers.get('X-RateLimit-Limit')).toBe('3');
+    const again = await admin(['overrides', 'end', 'cli-acme']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('no override in force');
+  });
+
+  it('says unlimited explicitly with --unlimited, which --limit and remove-limits undo', async () => {
+    const set = await admin([
+      'customers',
+      'set',
+      'cli-free',
+      '--tier',
+      'enterprise',
+      '--unlimited',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/^limits {5}unlimited \(no tier or custom limit/m);
+    const both = await admin(['customers', 'set', 'cli-free', '--unlimited', '--limit', '5/1m']);
+    expect(both.code).toBe(2);
+    const limited = await admin(['customers', 'set', 'cli-free', '--limit', '5/1m']);
+    expect(limited.code, limited.stderr).toBe(0);
+    expect(limited.stdout).toMatch(/^limits {5}5\/1m \(custom\)$/m);
+  });
+
   it('drops custom limits but keeps the tier with remove-limits', async () => {
     const run = await admin(['customers', 'remove-limits', 'cli-acme']);
     expect(run.code, run.stderr).toBe(0);
@@ -299,6 +336,46 @@ describe('admin CLI against wrangler dev', () => {
     });
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stderr).toContain('401');
+  });
+
+  it('lists keys and customers, and revokes a key by the id or the prefix it printed', async () => {
+    const first = await admin(['keys', 'create', 'cli-listed', '--tier', 'pro']);
+    const second = await admin(['keys', 'create', 'cli-listed']);
+    const keyOf = (out: string) => /^key\s+(\S+)$/m.exec(out)?.[1] ?? '';
+    const idOf = (out: string) => /^id\s+([0-9a-f]{12})$/m.exec(out)?.[1] ?? '';
+    const prefixOf = (out: string) => /^prefix\s+(\S+)$/m.exec(out)?.[1] ?? '';
+    expect(idOf(first.stdout)).toMatch(/^[0-9a-f]{12}$/);
+
+    const keys = await admin(['keys', 'list', '--customer', 'cli-listed']);
+    expect(keys.code, keys.stderr).toBe(0);
+    expectAligned(keys.stdout, 'ID', idOf(first.stdout));
+    expectAligned(keys.stdout, 'PREFIX', prefixOf(second.stdout));
+    expectAligned(keys.stdout, 'STATUS', 'active');
+    expect(keys.stdout).not.toContain(keyOf(first.stdout));
+    expect(keys.stdout.trim().split('\n')).toHaveLength(3);
+    const all = await admin(['keys', 'list']);
+    expect(all.stdout).toContain('demo-free-');
+
+    const customers = await admin(['customers', 'list']);
+    expect(customers.code, customers.stderr).toBe(0);
+    expectAligned(customers.stdout, 'ID', 'cli-listed');
+    expect(customers.stdout).toMatch(/^cli-listed\s+pro\s+tier default\s+0\s+-/m);
+    expect(customers.stdout).toMatch(/^demo-enterprise\s+enterprise\s+50\/10s, 100000\/1d/m);
+
+    const byId = await admin(['keys', 'revoke', idOf(first.stdout)]);
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(byId.stdout).toMatch(/^customer {2}cli-listed$/m);
+    const byPrefix = await admin(['keys', 'revoke', prefixOf(second.stdout)]);
+    expect(byPrefix.code, byPrefix.stderr).toBe(0);
+    for (const out of [first.stdout, second.stdout]) {
+      const res = await fetch(`${url}/v1/things`, { headers: { 'X-API-Key': keyOf(out) } });
+      expect(res.status).toBe(401);
+    }
+    const listed = await admin(['keys', 'list', '--customer', 'cli-listed']);
+    expect(listed.stdout.match(/revoked/g)).toHaveLength(2);
+    const unknown = await admin(['keys', 'revoke', '000000000000']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No API key with id 000000000000');
   });
 
   it('revokes a key and deletes a customer', async () => {

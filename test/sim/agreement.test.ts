@@ -7,30 +7,14 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import { AGREEMENT_SCENARIO } from '../../scripts/sim/scenario';
+import { hybridSettings } from '../../scripts/sim/settings';
 import { type Consistency, simulate } from '../../scripts/sim/simulate';
 import { manualClock } from '../../src/clock';
-import type { Bindings, Settings } from '../../src/env';
+import type { Bindings } from '../../src/env';
 import type { CheckRequest, CounterStore } from '../../src/limiter/contract';
 import { decide } from '../../src/limiter/decide';
 import { composeStore } from '../../src/store/compose';
 import { uniqueId } from '../support/customers';
-
-/** The worker's settings for hybrid mode against the test run's local Upstash server. */
-function hybridSettings(): Settings {
-  return {
-    originUrl: 'demo',
-    storeMode: 'hybrid',
-    prefix: '/_edgelimit',
-    docsUrl: 'https://edgelimit.dev/docs/rate-limits',
-    dashboardOrigins: [],
-    seedDemo: false,
-    storeBudgetMs: AGREEMENT_SCENARIO.storeBudgetMs,
-    configTtlMs: AGREEMENT_SCENARIO.configTtlMs,
-    alertThreshold: 0.8,
-    breaker: AGREEMENT_SCENARIO.breaker,
-    redis: { url: inject('upstashUrl'), token: inject('upstashToken') },
-  };
-}
 
 describe('the simulator against the worker in workerd (0 ms round trips)', () => {
   for (const consistency of ['exact', 'fast'] satisfies Consistency[]) {
@@ -51,7 +35,14 @@ describe('the simulator against the worker in workerd (0 ms round trips)', () =>
       const storeAt = (location: number): CounterStore => {
         let store = stores.get(location);
         if (!store) {
-          const composed = composeStore(env as Bindings, hybridSettings(), clock);
+          const composed = composeStore(
+            env as Bindings,
+            hybridSettings(AGREEMENT_SCENARIO, {
+              url: inject('upstashUrl'),
+              token: inject('upstashToken'),
+            }),
+            clock,
+          );
           store = {
             name: composed.store.name,
             check: (r: CheckRequest) => composed.store.check({ ...r, now: clock.now() }),

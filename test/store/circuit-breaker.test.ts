@@ -83,7 +83,7 @@ describe('withCircuitBreaker', () => {
     await expect(breaker.check(request)).rejects.toThrow();
     clock.advance(500);
     await expect(breaker.check(request)).rejects.toThrow('down');
-    expect(breaker.state()).toEqual({ state: 'open', since: 500 });
+    expect(breaker.state()).toEqual({ state: 'open', since: 500, openDomains: 1 });
   });
 
   it('resets the failure count after a success', async () => {
@@ -97,5 +97,53 @@ describe('withCircuitBreaker', () => {
     flaky.fail(true);
     await expect(breaker.check(request)).rejects.toThrow();
     expect(breaker.state().state).toBe('closed');
+  });
+
+  it("keeps failure domains apart: one sick identity never lifts another identity's limits", async () => {
+    const clock = manualClock(0);
+    const inner = createMemoryStore(clock);
+    const sick: CounterStore = {
+      name: 'per-identity',
+      async check(r) {
+        if (r.identity === 'c:sick') throw new StoreError('per-identity', 'timeout', 'slow object');
+        return inner.check(r);
+      },
+    };
+    const breaker = withCircuitBreaker(sick, {
+      clock,
+      failureThreshold: 3,
+      openMs: 5_000,
+      domainOf: (r) => r.identity,
+    });
+    const windows = [{ id: 'search', limit: 6, windowMs: 60_000 }];
+    for (let i = 0; i < 10; i++) {
+      await expect(breaker.check({ identity: 'c:sick', windows })).rejects.toThrow(StoreError);
+    }
+    expect(breaker.state()).toMatchObject({ state: 'open', openDomains: 1 });
+    // The healthy identity with 6 left gets 6 real allowances and then real rejections.
+    const outcomes = [];
+    for (let i = 0; i < 25; i++)
+      outcomes.push(await breaker.check({ identity: 'c:warm', windows }));
+    expect(outcomes.filter((o) => o.allowed)).toHaveLength(6);
+  });
+
+  it('tracks at most maxDomains failing domains, however many identities fail', async () => {
+    const clock = manualClock(0);
+    const failing: CounterStore = {
+      name: 'down',
+      check: async () => {
+        throw new StoreError('down', 'unavailable', 'down');
+      },
+    };
+    const breaker = withCircuitBreaker(failing, {
+      clock,
+      failureThreshold: 1,
+      domainOf: (r) => r.identity,
+      maxDomains: 1_000,
+    });
+    for (let i = 0; i < 200_000; i++) {
+      await breaker.check({ ...request, identity: `c:${i}` }).catch(() => {});
+    }
+    expect(breaker.state().openDomains).toBe(1_000);
   });
 });

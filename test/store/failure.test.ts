@@ -6,7 +6,9 @@ import { windowKey } from '../../src/limiter/algorithms/sliding-window/keys';
 import { customerIdentity } from '../../src/limiter/keys';
 import { getServices } from '../../src/services';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
+import { usageStub } from '../../src/telemetry/embedded-usage';
 import { setLogSink } from '../../src/telemetry/log';
+import { runScheduledChecks } from '../../src/telemetry/scheduled-checks';
 import { testWorker } from '../support/app';
 import { createCustomer, randomIp, uniqueId } from '../support/customers';
 
@@ -135,5 +137,76 @@ describe('when Redis fails', () => {
     const stub = env.LIMITER.get(env.LIMITER.idFromName(identity));
     await runDurableObjectAlarm(stub);
     expect((await stub.redisCommands()) / checks).toBeLessThanOrEqual(0.05);
+  });
+});
+
+describe('when Redis is slow in hybrid mode', () => {
+  for (const delayMs of [40, 100, 300]) {
+    it(`decides fresh identities for real at +${delayMs} ms per Redis round trip (0 failed-open, the limit holds)`, async () => {
+      const worker = testWorker({
+        LIMITER_STORE: 'hybrid',
+        UPSTASH_REDIS_REST_URL: inject('chaosUpstashUrl'),
+        UPSTASH_REDIS_REST_TOKEN: inject('chaosUpstashToken'),
+      });
+      // The runtime's first Durable Object start (loading the class) is not what is measured.
+      const warm = await createCustomer(env.CONFIG, { tier: 'free' });
+      await worker.fetch('/v1/x', { headers: warm.headers });
+      await control(`/delay?ms=${delayMs}`);
+      const customers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          createCustomer(env.CONFIG, { tier: 'enterprise', limits: [{ limit: 5, window: '1m' }] }),
+        ),
+      );
+      const statuses = new Map<string, number>();
+      const perCustomer = await Promise.all(
+        customers.map(async (customer) => {
+          const allowed: number[] = [];
+          for (let i = 0; i < 8; i++) {
+            const res = await worker.fetch('/v1/x', { headers: customer.headers });
+            const status = res.headers.get('X-Edgelimit-Status') ?? 'none';
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            if (res.status === 200) allowed.push(i);
+          }
+          return allowed.length;
+        }),
+      );
+      expect(Object.fromEntries(statuses)).toEqual({ allowed: 40, rejected: 24 });
+      expect(perCustomer).toEqual(customers.map(() => 5));
+      expect(getServices(worker.env).storeHealth.breaker().state).toBe('closed');
+    });
+  }
+});
+
+describe('when write-behind fails', () => {
+  it('counts it, shows it in fleet metrics and /health, and alerts', async () => {
+    const worker = testWorker({
+      LIMITER_STORE: 'hybrid',
+      UPSTASH_REDIS_REST_URL: inject('chaosUpstashUrl'),
+      UPSTASH_REDIS_REST_TOKEN: inject('chaosUpstashToken'),
+    });
+    const customer = await createCustomer(env.CONFIG, { tier: 'free' });
+    await control('/redis/stop');
+    expect((await worker.fetch('/v1/x', { headers: customer.headers })).status).toBe(200);
+    const stub = env.LIMITER.get(env.LIMITER.idFromName(customerIdentity(customer.customerId)));
+    await runDurableObjectAlarm(stub);
+
+    const admin = { Authorization: 'Bearer test-admin-token' };
+    const metrics = (await (
+      await worker.fetch('/_edgelimit/admin/metrics', { headers: admin })
+    ).json()) as {
+      writeBehind: { failures: number; lastError: string | null };
+    };
+    expect(metrics.writeBehind.failures).toBeGreaterThanOrEqual(1);
+    expect(metrics.writeBehind.lastError).toBeTruthy();
+    const health = (await (await worker.fetch('/_edgelimit/health')).json()) as {
+      ok: boolean;
+      writeBehind: { failuresLast5m: number };
+    };
+    expect(health.ok).toBe(false);
+    expect(health.writeBehind.failuresLast5m).toBeGreaterThanOrEqual(1);
+
+    await runScheduledChecks(worker.env, Date.now() + 60_000);
+    const alerts = await usageStub(env.USAGE).recentAlerts(50);
+    expect(alerts.some((a) => a.kind === 'write-behind-failing')).toBe(true);
   });
 });

@@ -121,13 +121,16 @@ describe('LimiterObject', () => {
     expect(Object.values(hash ?? {}).reduce((a, b) => a + Number(b), 0)).toBe(7);
   });
 
-  it('reloads a window from Redis when it starts cold with no storage', async () => {
+  it('reloads a window from Redis when it starts cold with no storage (waiting up to a budget)', async () => {
     const identity = `c:${uniqueId('cold')}`;
     const spec: WindowSpec = { id: 'minute', limit: 10, windowMs: 60_000 };
     const now = Date.now();
     await seedRedisWindow(identity, spec, now, 9);
 
-    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
+    const store = createDurableObjectStore(namespace, {
+      writeBehind: upstash(),
+      reloadBudgetMs: 1_000,
+    });
     const first = await store.check({ identity, windows: [spec], now });
     expect(first.allowed).toBe(true);
     expect(first.windows[0]?.used).toBe(10);
@@ -141,12 +144,36 @@ describe('LimiterObject', () => {
     const now = Date.now();
     await seedRedisWindow(identity, spec, now, 9);
 
-    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
+    const store = createDurableObjectStore(namespace, {
+      writeBehind: upstash(),
+      reloadBudgetMs: 1_000,
+    });
     const outcomes = await Promise.all(
       Array.from({ length: 6 }, () => store.check({ identity, windows: [spec], now })),
     );
     expect(outcomes.filter((o) => o.allowed)).toHaveLength(1);
     const stub = namespace.get(namespace.idFromName(identity));
     expect(await stub.redisCommands()).toBe(1);
+  });
+
+  it('decides at once from its own state without a budget, and merges the reload when it lands', async () => {
+    const identity = `c:${uniqueId('cold-nowait')}`;
+    const spec: WindowSpec = { id: 'minute', limit: 10, windowMs: 60_000 };
+    const now = Date.now();
+    await seedRedisWindow(identity, spec, now, 9);
+
+    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
+    const first = await store.check({ identity, windows: [spec], now });
+    expect(first.allowed).toBe(true);
+    // The reload lands within a few ms locally; then the window holds Redis's 9 as well as the
+    // one decided meanwhile.
+    let seen = 0;
+    for (let i = 0; i < 50 && seen < 10; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      const peek = await store.check({ identity, windows: [spec], now, consume: false });
+      seen = peek.windows[0]?.used ?? 0;
+    }
+    expect(seen).toBe(10);
+    expect((await store.check({ identity, windows: [spec], now })).allowed).toBe(false);
   });
 });

@@ -98,3 +98,21 @@ describe('withLeases (consistency "fast")', () => {
     expect(statuses.slice(20)).toEqual([429, 429, 429, 429, 429]);
   });
 });
+
+describe('fast mode under a burst', () => {
+  it('serves exactly the limit to 300 concurrent requests on a fresh customer and orphans no unit', async () => {
+    const target = testWorker();
+    const customer = await createCustomer(env.CONFIG, { tier: 'free', consistency: 'fast' });
+    const responses = await Promise.all(
+      Array.from({ length: 300 }, () => target.fetch('/v1/items', { headers: customer.headers })),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(100);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(200);
+    const view = await target.fetch('/_edgelimit/rate_limit', { headers: customer.headers });
+    const { windows } = (await view.json()) as { windows: { id: string; remaining: number }[] };
+    // The day lost exactly what was served: 100 of 1,000, nothing held by a lost lease.
+    expect(windows.find((w) => w.id === 'day')?.remaining).toBe(900);
+    expect(windows.find((w) => w.id === 'minute')?.remaining).toBe(0);
+  });
+});

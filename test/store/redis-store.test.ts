@@ -61,7 +61,12 @@ describe('the Lua script mirrors the TypeScript window', () => {
             redis.check(request),
             memory.check(request),
           ]);
-          expect(fromRedis).toEqual(fromMemory);
+          // fullAt is only known where the buckets are read (the Lua script does not return it).
+          const withoutFullAt = {
+            ...fromMemory,
+            windows: fromMemory.windows.map(({ fullAt: _fullAt, ...w }) => w),
+          };
+          expect(fromRedis).toEqual(withoutFullAt);
           if (!fromRedis.allowed) rejections++;
         }
       }),

@@ -31,9 +31,12 @@ export const worker: TestWorker = {
  * `overrides` (e.g. `{ LIMITER_STORE: 'memory', CONFIG_TTL_MS: '0' }`) take effect here only.
  * Waits for `waitUntil` work so telemetry cannot outlive the test.
  */
-export function testWorker(overrides: Settings = {}): TestWorker {
+export function testWorker(
+  overrides: Settings = {},
+  bindings: Partial<Pick<Bindings, 'CONFIG'>> = {},
+): TestWorker {
   const app = createApp();
-  const appEnv: Bindings = { ...env, ...overrides };
+  const appEnv: Bindings = { ...env, ...bindings, ...overrides };
   return {
     env: appEnv,
     async fetch(path, init) {
@@ -98,4 +101,25 @@ export function silenceLogs(): void {
   afterEach(() => {
     if (restore) setLogSink(restore);
   });
+}
+
+/** A KV namespace that counts the reads made through it (real KV underneath), by key prefix. */
+export function countingKv(kv: KVNamespace): { kv: KVNamespace; reads(prefix?: string): number } {
+  const keys: string[] = [];
+  const counted = new Proxy(kv, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property === 'get' || property === 'getWithMetadata') {
+        return (...args: unknown[]) => {
+          keys.push(String(args[0]));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return {
+    kv: counted,
+    reads: (prefix = '') => keys.filter((k) => k.startsWith(prefix)).length,
+  };
 }

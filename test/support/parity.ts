@@ -88,6 +88,9 @@ function normalise(side: Side): { shape: unknown; times: number[] } {
     side.names.forEach((name, i) => {
       out = out.replaceAll(name, `<name${i}>`);
     });
+    // The proxy links the docs page on the host the request came to; an RPC call has no host,
+    // so it links the page's path: the same page either way.
+    out = out.replace(/^https?:\/\/[^/]+(?=\/\S*\/docs\/rate-limits)/, '');
     return out.replace(/\bt=(\d+)/g, (_, t: string) => `t=${time(t)}`);
   };
   const headers: Record<string, string> = {};

@@ -136,6 +136,7 @@ describe('the scheduled handler', () => {
       allowed: checks - rejected,
       rejected,
       bypassed: 0,
+      unauthenticated: 0,
       failedOpen: 0,
       failedClosed: 0,
       storeErrors: 0,

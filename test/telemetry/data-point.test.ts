@@ -85,6 +85,8 @@ describe('the data point written per decision', () => {
     expect(bypassed?.double('remaining')).toBe(-1);
 
     expect(unauth?.blob('callerKind')).toBe('unauthenticated');
+    // A failed identification is neither a pass nor a rejection: it has its own outcome.
+    expect(unauth?.blob('outcome')).toBe('unauthenticated');
     expect(unauth?.blob('subject')).toMatch(/^unauth:[0-9a-f]{16}$/);
     expect(unauth?.double('status')).toBe(401);
     expect(anon?.blob('subject')).toBe(unauth?.blob('subject')?.replace('unauth:', 'anon:'));

@@ -21,6 +21,17 @@ function fleetRow(
 }
 
 describe('UsageObject', () => {
+  it('keeps failed identifications in their own fleet counter, apart from allowed', async () => {
+    const usage = isolatedUsage();
+    await usage.record(
+      batch({ fleet: [fleetRow(NOON, { checks: 5, allowed: 2, unauthenticated: 3 })] }),
+      NOON,
+    );
+    const m = await usage.fleetMetrics(spanOf('1h', 'minute', NOON + 2 * MIN));
+    expect(m.totals).toMatchObject({ checks: 5, allowed: 2, unauthenticated: 3 });
+    expect(m.series.find((p) => p.t === NOON)).toMatchObject({ allowed: 2, unauthenticated: 3 });
+  });
+
   it('aggregates a known sequence per minute, hour and day, split allowed/rejected and by rule', async () => {
     const usage = isolatedUsage();
     // 12:00 -> 3 allowed, 1 rejected; 12:01 -> 2 allowed (search); 11:30 -> 5 allowed; other customer noise.

@@ -17,11 +17,15 @@ export interface SignInProps {
   onSignedIn(credential: string): void;
   /** A message to show on arrival (say, "your session ended"). */
   readonly notice?: string | undefined;
+  /** What to do when the credential is refused; default the customer's advice. */
+  readonly refusedHelp?: string;
 }
 
 /** A single-field form; the credential is never echoed back or put in the URL. */
 export function SignIn(props: SignInProps) {
   const { config, title, fieldLabel, hint, credentialName, verify, onSignedIn, notice } = props;
+  const refusedHelp =
+    props.refusedHelp ?? 'Check it for typos, or ask your account owner for a new one.';
   const [value, setValue] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
@@ -40,10 +44,7 @@ export function SignIn(props: SignInProps) {
       onSignedIn(credential);
     } catch (err) {
       if (err instanceof ApiError && err.kind === 'unauthorized') {
-        setError(
-          `That ${credentialName} was not accepted. Check it for typos, or ask your account ` +
-            'owner for a new one.',
-        );
+        setError(`That ${credentialName} was not accepted. ${refusedHelp}`);
       } else {
         setError(err instanceof Error ? err.message : String(err));
       }

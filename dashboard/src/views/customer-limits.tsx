@@ -1,18 +1,20 @@
-/** The customer's limits right now: one card per window with what is left and a live reset countdown. */
+/** The customer's limits right now: one card per window with what is used, and when quota is back. */
 import type { LimitWindow, RateLimitStatus } from '../api/schemas';
 import {
   formatAmount,
   formatDateTime,
   formatExact,
+  formatFullBack,
   formatLimit,
-  formatLimitReset,
+  formatNextAllowed,
   formatUntil,
   formatWindow,
   headroom,
-  remainingFraction,
+  timeZoneLabel,
+  usedFraction,
 } from '../format';
 
-const HEADROOM_TEXT = { ok: '', low: 'Running low', exhausted: 'Limit reached' } as const;
+const HEADROOM_TEXT = { ok: '', low: 'Near the limit', exhausted: 'Limit reached' } as const;
 
 /** Tier windows first, then endpoint rules, each shortest window first. */
 function ordered(windows: readonly LimitWindow[]): LimitWindow[] {
@@ -25,30 +27,43 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** One window: "42 of 100 left", a bar, and "resets in 18 s". */
+/**
+ * A card's title: tier windows by their limit ("100 per minute"), endpoint rules by the request
+ * they limit ("POST /v1/search · 10 per minute").
+ */
+export function limitTitle(w: LimitWindow): string {
+  const limit = `${formatAmount(w.limit)} ${formatWindow(w.window)}`;
+  if (!w.rule) return capitalize(limit);
+  const endpoint = w.method && w.path ? `${w.method === '*' ? 'Any' : w.method} ${w.path}` : w.rule;
+  return `${endpoint} · ${limit}`;
+}
+
+/** One window: a bar filling towards the limit, what is left, and when quota comes back. */
 function LimitCard({ window: w, now }: { window: LimitWindow; now: number }) {
   const state = headroom(w.remaining, w.limit);
-  const used = w.limit - w.remaining;
+  const used = Math.max(0, w.limit - w.remaining);
+  const nextAllowedAt = Date.parse(w.nextAllowedAt ?? w.resetAt);
+  const fullAt = w.fullAt ? Date.parse(w.fullAt) : now + w.windowMs;
   return (
     <li class={`limit-card is-${state}`} data-testid="limit-card">
       <h3>
-        {capitalize(formatWindow(w.window))}
-        {w.rule ? <span class="badge">Endpoint rule: {w.rule}</span> : null}
+        <span class="limit-title">{limitTitle(w)}</span>
+        <span class="badge">{w.rule ? 'Endpoint limit' : 'All requests'}</span>
         {w.shadow ? <span class="badge">Trial: not enforced</span> : null}
       </h3>
       <p class="limit-remaining">
-        <strong title={formatExact(w.remaining)}>{formatAmount(w.remaining)}</strong>
-        <span> of {formatAmount(w.limit)} left</span>
+        <strong title={formatExact(used)}>{formatAmount(used)}</strong>
+        <span> of {formatAmount(w.limit)} used</span>
+        <span class="limit-left"> · {formatAmount(w.remaining)} left</span>
       </p>
       <div class="bar" aria-hidden="true">
-        <div
-          class="bar-fill"
-          style={{ width: `${remainingFraction(w.remaining, w.limit) * 100}%` }}
-        />
+        <div class="bar-fill" style={{ width: `${usedFraction(used, w.limit) * 100}%` }} />
       </div>
-      <p class="limit-meta">
-        <span>{formatExact(used)} used</span>
-        <span class="limit-reset">{formatLimitReset(used, Date.parse(w.resetAt), now)}</span>
+      <p class="limit-next" data-testid="limit-next">
+        {formatNextAllowed(w.remaining, nextAllowedAt, now)}
+      </p>
+      <p class="limit-full" data-testid="limit-full">
+        {formatFullBack(w.limit, used, fullAt, now)}
       </p>
       {state !== 'ok' ? <p class={`limit-flag is-${state}`}>{HEADROOM_TEXT[state]}</p> : null}
     </li>
@@ -61,11 +76,15 @@ export function CustomerLimits({ status, now }: { status: RateLimitStatus; now: 
   return (
     <section class="panel" aria-labelledby="limits-title">
       <h2 id="limits-title">Your limits right now</h2>
+      <p class="hint">
+        Limits are sliding windows: each request counts for one window from when it was made, so
+        quota comes back gradually as old requests age out.
+      </p>
       {override ? (
         <p class="override" data-testid="override">
           <strong>Temporary increase:</strong>{' '}
           {override.limits.map((l) => formatLimit(l.limit, l.window)).join(', ')} until{' '}
-          {formatDateTime(Date.parse(override.expiresAt))} (
+          {formatDateTime(Date.parse(override.expiresAt))} {timeZoneLabel(now)} (
           {formatUntil(Date.parse(override.expiresAt), now)})
           {override.reason ? ` · ${override.reason}` : ''}
         </p>

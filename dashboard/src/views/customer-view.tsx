@@ -5,7 +5,7 @@ import { ErrorNotice, Freshness, Loading } from '../components/states';
 import type { DashboardConfig } from '../config';
 import { formatTier } from '../format';
 import { REFRESH_MS, useNow, usePolling } from '../hooks';
-import { type Resolution, resolutionFor, type UsageRange } from '../range';
+import { DEFAULT_RESOLUTIONS, type Resolution, type UsageRange } from '../range';
 import { CustomerLimits } from './customer-limits';
 import { CustomerUsage } from './customer-usage';
 import { IncreaseForm } from './increase-form';
@@ -86,13 +86,14 @@ export function CustomerView({ config, apiKey, onUnauthorized }: CustomerViewPro
         resolution={resolution}
         onRange={(r) => {
           setRange(r);
-          setResolution((current) => resolutionFor(r, current));
+          setResolution(DEFAULT_RESOLUTIONS[r]);
         }}
         onResolution={setResolution}
         now={now}
+        status={status.data}
       />
 
-      <IncreaseForm client={client} />
+      <IncreaseForm client={client} status={status.data} />
     </div>
   );
 }

@@ -1,6 +1,8 @@
 /** "Request a temporary increase": sends the reason (and optionally a limit and an end) to operators. */
 import { useState } from 'preact/hooks';
 import type { ApiClient } from '../api/client';
+import type { RateLimitStatus } from '../api/schemas';
+import { formatAmount, formatWindow, timeZoneLabel } from '../format';
 import { buildIncreaseRequest } from '../increase-request';
 
 type Sending =
@@ -15,11 +17,34 @@ const WINDOWS = [
   { value: '1d', label: 'per day' },
 ] as const;
 
+/**
+ * The limits an increase can be about: the caller's own plan windows with what they are now
+ * (an increase raises a plan window; endpoint limits are set by operators), else the usual ones.
+ */
+export function increaseOptions(status: RateLimitStatus | undefined) {
+  const own = (status?.windows ?? []).filter((w) => !w.rule && !w.shadow);
+  if (own.length === 0) return WINDOWS.map((w) => ({ ...w }));
+  return own.map((w) => ({
+    value: w.window,
+    label: `${formatWindow(w.window)} (now ${formatAmount(w.limit)} ${formatWindow(w.window)})`,
+  }));
+}
+
 /** The form; shows a clear confirmation or the API's reason for refusing. */
-export function IncreaseForm({ client }: { client: ApiClient }) {
+export function IncreaseForm({
+  client,
+  status,
+}: {
+  client: ApiClient;
+  status?: RateLimitStatus | undefined;
+}) {
+  const options = increaseOptions(status);
   const [reason, setReason] = useState('');
   const [limit, setLimit] = useState('');
-  const [per, setPer] = useState('1m');
+  const [chosen, setPer] = useState<string | undefined>();
+  const per =
+    chosen && options.some((o) => o.value === chosen) ? chosen : (options[0]?.value ?? '1m');
+  const zone = timeZoneLabel(Date.now());
   const [until, setUntil] = useState('');
   const [sending, setSending] = useState<Sending>({ state: 'idle' });
 
@@ -64,7 +89,7 @@ export function IncreaseForm({ client }: { client: ApiClient }) {
         />
         <div class="form-row">
           <div>
-            <label for="increase-limit">Limit you need (optional)</label>
+            <label for="increase-limit">New limit you need (optional)</label>
             <input
               id="increase-limit"
               type="number"
@@ -76,13 +101,13 @@ export function IncreaseForm({ client }: { client: ApiClient }) {
             />
           </div>
           <div>
-            <label for="increase-window">Per</label>
+            <label for="increase-window">For the limit</label>
             <select
               id="increase-window"
               value={per}
               onChange={(e) => setPer(e.currentTarget.value)}
             >
-              {WINDOWS.map((w) => (
+              {options.map((w) => (
                 <option key={w.value} value={w.value}>
                   {w.label}
                 </option>
@@ -90,7 +115,7 @@ export function IncreaseForm({ client }: { client: ApiClient }) {
             </select>
           </div>
           <div>
-            <label for="increase-until">Until (optional)</label>
+            <label for="increase-until">Until (optional, your time: {zone})</label>
             <input
               id="increase-until"
               type="datetime-local"

@@ -17,10 +17,13 @@ import {
 } from '../format';
 import { REFRESH_MS, useNow, usePolling } from '../hooks';
 import {
+  DEFAULT_RESOLUTIONS,
+  isResolution,
   METRICS_RANGES,
   RANGE_LABELS,
+  RESOLUTION_LABELS,
   type Resolution,
-  resolutionFor,
+  resolutionMs,
   type UsageRange,
 } from '../range';
 
@@ -43,6 +46,7 @@ const COLORS = {
   allowed: '#1d4ed8',
   rejected: '#b91c1c',
   bypassed: '#047857',
+  unauthenticated: '#9333ea',
   storeErrors: '#a16207',
   p50: '#6d28d9',
   p99: '#be185d',
@@ -85,7 +89,7 @@ export function OperatorView({ apiBase, adminToken, onUnauthorized }: OperatorVi
             options={METRICS_RANGES.map((r) => ({ value: r, label: RANGE_LABELS[r] }))}
             onChange={(r) => {
               setRange(r);
-              setResolution((current) => resolutionFor(r, current));
+              setResolution(DEFAULT_RESOLUTIONS[r]);
             }}
           />
           <ResolutionPicker
@@ -97,7 +101,7 @@ export function OperatorView({ apiBase, adminToken, onUnauthorized }: OperatorVi
         </div>
       </div>
       {metrics.data ? (
-        <MetricsBody metrics={metrics.data} now={now} range={range} />
+        <MetricsBody metrics={metrics.data} now={now} range={range} resolution={resolution} />
       ) : metrics.error ? (
         <section class="panel" aria-label="Fleet metrics">
           <ErrorNotice error={metrics.error} onRetry={metrics.refresh} />
@@ -130,12 +134,16 @@ function MetricsBody({
   metrics,
   now,
   range,
+  resolution,
 }: {
   metrics: Metrics;
   now: number;
   range: UsageRange;
+  resolution: Resolution;
 }) {
-  const { totals, breaker } = metrics;
+  const shown: Resolution = isResolution(metrics.resolution) ? metrics.resolution : resolution;
+  const intervalMs = resolutionMs(shown);
+  const { totals, breaker, writeBehind } = metrics;
   const latency = latestLatency(metrics);
   const charts = useMemo(() => {
     const times = metrics.series.map((p) => Date.parse(p.t));
@@ -154,6 +162,12 @@ function MetricsBody({
         dash: [6, 3],
       },
       { label: 'Bypassed', values: metrics.series.map((p) => p.bypassed), color: COLORS.bypassed },
+      {
+        label: 'Unauthenticated',
+        values: metrics.series.map((p) => p.unauthenticated),
+        color: COLORS.unauthenticated,
+        dash: [1, 2],
+      },
       {
         label: 'Store errors',
         values: metrics.series.map((p) => p.storeErrors),
@@ -207,6 +221,12 @@ function MetricsBody({
             <dt>Bypassed (internal)</dt>
             <dd title={formatExact(totals.bypassed)}>{formatCount(totals.bypassed)}</dd>
           </div>
+          <div>
+            <dt>Unauthenticated (401)</dt>
+            <dd data-testid="kpi-unauthenticated" title={formatExact(totals.unauthenticated)}>
+              {formatCount(totals.unauthenticated)}
+            </dd>
+          </div>
         </dl>
         <h3 class="kpi-group">Limiter health</h3>
         <dl class="totals" data-testid="fleet-health">
@@ -233,10 +253,20 @@ function MetricsBody({
           <div>
             <dt>Circuit breaker</dt>
             <dd class={`breaker is-${breaker.state}`} data-testid="breaker">
-              {BREAKER_TEXT[breaker.state]}
+              <span class="breaker-state">{BREAKER_TEXT[breaker.state]}</span>
               {breaker.since ? (
                 <small> since {formatDateTime(Date.parse(breaker.since))}</small>
               ) : null}
+            </dd>
+          </div>
+          <div>
+            <dt>Write-behind failures</dt>
+            <dd
+              class={writeBehind?.failures ? 'breaker is-open' : undefined}
+              data-testid="write-behind"
+              title={writeBehind?.lastError ?? undefined}
+            >
+              {formatCount(writeBehind?.failures ?? 0)}
             </dd>
           </div>
         </dl>
@@ -245,11 +275,19 @@ function MetricsBody({
       <section class="panel" aria-labelledby="decisions-title">
         <h2 id="decisions-title">Decisions over time</h2>
         <figure class="chart-figure">
-          <TimeChart testId="fleet-chart" times={charts.times} series={charts.counts} />
+          <TimeChart
+            testId="fleet-chart"
+            times={charts.times}
+            series={charts.counts}
+            intervalMs={intervalMs}
+            now={now}
+            style="steps"
+            yLabel={`Decisions per ${RESOLUTION_LABELS[shown]}`}
+          />
           <figcaption>
             {totals.checks === 0
               ? `No rate-limit checks ${during}.`
-              : `${formatExact(totals.checks)} checks ${during}: ${formatExact(totals.allowed)} passed, ${formatExact(totals.rejected)} rejected, ${formatExact(totals.bypassed)} bypassed, ${formatExact(totals.storeErrors)} store errors.`}
+              : `${formatExact(totals.checks)} checks ${during}: ${formatExact(totals.allowed)} passed, ${formatExact(totals.rejected)} rejected, ${formatExact(totals.bypassed)} bypassed, ${formatExact(totals.unauthenticated)} unauthenticated, ${formatExact(totals.storeErrors)} store errors.`}
           </figcaption>
         </figure>
       </section>
@@ -263,11 +301,20 @@ function MetricsBody({
             series={charts.latencies}
             formatValue={formatLatency}
             integer={false}
-            showPoints
-            height={180}
+            style="points"
+            intervalMs={intervalMs}
+            now={now}
+            yLabel="Latency (ms)"
+            atLeast={Math.max(
+              0,
+              ...charts.latencies.flatMap((s) => s.values.map((v) => v ?? 0)),
+              latency.p99 ?? 0,
+            )}
+            height={200}
           />
           <figcaption>
-            Time the limiter spent deciding, per interval (median and 99th percentile).
+            Time the limiter spent deciding, per interval (median and 99th percentile; p99 over the
+            whole range: {formatLatency(latency.p99)}).
           </figcaption>
         </figure>
       </section>

@@ -1,9 +1,10 @@
-/** The admin CLI's `customers show|set|remove-limits|delete`: customer records. */
 import { UsageError } from '../errors';
+import { formatLimits, formatTable } from '../format';
 import { parseEndpoint, parseLimits, parseThrottle } from '../values';
 import {
   arg,
   type Command,
+  customerListResponse,
   customerPath,
   customerResponse,
   fetchCustomer,
@@ -16,11 +17,50 @@ import {
   withoutFields,
 } from './shared';
 
+const customersList: Command = {
+  group: 'customers',
+  name: 'list',
+  args: [],
+  summary: 'List customers: tier, custom limits, override in force, last update.',
+  options: {},
+  examples: ['npm run admin -- customers list'],
+  async run(_parsed, context) {
+    const raw = await context.client().get('/customers');
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const { customers } = read(customerListResponse, raw, 'customer list');
+    context.out(
+      customers.length
+        ? formatTable(
+            ['id', 'tier', 'limits', 'rules', 'override', 'updated'],
+            customers.map((c) =>
+              c.invalid
+                ? [c.customerId, '(invalid record)', '', '', '', '']
+                : [
+                    c.customerId,
+                    c.tier ?? '-',
+                    c.limits?.length ? formatLimits(c.limits) : 'tier default',
+                    String(c.endpoints ?? 0),
+                    c.activeOverride
+                      ? `${formatLimits(c.activeOverride.limits)} until ${c.activeOverride.expiresAt}`
+                      : '-',
+                    c.updatedAt ?? '-',
+                  ],
+            ),
+          )
+        : 'No customers.',
+    );
+  },
+};
+
 const customersShow: Command = {
   group: 'customers',
   name: 'show',
   args: ['id'],
-  summary: "Show a customer's tier, limits, endpoint rules and overrides.",
+  summary:
+    "Show a customer's record and the effective limits the worker applies, with where each comes from.",
   options: {},
   examples: ['npm run admin -- customers show demo-enterprise'],
   async run(parsed, context) {
@@ -49,6 +89,10 @@ const customersSet: Command = {
       multiple: true,
       value: '<count>/<window>',
       description: 'custom limit replacing the tier default, e.g. 10000/1d',
+    },
+    unlimited: {
+      type: 'boolean',
+      description: 'no tier or custom limit at all (endpoint rules still apply); --limit undoes it',
     },
     endpoint: {
       type: 'string',
@@ -82,6 +126,9 @@ const customersSet: Command = {
     if (parsed.options['fail-closed'] && parsed.options['fail-open']) {
       throw new UsageError('--fail-closed and --fail-open exclude each other', label);
     }
+    if (limits.length && parsed.options.unlimited) {
+      throw new UsageError('--limit and --unlimited exclude each other', label);
+    }
     if (endpoints.length && parsed.options['clear-endpoints']) {
       throw new UsageError('--endpoint and --clear-endpoints exclude each other', label);
     }
@@ -105,10 +152,12 @@ const customersSet: Command = {
         ? newRules
         : (existing?.endpoints ?? []);
     const finalThrottle = throttle === 'off' ? undefined : (throttle ?? existing?.throttle);
-    const finalLimits = newLimits ?? existing?.limits;
+    const unlimited = parsed.options.unlimited === true || (!newLimits && existing?.unlimited);
+    const finalLimits = unlimited ? undefined : (newLimits ?? existing?.limits);
     const body = {
-      ...withoutFields(kept, ['limits', 'endpoints', 'failMode', 'throttle']),
+      ...withoutFields(kept, ['limits', 'unlimited', 'endpoints', 'failMode', 'throttle']),
       tier: finalTier,
+      ...(unlimited ? { unlimited: true } : {}),
       ...(finalLimits ? { limits: finalLimits } : {}),
       ...(rules.length ? { endpoints: rules } : {}),
       ...(failMode ? { failMode } : {}),
@@ -123,7 +172,7 @@ const customersRemoveLimits: Command = {
   group: 'customers',
   name: 'remove-limits',
   args: ['id'],
-  summary: "Drop a customer's custom limits: the tier defaults apply again (tier, rules kept).",
+  summary: "Drop a customer's custom limits (or unlimited): the tier defaults apply again.",
   options: {},
   examples: ['npm run admin -- customers remove-limits acme'],
   async run(parsed, context) {
@@ -132,7 +181,7 @@ const customersRemoveLimits: Command = {
     const existing = read(customerResponse, await client.get(customerPath(id)), 'customer');
     const raw = await client.put(
       customerPath(id),
-      withoutFields(storedFields(existing), ['limits']),
+      withoutFields(storedFields(existing), ['limits', 'unlimited']),
     );
     await printCustomer(context, read(customerResponse, raw, 'customer'), raw);
   },
@@ -160,6 +209,7 @@ const customersDelete: Command = {
 
 /** The `customers` commands, in help order. */
 export const CUSTOMERS_COMMANDS: readonly Command[] = [
+  customersList,
   customersShow,
   customersSet,
   customersRemoveLimits,

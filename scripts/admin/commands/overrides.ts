@@ -1,4 +1,3 @@
-/** The admin CLI's `overrides add|list`: temporary increases. */
 import { UsageError } from '../errors';
 import { formatFields, formatLimits, formatTable, formatTime } from '../format';
 import { parseLimits, parseUntil } from '../values';
@@ -7,6 +6,7 @@ import {
   type Command,
   customerPath,
   customerResponse,
+  endedResponse,
   list,
   overrideResponse,
   overrideRows,
@@ -91,5 +91,42 @@ const overridesList: Command = {
   },
 };
 
+const overridesEnd: Command = {
+  group: 'overrides',
+  name: 'end',
+  args: ['id'],
+  summary: 'End the override in force now (it stays listed as expired); --all ends every one.',
+  description:
+    'Without --all, an overlapping override that runs longer comes into force in its place.',
+  options: { all: { type: 'boolean', description: 'end every override not yet expired' } },
+  examples: ['npm run admin -- overrides end acme', 'npm run admin -- overrides end acme --all'],
+  async run(parsed, context) {
+    const raw = await context
+      .client()
+      .post(
+        `${customerPath(arg(parsed, 0))}/overrides/end`,
+        parsed.options.all ? { all: true } : {},
+      );
+    if (context.json) {
+      context.out(JSON.stringify(raw, null, 2));
+      return;
+    }
+    const done = read(endedResponse, raw, 'ended overrides');
+    const next = done.activeOverride;
+    context.out(
+      formatFields([
+        ['customer', done.customerId],
+        ['ended', done.ended.map((o) => `${formatLimits(o.limits)} (${o.reason})`).join('; ')],
+        [
+          'now in force',
+          next
+            ? `${formatLimits(next.limits)} until ${formatTime(next.expiresAt, context.now)}: ${next.reason}`
+            : 'none (the usual limits apply)',
+        ],
+      ]),
+    );
+  },
+};
+
 /** The `overrides` commands, in help order. */
-export const OVERRIDES_COMMANDS: readonly Command[] = [overridesAdd, overridesList];
+export const OVERRIDES_COMMANDS: readonly Command[] = [overridesAdd, overridesList, overridesEnd];

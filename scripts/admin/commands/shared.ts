@@ -12,6 +12,7 @@ import {
 import { activeOverride } from '../../../src/policy/resolve-policy';
 import type { CommandSpec, ParsedCommand } from '../args';
 import type { AdminClient } from '../client';
+import { effectiveLimits } from '../effective-limits';
 import { ApiError, UsageError } from '../errors';
 import { formatFields, formatLimits, formatTable, formatTime, section } from '../format';
 
@@ -41,6 +42,39 @@ export const keyResponse = z.object({
   customerId: z.string(),
   tier: z.string(),
   prefix: z.string().optional(),
+  id: z.string().optional(),
+});
+
+export const keyListResponse = z.object({
+  keys: z.array(
+    z.object({
+      id: z.string(),
+      prefix: z.string().nullable(),
+      customerId: z.string(),
+      createdAt: z.string(),
+      revoked: z.boolean(),
+    }),
+  ),
+});
+
+export const customerListResponse = z.object({
+  customers: z.array(
+    z.object({
+      customerId: z.string(),
+      tier: z.string().nullable(),
+      invalid: z.boolean().optional(),
+      limits: z.array(z.object({ limit: z.number(), window: z.string() })).nullish(),
+      endpoints: z.number().optional(),
+      activeOverride: overrideSchema.nullish(),
+      updatedAt: z.string().nullish(),
+    }),
+  ),
+});
+
+export const endedResponse = z.object({
+  customerId: z.string(),
+  ended: z.array(overrideSchema),
+  activeOverride: overrideSchema.nullable(),
 });
 
 export const policyResponse = z.object(policyConfigSchema.shape);
@@ -157,13 +191,13 @@ export async function printCustomer(
     return;
   }
   const { now } = context;
-  let limits: string;
-  if (customer.limits?.length) {
-    limits = `${formatLimits(customer.limits)} (custom)`;
-  } else {
-    const policy = read(policyResponse, await context.client().get('/policy'), 'policy');
-    limits = `${formatLimits(policy.tiers[customer.tier])} (${customer.tier} tier default)`;
-  }
+  const policy = read(policyResponse, await context.client().get('/policy'), 'policy');
+  const limits = customer.unlimited
+    ? 'unlimited (no tier or custom limit; endpoint rules still apply)'
+    : customer.limits?.length
+      ? `${formatLimits(customer.limits)} (custom)`
+      : `${formatLimits(policy.tiers[customer.tier])} (${customer.tier} tier default)`;
+  const effective = effectiveLimits(policy, customer, now);
   const override = activeOverride(customer.overrides, now);
   context.out(
     [
@@ -183,7 +217,20 @@ export async function printCustomer(
       ]),
       '',
       section(
-        'Endpoint rules',
+        'Effective limits (what the worker applies now)',
+        formatTable(
+          ['limit', 'applies to', 'mode', 'from'],
+          effective.map((e) => [
+            `${e.limit.limit}/${e.limit.window}`,
+            e.appliesTo,
+            e.shadow ? 'shadow' : 'enforce',
+            e.source,
+          ]),
+        ),
+      ),
+      '',
+      section(
+        "Customer's own endpoint rules",
         customer.endpoints?.length ? endpointTable(customer.endpoints) : '',
       ),
       '',
@@ -198,4 +245,14 @@ export async function printCustomer(
       ),
     ].join('\n'),
   );
+}
+
+/**
+ * What `keys revoke` was given: an id as `keys list` prints it (12 hex digits), a prefix (at most
+ * 10 characters, as `keys create` prints it), else the key itself.
+ */
+export function keyReference(value: string): { id: string } | { prefix: string } | { key: string } {
+  if (/^[0-9a-f]{12}$/.test(value)) return { id: value };
+  if (value.length <= 10) return { prefix: value };
+  return { key: value };
 }

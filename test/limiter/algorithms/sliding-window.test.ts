@@ -354,3 +354,29 @@ describe('write-behind merge (coalesced batches)', () => {
     );
   });
 });
+
+describe('fullAt: when the whole quota is back', () => {
+  it('is the first instant at which nothing counted remains in the window (and never before)', () => {
+    fc.assert(
+      fc.property(
+        windowSpecArb().chain((spec) => fc.tuple(fc.constant(spec), traceArb(spec.windowMs, 40))),
+        ([spec, trace]) => {
+          const counters = new Map<string, Buckets>();
+          for (const t of trace) checkOne(spec, counters, t);
+          const last = trace.at(-1) ?? 0;
+          const read = (t: number) =>
+            checkAll([spec], cloneCounters(counters), t, 1, false).windows[0];
+          const state = read(last);
+          const fullAt = state?.fullAt ?? Number.NaN;
+          if ((state?.used ?? 0) === 0) {
+            expect(fullAt).toBe(last);
+            return;
+          }
+          expect(fullAt).toBeGreaterThanOrEqual(state?.resetAt ?? 0);
+          expect(read(fullAt)?.used).toBe(0);
+          expect(read(fullAt - 1)?.used).toBeGreaterThan(0);
+        },
+      ),
+    );
+  });
+});

@@ -69,10 +69,12 @@ export function evaluate(
   // One pass for the count and the oldest bucket; sorting only when we must find the retry time.
   let used = 0;
   let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
   for (const [b, n] of buckets) {
     if (n <= 0) continue;
     used += n;
     if (b < first) first = b;
+    if (b > last) last = b;
   }
   const allowed = used + cost <= spec.limit;
   let retryAt = now;
@@ -89,7 +91,8 @@ export function evaluate(
     }
   }
   const resetAt = used > 0 ? bucketExpiry(first, spec.windowMs, spec.limit) : now;
-  return { ...windowState(spec, used, retryAt, resetAt), allowed };
+  const fullAt = used > 0 ? bucketExpiry(last, spec.windowMs, spec.limit) : now;
+  return { ...windowState(spec, used, retryAt, resetAt), fullAt, allowed };
 }
 
 /** Adds `cost` units at `now`. Mutates `buckets`. */
