@@ -1,13 +1,10 @@
 /** The architecture check of `npm run lint`: it fails on what it must, and today's src/ passes it. */
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  findViolations,
-  folderGraph,
-  readImports,
-} from '../../scripts/architecture/import-graph';
+import { findViolations, folderGraph, readImports } from '../../scripts/architecture/import-graph';
 
-const SRC = fileURLToPath(new URL('../../src', import.meta.url));
+const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 
 describe('the architecture check', () => {
   it('finds a folder cycle, naming the folders on it', () => {
