@@ -14,8 +14,14 @@ export interface LatencyCell {
   readonly case: Case;
   readonly rttMs: number;
   readonly runs: LatencyResult[];
-  /** Redis commands per limited request, per run. */
+  /** Redis commands (HTTP-level, as the Upstash server received them) per limited request, per run. */
   readonly commandsPerRequest: number[];
+  /** Redis commands as Upstash bills them (INFO commandstats, script commands included), per run. */
+  readonly billedPerRequest: number[];
+  /** Durable Object requests (RPC calls and alarms) per limited request, per run; edgelimit only. */
+  readonly doRequestsPerRequest: number[];
+  /** Durable Object rows written per limited request, per run; edgelimit only. */
+  readonly doRowsPerRequest: number[];
 }
 
 /** One throughput cell: a target at an RTT. */

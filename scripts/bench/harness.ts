@@ -9,7 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { convertV4MiniflareOptions, Miniflare, NoOpLog, type V4MiniflareOptions } from 'miniflare';
+import {
+  convertV4MiniflareOptions,
+  Log,
+  LogLevel,
+  Miniflare,
+  NoOpLog,
+  type V4MiniflareOptions,
+} from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { z } from 'zod';
 import { type RedisServer, startRedisServer } from '../lib/redis-server';
@@ -60,7 +67,7 @@ export interface RedisStack {
   /** Delay the Upstash server adds before answering each HTTP request: the simulated RTT. */
   setDelay(ms: number): Promise<void>;
   /** Redis commands and HTTP requests the Upstash server handled since the last reset. */
-  stats(): Promise<UpstashLocalStats>;
+  stats(): Promise<StackStats>;
   resetStats(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -70,8 +77,21 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 const replySchema = z.object({
   id: z.number(),
-  stats: z.object({ commands: z.number(), requests: z.number() }),
+  stats: z.object({
+    commands: z.number(),
+    requests: z.number(),
+    billed: z.number(),
+    calls: z.record(z.string(), z.number()),
+  }),
 });
+
+/** What the Upstash server handled, and what redis-server executed (`INFO commandstats`). */
+export interface StackStats extends UpstashLocalStats {
+  /** Commands as Upstash bills them: every command, those run inside scripts included. */
+  readonly billed: number;
+  /** Calls per command name. */
+  readonly calls: Readonly<Record<string, number>>;
+}
 
 /** Starts a throwaway redis-server and the local Upstash REST server (both on 127.0.0.1). */
 export async function startRedisStack(): Promise<RedisStack> {
@@ -81,7 +101,7 @@ export async function startRedisStack(): Promise<RedisStack> {
     env: { ...process.env, BENCH_REDIS_PORT: String(redis.port), BENCH_UPSTASH_TOKEN: token },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const waiting = new Map<number, (stats: UpstashLocalStats) => void>();
+  const waiting = new Map<number, (stats: StackStats) => void>();
   let nextId = 1;
   let url: string;
   try {
@@ -110,7 +130,7 @@ export async function startRedisStack(): Promise<RedisStack> {
     throw error;
   }
   const ask = (message: DistributiveOmit<ControlMessage, 'id'>) =>
-    new Promise<UpstashLocalStats>((resolveStats, reject) => {
+    new Promise<StackStats>((resolveStats, reject) => {
       const id = nextId++;
       waiting.set(id, resolveStats);
       child.send({ ...message, id }, (error) => {
@@ -165,7 +185,8 @@ export async function bundleWorkers(): Promise<Bundles> {
     return outfile;
   };
   const [edgelimit, upstashRatelimit] = await Promise.all([
-    one('src/index.ts', 'edgelimit'),
+    // The worker as deployed, plus counters of the limiter object's billed units.
+    one('scripts/bench/counting-entry.ts', 'edgelimit'),
     one('scripts/bench/upstash-ratelimit-worker.ts', 'upstash-ratelimit'),
   ]);
   return { edgelimit, upstashRatelimit, cleanup: () => rm(dir, { recursive: true, force: true }) };
@@ -224,9 +245,9 @@ async function startWorker(opts: {
     // Module names are paths relative to this root; a bundle outside the cwd needs its own.
     modulesRoot: dirname(opts.scriptPath),
     bindings: { ...vars, ...opts.bindings },
-    log: new NoOpLog(),
+    log: process.env.BENCH_LOG ? new Log(LogLevel.DEBUG) : new NoOpLog(),
     // The worker logs every rejection as JSON; the table is the output here.
-    handleStructuredLogs: () => {},
+    handleStructuredLogs: process.env.BENCH_LOG ? undefined : () => {},
   } as V4MiniflareOptions;
   const mf = new Miniflare(convertV4MiniflareOptions(options));
   await mf.ready;
@@ -341,4 +362,27 @@ export function versions(): { node: string; workerd: string; miniflare: string }
     }
   };
   return { node: process.version, workerd: version('workerd'), miniflare: version('miniflare') };
+}
+
+/** Billed units of the limiter Durable Objects of one edgelimit worker (counting-entry.ts). */
+export interface DoStats {
+  readonly requests: number;
+  readonly alarms: number;
+  readonly rowsWritten: number;
+  readonly rowsRead: number;
+}
+
+const doStatsSchema = z.object({
+  requests: z.number(),
+  alarms: z.number(),
+  rowsWritten: z.number(),
+  rowsRead: z.number(),
+});
+
+/** Reads (and with `reset`, zeroes) the Durable Object counters of an edgelimit worker. */
+export async function readDoStats(worker: BenchWorker, reset = false): Promise<DoStats> {
+  const { status, body } = await worker.fetchJson(`/__bench/do-stats${reset ? '?reset=1' : ''}`);
+  const parsed = doStatsSchema.safeParse(body);
+  if (status !== 200 || !parsed.success) throw new Error(`no Durable Object counters (${status})`);
+  return parsed.data;
 }

@@ -17,6 +17,7 @@ import {
   type EdgelimitWorker,
   type RedisStack,
   ROOT,
+  readDoStats,
   STORE_MODES,
   startEdgelimit,
   startRedisStack,
@@ -25,7 +26,7 @@ import {
 } from './harness';
 import { measureLatency } from './latency';
 import { CONCURRENCY, PINNED, PROFILES, type Profile, REALTIME, RTTS } from './profiles';
-import { accuracyTable, fmt, latencyTable, table, throughputTable } from './tables';
+import { accuracyTable, billingTable, fmt, latencyTable, table, throughputTable } from './tables';
 import { edgelimitTargets, realtimeTargets, type Target, upstashTargets } from './targets';
 import { measureThroughput } from './throughput';
 
@@ -74,10 +75,18 @@ async function runLatency(
         pairs: profile.pairs,
         warmupPairs: profile.warmupPairs,
         deadlineMs: Math.min(profile.cellDeadlineMs, share),
-        afterWarmup: () => stack.resetStats(),
+        afterWarmup: async () => {
+          await stack.resetStats();
+          if (step.target.family === 'edgelimit') await readDoStats(step.target.worker, true);
+        },
       });
       if (step.target.writeBehind) await sleepMs(profile.settleMs);
-      const commands = (await stack.stats()).commands / Math.max(1, result.limited.n);
+      const n = Math.max(1, result.limited.n);
+      const stats = await stack.stats();
+      const commands = stats.commands / n;
+      const billed = stats.billed / n;
+      const objects =
+        step.target.family === 'edgelimit' ? await readDoStats(step.target.worker) : undefined;
       let cell = cells.get(key);
       if (!cell) {
         cell = {
@@ -88,15 +97,25 @@ async function runLatency(
           rttMs: step.rttMs,
           runs: [],
           commandsPerRequest: [],
+          billedPerRequest: [],
+          doRequestsPerRequest: [],
+          doRowsPerRequest: [],
         };
         cells.set(key, cell);
       }
       cell.runs.push(result);
       cell.commandsPerRequest.push(commands);
+      cell.billedPerRequest.push(billed);
+      if (objects) {
+        cell.doRequestsPerRequest.push(objects.requests / n);
+        cell.doRowsPerRequest.push(objects.rowsWritten / n);
+      }
       log(
         `  latency pass ${pass} ${step.target.label} ${step.case} rtt=${step.rttMs}ms: ` +
           `overhead p50 ${fmt(result.overhead.p50)} p99 ${fmt(result.overhead.p99)} ms, ` +
-          `${fmt(commands, 3)} cmds/req, ${(result.elapsedMs / 1000).toFixed(1)} s`,
+          `${fmt(commands, 3)} cmds/req (${fmt(billed, 3)} billed), ` +
+          `${objects ? fmt(objects.rowsWritten / n, 3) : '-'} DO rows/req, ` +
+          `${(result.elapsedMs / 1000).toFixed(1)} s`,
       );
     }
   }
@@ -219,6 +238,12 @@ async function main(): Promise<void> {
         'Objects, so their 10 ms rows are n/a and production DO latency is not simulated.',
     );
     console.log(latencyTable(latency, missing));
+    console.log(
+      '\nBilled per limited request (Redis from INFO commandstats on the redis-server, script ' +
+        'commands included; Durable Object requests and rows written counted inside the object; ' +
+        'list prices of scripts/lib/list-prices.ts)',
+    );
+    console.log(billingTable(latency));
     console.log(
       `\nThroughput (limited / bypassed requests per second, concurrency ${CONCURRENCY})`,
     );

@@ -1,4 +1,6 @@
 /** The bench's output tables: latency, throughput and accuracy, aligned for a terminal. */
+
+import { costPerMillion } from '../lib/list-prices';
 import { type AccuracyRow, TRACE_NAMES } from './accuracy';
 import type { LatencyCell, ThroughputCell } from './cells';
 import type { LatencyResult } from './latency';
@@ -87,6 +89,55 @@ export function latencyTable(cells: readonly LatencyCell[], missing: readonly Mi
       'limited answers',
     ],
     rows,
+  );
+}
+
+/** The worse of a cell's runs for a per-request figure, `undefined` when it was not counted. */
+export function worst(values: readonly number[]): number | undefined {
+  return values.length ? Math.max(...values) : undefined;
+}
+
+/**
+ * What each limited request is billed, per latency cell: Redis commands as the Upstash server
+ * received them and as Upstash bills them (INFO commandstats, commands run inside scripts
+ * included), Durable Object requests and rows written, and the cost at list price
+ * (scripts/lib/list-prices.ts; Durable Object duration is not measured here, see npm run sim).
+ */
+export function billingTable(cells: readonly LatencyCell[]): string {
+  return table(
+    [
+      'limiter',
+      'case',
+      'RTT',
+      'redis HTTP cmd/req',
+      'redis billed/req 1/2',
+      'DO req/req',
+      'DO rows/req',
+      'store $/M',
+      'total $/M',
+    ],
+    cells.map((c) => {
+      const billed = worst(c.billedPerRequest) ?? 0;
+      const doRequests = worst(c.doRequestsPerRequest);
+      const doRows = worst(c.doRowsPerRequest);
+      const cost = costPerMillion({
+        redisCommands: billed,
+        doRequests: doRequests ?? 0,
+        doRowsWritten: doRows ?? 0,
+        kvReads: 0,
+      });
+      return [
+        c.label,
+        c.case,
+        `${c.rttMs} ms`,
+        fmt(worst(c.commandsPerRequest), 3),
+        c.billedPerRequest.map((x) => fmt(x, 3)).join(' / '),
+        doRequests === undefined ? '-' : fmt(doRequests, 3),
+        doRows === undefined ? '-' : fmt(doRows, 3),
+        fmt(cost.store, 3),
+        fmt(cost.total, 3),
+      ];
+    }),
   );
 }
 

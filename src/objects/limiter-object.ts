@@ -9,6 +9,7 @@
 
 import { DurableObject } from 'cloudflare:workers';
 import type { Redis } from '@upstash/redis/cloudflare';
+import type { Bindings } from '../env';
 import { DEFAULT_ALGORITHM } from '../limiter/algorithms/registry';
 import type { CheckOutcome, CheckRequest, ReleaseRequest } from '../limiter/contract';
 import type { LeaseAsk, LeaseGrant } from '../limiter/lease-protocol';
@@ -94,6 +95,7 @@ export class LimiterObject extends DurableObject<Env> {
   /** Flushes write-behind deltas, then drops windows whose counts have all expired. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    this.redisFromEnvironment();
     await this.flush();
     const now = Date.now();
     for (const batch of deleteBatches(this.cache.sweep(now))) await this.ctx.storage.delete(batch);
@@ -175,6 +177,18 @@ export class LimiterObject extends DurableObject<Env> {
       this.alarmAt = wanted;
       void this.ctx.storage.setAlarm(wanted);
     }
+  }
+
+  /**
+   * A restarted object learns which Redis to write behind to from the worker's next request; an
+   * alarm that comes first would re-arm forever without flushing. It uses the Upstash settings of
+   * the environment it shares with the worker instead, so what the last instance owed Redis
+   * reaches it without waiting for traffic.
+   */
+  private redisFromEnvironment(): void {
+    if (this.redis || this.writeBehind.units() === 0) return;
+    const { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: token } = this.env as Bindings;
+    if (url && token) this.useRedis(url, token);
   }
 
   private useRedis(url: string, token: string): void {

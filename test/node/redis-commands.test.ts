@@ -1,6 +1,12 @@
 /** Redis commands per request of the Redis store, counted by the local Upstash server itself. */
 import { Redis } from '@upstash/redis';
 import { describe, expect, it } from 'vitest';
+import {
+  billedCommands,
+  commandstatsReader,
+  parseCommandstats,
+} from '../../scripts/lib/billed-commands';
+import { DEFAULT_ALGORITHM } from '../../src/limiter/algorithms/registry';
 import { createRedisStore } from '../../src/store/redis-store';
 import { useUpstashStack } from '../support/upstash-stack';
 
@@ -26,5 +32,68 @@ describe('the Redis store, as the Upstash server counts it', () => {
     stack.upstash.resetStats();
     for (let i = 0; i < 20; i++) await store.check({ identity: 'c:commands', windows });
     expect(stack.upstash.stats()).toEqual({ commands: 20, requests: 20 });
+  });
+});
+
+describe('billed commands, as Upstash counts them (INFO commandstats)', () => {
+  const windows = [
+    { id: 'minute', limit: 100, windowMs: 60_000 },
+    { id: 'day', limit: 1_000, windowMs: 86_400_000 },
+  ];
+
+  it('parses cmdstat lines and leaves out our own housekeeping', () => {
+    const calls = parseCommandstats(
+      '# Commandstats\r\ncmdstat_evalsha:calls=3,usec=9\r\ncmdstat_hincrby:calls=6,usec=1\r\n' +
+        'cmdstat_info:calls=4,usec=2\r\ncmdstat_config|resetstat:calls=1,usec=2\r\nnot a line\r\n',
+    );
+    expect(calls).toEqual({ evalsha: 3, hincrby: 6, info: 4, 'config|resetstat': 1 });
+    expect(billedCommands(calls)).toBe(9);
+  });
+
+  it('counts every command a check script runs, not one per HTTP call', async () => {
+    const redis = new Redis({ url: stack.upstash.url, token: TOKEN, retry: false });
+    const store = createRedisStore({ redis });
+    await store.check({ identity: 'c:billed-warm', windows }); // the script is cached now
+    const stats = await commandstatsReader(stack.redisServer.port);
+    try {
+      await stats.reset();
+      stack.upstash.resetStats();
+      await store.check({ identity: 'c:billed', windows });
+      const calls = await stats.read();
+      expect(stack.upstash.stats().commands).toBe(1);
+      // EVALSHA, TIME (Redis server time), then per window HGETALL, HINCRBY and PEXPIRE.
+      expect(calls).toMatchObject({ evalsha: 1, time: 1, hgetall: 2, hincrby: 2, pexpire: 2 });
+      expect(billedCommands(calls)).toBe(8);
+    } finally {
+      await stats.close();
+    }
+  });
+
+  it('counts one HINCRBY per window for a write-behind batch of three buckets (coalesced)', async () => {
+    const redis = new Redis({ url: stack.upstash.url, token: TOKEN, retry: false });
+    const pending = new Map([
+      [
+        'el:{c:merge}:minute:60000:1',
+        {
+          windowMs: 60_000,
+          deltas: new Map([
+            [1, 1],
+            [2, 1],
+            [3, 1],
+          ]),
+        },
+      ],
+    ]);
+    const { keys, args } = DEFAULT_ALGORITHM.mergeCall(pending);
+    const stats = await commandstatsReader(stack.redisServer.port);
+    try {
+      await stats.reset();
+      await redis.eval(DEFAULT_ALGORITHM.merge.script, keys, args);
+      const calls = await stats.read();
+      expect(calls).toMatchObject({ eval: 1, hincrby: 1, pexpire: 1 });
+      expect(billedCommands(calls)).toBe(3);
+    } finally {
+      await stats.close();
+    }
   });
 });

@@ -104,6 +104,23 @@ describe('LimiterObject', () => {
     expect(commands / checks).toBeLessThanOrEqual(0.05);
   });
 
+  it('flushes what a restarted object still owes Redis from its alarm, with no request after the restart', async () => {
+    const identity = `c:${uniqueId('wb-restart')}`;
+    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
+    const windows = [{ id: 'minute', limit: 10_000, windowMs: 60_000 }];
+    const stub = namespace.get(namespace.idFromName(identity));
+    const now = Date.now();
+    for (let i = 0; i < 7; i++) await store.check({ identity, windows, now });
+    // Evicted before its flush: the new instance only has its storage and its alarm.
+    await evictDurableObject(stub);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    const hash = await testRedis().hgetall<Record<string, number>>(
+      windowKey(identity, windows[0] as WindowSpec),
+    );
+    expect(Object.values(hash ?? {}).reduce((a, b) => a + Number(b), 0)).toBe(7);
+  });
+
   it('reloads a window from Redis when it starts cold with no storage (waiting up to a budget)', async () => {
     const identity = `c:${uniqueId('cold')}`;
     const spec: WindowSpec = { id: 'minute', limit: 10, windowMs: 60_000 };

@@ -11,6 +11,7 @@ import {
   oldestBucket,
   prune,
 } from '../../../src/limiter/algorithms/sliding-window/arithmetic';
+import { coalesce, mergeArguments } from '../../../src/limiter/algorithms/sliding-window/merge';
 import type { WindowSpec } from '../../../src/limiter/contract';
 import { cloneCounters, traceArb, windowSpecArb } from '../../support/arbitraries';
 
@@ -295,6 +296,61 @@ describe('checkAll with large limits (coarse buckets)', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe('write-behind merge (coalesced batches)', () => {
+  /** Units counted by a window whose oldest bucket is `oldest` (later buckets all count). */
+  const countFrom = (cells: ReadonlyMap<number, number>, oldest: number) =>
+    [...cells].reduce((sum, [b, n]) => (b >= oldest ? sum + n : sum), 0);
+
+  it('writes one field per window for a batch of many buckets', () => {
+    const deltas = new Map([
+      [100, 1],
+      [101, 2],
+      [250, 1],
+    ]);
+    expect([...coalesce(deltas)]).toEqual([[250, 4]]);
+    const { args } = mergeArguments(
+      new Map([['el:{c:a}:minute:60000:1', { windowMs: 60_000, deltas }]]),
+    );
+    expect(args).toEqual(['60001', '1', '250', '4']);
+  });
+
+  it('keeps refunds where they are, so the lease they cancel is cancelled', () => {
+    expect([
+      ...coalesce(
+        new Map([
+          [900, -60],
+          [500, 4],
+          [600, 1],
+        ]),
+      ),
+    ]).toEqual([
+      [900, -60],
+      [600, 5],
+    ]);
+  });
+
+  it('never counts less than the batch at any instant, and the same in total', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: -5, max: 9 })), {
+          maxLength: 40,
+        }),
+        fc.integer({ min: -10, max: 210 }),
+        (pairs, oldest) => {
+          const deltas = new Map<number, number>();
+          for (const [b, n] of pairs) deltas.set(b, (deltas.get(b) ?? 0) + n);
+          const merged = coalesce(deltas);
+          expect(countFrom(merged, oldest)).toBeGreaterThanOrEqual(countFrom(deltas, oldest));
+          expect(countFrom(merged, Number.NEGATIVE_INFINITY)).toBe(
+            countFrom(deltas, Number.NEGATIVE_INFINITY),
+          );
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,6 +1,8 @@
 /**
  * The sliding window's merge rule for write-behind: bucket counts add up, so batched deltas are
- * merged with HINCRBY, and each key lives one window plus one bucket after its last write.
+ * merged with HINCRBY, and each key lives one window plus one bucket after its last write. A
+ * batch's units are written to its latest bucket (see {@link coalesce}): one HINCRBY per window
+ * per batch instead of one per bucket, as Upstash bills every command the script runs.
  */
 import type { PendingDeltas, ScriptCall } from '../../algorithm';
 import { bucketWidth } from './arithmetic';
@@ -28,15 +30,39 @@ return #KEYS
 /** SHA-1 of MERGE_SCRIPT, pinned; registry.test.ts recomputes every pinned script's. */
 export const MERGE_SHA1 = '07ee8bb84daafcb77e0902dfa0fe9cd7fdaf7387';
 
-/** KEYS and ARGV for {@link MERGE_SCRIPT}. */
+/**
+ * One batch's deltas with every positive delta moved to the latest bucket that gets one; negative
+ * deltas (lease refunds) stay where they are. Moving a count to a later bucket only makes it
+ * count longer (a window counts every bucket from its oldest on, later ones included), so what
+ * Redis holds is never less than the object counted, at any instant, and the totals agree: a cold
+ * reload from Redis may count a unit up to one batch (the flush interval) longer, never shorter.
+ */
+export function coalesce(deltas: ReadonlyMap<number, number>): Map<number, number> {
+  let latest = Number.NEGATIVE_INFINITY;
+  let positive = 0;
+  const out = new Map<number, number>();
+  for (const [bucket, units] of deltas) {
+    if (units > 0) {
+      positive += units;
+      latest = Math.max(latest, bucket);
+    } else if (units < 0) {
+      out.set(bucket, units);
+    }
+  }
+  if (positive > 0) out.set(latest, (out.get(latest) ?? 0) + positive);
+  return out;
+}
+
+/** KEYS and ARGV for {@link MERGE_SCRIPT}, each key's deltas coalesced. */
 export function mergeArguments(pending: PendingDeltas): ScriptCall {
   const keys: string[] = [];
   const args: string[] = [];
   for (const [key, { windowMs, deltas }] of pending) {
+    const merged = coalesce(deltas);
     keys.push(key);
     const width = parseWindowKey(key)?.width ?? bucketWidth(windowMs);
-    args.push(String(windowMs + width), String(deltas.size));
-    for (const [bucket, units] of deltas) args.push(String(bucket), String(units));
+    args.push(String(windowMs + width), String(merged.size));
+    for (const [bucket, units] of merged) args.push(String(bucket), String(units));
   }
   return { keys, args };
 }

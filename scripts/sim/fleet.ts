@@ -1,0 +1,278 @@
+/**
+ * The simulated Cloudflare fleet: isolates per location (each with the worker's own composed
+ * store: L1 -> breaker -> leases -> time budget -> Durable Object store) that start and die, and
+ * the limiter objects, placed where an identity's first request arrived, one request at a time.
+ */
+import type { Clock } from '../../src/clock';
+import type { Bindings, Settings } from '../../src/env';
+import type { CheckRequest, CounterStore } from '../../src/limiter/contract';
+import type { ComposedStore } from '../../src/store/compose';
+import { composeStore } from '../../src/store/compose';
+import type { LimiterNamespace, LimiterRpc } from '../../src/store/durable-object-store';
+import { PENDING_KEY } from '../../src/store/storage-layout';
+import { fromStored, pendingUnits, type StoredPending } from '../../src/store/write-behind';
+import type { Geography } from './geography';
+import type { Rng } from './rng';
+import type { Scenario } from './scenario';
+import { hybridSettings } from './settings';
+import { SimLimiterObject, SimStorage } from './sim-object';
+import type { SimRedis } from './sim-redis';
+import type { Scheduled, VirtualTime } from './virtual-time';
+
+/** Delay before an undelivered alarm is tried again (the runtime backs off from 2 s). */
+const ALARM_RETRY_MS = 2_000;
+
+/** Counters of what the fleet was billed for and how hard its objects were driven. */
+export interface FleetCounters {
+  doRequests: number;
+  alarms: number;
+  redisCalls: number;
+  kvReads: number;
+  objectsCreated: number;
+  evictions: number;
+  overloaded: number;
+  activeMs: number;
+  maxObjectRps: number;
+  maxObjectRpsIdentity: string;
+}
+
+/** One identity's object: where it lives, its storage, its instance while in memory. */
+interface Hosted {
+  readonly identity: string;
+  readonly location: number;
+  readonly storage: SimStorage;
+  instance: SimLimiterObject | undefined;
+  busyUntil: number;
+  alarm: Scheduled | undefined;
+  second: number;
+  inSecond: number;
+}
+
+/** One isolate: its composed store and its key/policy cache (KV reads). */
+export interface Isolate {
+  readonly location: number;
+  readonly store: CounterStore;
+  readonly composed: ComposedStore;
+  readonly diesAt: number;
+  readonly configUntil: Map<string, number>;
+  policyUntil: number;
+}
+
+/** Options of {@link Fleet}. */
+export interface FleetOptions {
+  readonly scenario: Scenario;
+  readonly vt: VirtualTime;
+  readonly geo: Geography;
+  readonly redis: SimRedis;
+  readonly rng: Rng;
+  /** Pins `CheckRequest.now` to the isolate's clock (the agreement scenario, at 0 ms RTT). */
+  readonly pinNow?: boolean;
+}
+
+export class Fleet {
+  readonly counters: FleetCounters = {
+    doRequests: 0,
+    alarms: 0,
+    redisCalls: 0,
+    kvReads: 0,
+    objectsCreated: 0,
+    evictions: 0,
+    overloaded: 0,
+    activeMs: 0,
+    maxObjectRps: 0,
+    maxObjectRpsIdentity: '',
+  };
+  private readonly objects = new Map<string, Hosted>();
+  private readonly slots: (Isolate | undefined)[];
+  private readonly settings: Settings;
+  private readonly clock: Clock;
+
+  constructor(private readonly o: FleetOptions) {
+    const s = o.scenario;
+    this.slots = new Array(s.locations * s.isolatesPerLocation).fill(undefined);
+    this.clock = { now: () => o.vt.now };
+    // Only passed on to the object, which talks to the simulated Redis.
+    this.settings = hybridSettings(s, { url: 'https://sim.upstash.invalid', token: 'sim' });
+  }
+
+  /** A live isolate at `location`, chosen at random; a dead one is replaced by a fresh one. */
+  isolateAt(location: number): Isolate {
+    const s = this.o.scenario;
+    const slot = location * s.isolatesPerLocation + this.o.rng.int(s.isolatesPerLocation);
+    let iso = this.slots[slot];
+    if (!iso || iso.diesAt <= this.o.vt.now) {
+      iso = this.startIsolate(location);
+      this.slots[slot] = iso;
+    }
+    return iso;
+  }
+
+  /** KV reads an isolate makes for one request: the key and customer records, the policy. */
+  readConfig(iso: Isolate, identity: string, keyed: boolean): void {
+    const now = this.o.vt.now;
+    const ttl = this.o.scenario.configTtlMs;
+    if (iso.policyUntil <= now) {
+      this.counters.kvReads++;
+      iso.policyUntil = now + ttl;
+    }
+    if (!keyed) return;
+    if ((iso.configUntil.get(identity) ?? 0) <= now) {
+      this.counters.kvReads += 2;
+      iso.configUntil.set(identity, now + ttl);
+    }
+  }
+
+  /** Write-behind units stored as pending in every object (not yet in Redis). */
+  pendingUnits(): number {
+    let units = 0;
+    for (const h of this.objects.values()) {
+      const stored = h.storage.entries.get(PENDING_KEY) as StoredPending | undefined;
+      units += pendingUnits(fromStored(stored));
+    }
+    return units;
+  }
+
+  /** Rows written to and read from every object's storage. */
+  storageRows(): { written: number; read: number } {
+    let written = 0;
+    let read = 0;
+    for (const h of this.objects.values()) {
+      written += h.storage.rowsWritten;
+      read += h.storage.rowsRead;
+    }
+    return { written, read };
+  }
+
+  /** Evicts a share of the objects in memory: they come back cold, from their storage. */
+  evict(share: number): void {
+    for (const h of this.objects.values()) {
+      if (h.instance && this.o.rng.next() < share) {
+        h.instance = undefined;
+        this.counters.evictions++;
+      }
+    }
+  }
+
+  private startIsolate(location: number): Isolate {
+    const namespace: LimiterNamespace = {
+      idFromName: (name: string) => ({ name }) as unknown as DurableObjectId,
+      get: (id: DurableObjectId) => this.stub(String(id.name), location),
+    };
+    // composeStore reads only the LIMITER binding of the environment.
+    const env = { LIMITER: namespace } as unknown as Bindings;
+    const composed = composeStore(env, this.settings, this.clock);
+    const store: CounterStore = this.o.pinNow
+      ? {
+          name: composed.store.name,
+          check: (r: CheckRequest) => composed.store.check({ ...r, now: this.clock.now() }),
+        }
+      : composed.store;
+    return {
+      location,
+      store,
+      composed,
+      diesAt: this.o.vt.now + this.o.rng.exponential(this.o.scenario.isolateLifetimeMs),
+      configUntil: new Map(),
+      policyUntil: 0,
+    };
+  }
+
+  private stub(identity: string, from: number): LimiterRpc {
+    const hosted = () => this.host(identity, from);
+    return {
+      check: (request, options) => {
+        const h = hosted();
+        return this.o.geo.call(from, h.location, () =>
+          this.deliver(h, (o) => o.check(request, options)),
+        );
+      },
+      lease: (request, ask, options) => {
+        const h = hosted();
+        return this.o.geo.call(from, h.location, () =>
+          this.deliver(h, (o) => o.lease(request, ask, options)),
+        );
+      },
+    };
+  }
+
+  private host(identity: string, from: number): Hosted {
+    let h = this.objects.get(identity);
+    if (!h) {
+      h = {
+        identity,
+        location: from,
+        storage: new SimStorage(),
+        instance: undefined,
+        busyUntil: 0,
+        alarm: undefined,
+        second: -1,
+        inSecond: 0,
+      };
+      this.objects.set(identity, h);
+    }
+    return h;
+  }
+
+  /** One request to an object: queued behind the ones before it, one at a time. */
+  private async deliver<T>(h: Hosted, fn: (o: SimLimiterObject) => Promise<T>): Promise<T> {
+    const { vt, scenario } = this.o;
+    this.counters.doRequests++;
+    const second = Math.floor(vt.now / 1000);
+    if (second !== h.second) {
+      h.second = second;
+      h.inSecond = 0;
+    }
+    h.inSecond++;
+    if (h.inSecond > this.counters.maxObjectRps) {
+      this.counters.maxObjectRps = h.inSecond;
+      this.counters.maxObjectRpsIdentity = h.identity;
+    }
+    const start = Math.max(vt.now, h.busyUntil);
+    if (start - vt.now > scenario.objectMaxQueueMs) {
+      this.counters.overloaded++;
+      throw new Error('Durable Object is overloaded');
+    }
+    h.busyUntil = start + scenario.objectServiceMs;
+    if (start > vt.now) await vt.sleep(start - vt.now);
+    if (!h.instance) {
+      h.instance = new SimLimiterObject(this.objectEnv(h));
+      this.counters.objectsCreated++;
+    }
+    const began = vt.now;
+    const result = await fn(h.instance);
+    const done = Math.max(vt.now, began + scenario.objectServiceMs);
+    if (done > vt.now) await vt.sleep(done - vt.now);
+    this.counters.activeMs += done - began;
+    return result;
+  }
+
+  private objectEnv(h: Hosted) {
+    const { vt, geo, redis } = this.o;
+    const viaNetwork = <T>(op: () => T) =>
+      geo.call(h.location, geo.upstash, async () => op(), redis.condition() ?? 0);
+    return {
+      now: () => vt.now,
+      storage: h.storage,
+      scheduleAlarm: (at: number) => {
+        h.alarm?.cancel();
+        const fire = () => {
+          h.alarm = undefined;
+          this.counters.alarms++;
+          // An alarm that cannot be delivered (object overloaded) is retried, as the runtime does.
+          this.deliver(h, (o) => o.alarm()).catch(() => {
+            if (!h.alarm) h.alarm = vt.at(vt.now + ALARM_RETRY_MS, fire);
+          });
+        };
+        h.alarm = vt.at(at, fire);
+      },
+      redis: {
+        hgetall: (key: string) => viaNetwork(() => redis.hgetall(key)),
+        merge: (keys: string[], args: string[]) => viaNetwork(() => redis.merge(keys, args)),
+      },
+      onRedisCall: () => {
+        this.counters.redisCalls++;
+      },
+      redisConfigured: true,
+    };
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The reference every decision is judged against: the exact sliding log over the limiter's own
+ * history. A request allowed at `t` is overshoot when `limit` requests were already allowed in
+ * `(t − W, t]` of some window; a request rejected at `t` is a false rejection when every window
+ * had room for it. Judged on the instants decisions were taken, per identity, in time order.
+ */
+import type { TierWindow } from './scenario';
+
+/** What one identity's decisions add up to. */
+export interface Judgement {
+  readonly decisions: number;
+  readonly overshoot: number;
+  readonly falseRejections: number;
+  /** Most allowed beyond the limit in any window (0 = never over). */
+  readonly maxOverLimit: number;
+  /** Decisions, and wrong ones, taken while `during` held (e.g. a Redis outage). */
+  readonly during: { readonly decisions: number; readonly wrong: number };
+}
+
+/** Collects one identity's decisions (instant, allowed) and judges them at the end. */
+export class DecisionLog {
+  private readonly at: number[] = [];
+  private readonly allowed: boolean[] = [];
+
+  constructor(readonly windows: readonly TierWindow[]) {}
+
+  add(at: number, allowed: boolean): void {
+    this.at.push(at);
+    this.allowed.push(allowed);
+  }
+
+  get size(): number {
+    return this.at.length;
+  }
+
+  judge(during: (t: number) => boolean = () => false): Judgement {
+    const order = this.at.map((_, i) => i).sort((a, b) => (this.at[a] ?? 0) - (this.at[b] ?? 0));
+    // One ring of allowed instants per window, oldest first.
+    const logs = this.windows.map(() => ({ times: [] as number[], head: 0 }));
+    let overshoot = 0;
+    let falseRejections = 0;
+    let maxOverLimit = 0;
+    let inside = 0;
+    let wrongInside = 0;
+    for (const i of order) {
+      const t = this.at[i] ?? 0;
+      const phase = during(t);
+      if (phase) inside++;
+      let over = 0;
+      let room = true;
+      this.windows.forEach((w, k) => {
+        const log = logs[k];
+        if (!log) return;
+        while (log.head < log.times.length && (log.times[log.head] ?? 0) <= t - w.windowMs)
+          log.head++;
+        const count = log.times.length - log.head;
+        if (count + 1 > w.limit) {
+          room = false;
+          over = Math.max(over, count + 1 - w.limit);
+        }
+        if (log.head > 4096 && log.head * 2 > log.times.length) {
+          log.times = log.times.slice(log.head);
+          log.head = 0;
+        }
+      });
+      if (this.allowed[i]) {
+        if (!room) {
+          overshoot++;
+          if (phase) wrongInside++;
+          maxOverLimit = Math.max(maxOverLimit, over);
+        }
+        for (const log of logs) log.times.push(t);
+      } else if (room) {
+        falseRejections++;
+        if (phase) wrongInside++;
+      }
+    }
+    return {
+      decisions: this.at.length,
+      overshoot,
+      falseRejections,
+      maxOverLimit,
+      during: { decisions: inside, wrong: wrongInside },
+    };
+  }
+}

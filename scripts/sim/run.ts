@@ -1,0 +1,301 @@
+/**
+ * `npm run sim [-- --seed N --duration S --modes exact,fast]`: the production simulation
+ * (docs/simulation.md). Runs the default scenario under each consistency mode, prints tables and
+ * the goals of issue 11 for the default mode, and writes bench-results/sim.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { LIST_PRICES, PRICES_CHECKED_ON } from '../lib/list-prices';
+import { DEFAULT_SCENARIO } from './scenario';
+import { type Consistency, type SimRow, simulate } from './simulate';
+
+/** The consistency mode a new deployment gets: no `consistency` in any policy means exact. */
+export const DEFAULT_CONSISTENCY: Consistency = 'exact';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+const args = z.object({
+  seed: z.coerce.number().int().nonnegative(),
+  duration: z.coerce.number().positive().max(3600),
+  modes: z
+    .string()
+    .transform((s) => s.split(',').map((m) => m.trim()))
+    .pipe(z.array(z.enum(['exact', 'fast'])).min(1)),
+});
+
+const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The goals of issue 11 for one row: check, target, measured, met. */
+export function goals(row: SimRow): { check: string; measured: string; met: boolean }[] {
+  return [
+    {
+      check: 'p99 added latency <= 1 ms (all requests)',
+      measured: `${f(row.overheadMs.p99)} ms (p99.9 ${f(row.overheadMs.p999)} ms)`,
+      met: row.overheadMs.p99 <= 1,
+    },
+    {
+      check: 'wrong decisions <= 0.01% (overshoot + false rejections)',
+      measured: `${f(row.wrongPct, 4)}% (${f(row.overshootPct, 4)}% + ${f(row.falseRejectionPct, 4)}%)`,
+      met: row.wrongPct <= 0.01,
+    },
+    {
+      check: 'boundary attacker: never more than the limit per window',
+      measured: row.attacker ? `at most ${row.attacker.maxOverLimit} over` : 'n/a',
+      met: (row.attacker?.maxOverLimit ?? 0) === 0,
+    },
+    {
+      check: 'no object above 500 requests/s',
+      measured: `${row.maxObjectRps} requests in one second (${row.maxObjectRpsIdentity})`,
+      met: row.maxObjectRps <= 500,
+    },
+    {
+      check: 'store cost <= $0.25 per million requests',
+      measured: `$${f(row.costPerMillionUsd.store, 3)}`,
+      met: row.costPerMillionUsd.store <= 0.25,
+    },
+    {
+      check: 'Redis <= 0.05 billed commands per request',
+      measured: f(row.perRequest.redisCommands, 4),
+      met: row.perRequest.redisCommands <= 0.05,
+    },
+    {
+      check: 'Durable Object rows written <= 0.1 per request',
+      measured: f(row.perRequest.doRowsWritten, 4),
+      met: row.perRequest.doRowsWritten <= 0.1,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seed: { type: 'string', default: String(DEFAULT_SCENARIO.seed) },
+      duration: { type: 'string', default: String(DEFAULT_SCENARIO.durationMs / 1000) },
+      modes: { type: 'string', default: 'exact,fast' },
+      child: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('Usage: npm run sim [-- --seed 1 --duration 120 --modes exact,fast]');
+    return;
+  }
+  const parsed = args.safeParse(values);
+  if (!parsed.success) {
+    console.error(
+      `npm run sim: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+    process.exit(2);
+  }
+  const { seed, duration, modes } = parsed.data;
+  const scenario = { ...DEFAULT_SCENARIO, seed, durationMs: duration * 1000 };
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  console.log(
+    `edgelimit sim, scenario ${scenario.name}, seed ${seed}, ${duration} s virtual, ` +
+      `${scenario.locations} locations, ${scenario.identities} identities (Zipf ${scenario.zipfS}), ` +
+      `big customer ${scenario.bigCustomer?.rps ?? 0} req/s, boundary attacker everywhere; ` +
+      `RTT lognormal median ${scenario.rtt.medianMs} ms, p99 ${scenario.rtt.p99Ms} ms; ` +
+      `Redis ${scenario.redisIncidents.map((i) => `${i.kind} ${i.from / 1000}-${i.to / 1000} s`).join(', ')}; ` +
+      `cores ${cpus().length}`,
+  );
+  if (values.child) {
+    // One mode in this process: its row goes to the parent as JSON on stdout.
+    const [mode = DEFAULT_CONSISTENCY] = modes;
+    const { row } = await simulate(scenario, mode);
+    const cpu = process.cpuUsage(cpuStarted);
+    process.stdout.write(`${JSON.stringify({ row, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+    return;
+  }
+  // Each mode runs in a process of its own, all at once: the modes share nothing, and a machine
+  // with two cores finishes both in the time of one.
+  const children = await Promise.all(
+    modes.map((mode) => {
+      process.stderr.write(`  simulating ${mode}...\n`);
+      return runChild(mode, seed, duration);
+    }),
+  );
+  const rows: SimRow[] = children.map((c) => c.row);
+  const childCpuMs = children.reduce((sum, c) => sum + c.cpuMs, 0);
+  for (const r of rows) {
+    process.stderr.write(
+      `  ${r.consistency}: ${r.requests} requests in ${f(r.wallMs / 1000, 1)} s\n`,
+    );
+  }
+  const tiers = ['anonymous', 'free', 'pro', 'enterprise', 'big', 'attacker'];
+  console.log('\nAdded latency, ms (decision time minus arrival at the isolate)');
+  console.log(
+    table(
+      ['consistency', 'requests', 'p50', 'p99', 'p99.9', ...tiers.map((t) => `${t} p99`)],
+      rows.map((r) => [
+        r.consistency,
+        String(r.requests),
+        f(r.overheadMs.p50),
+        f(r.overheadMs.p99),
+        f(r.overheadMs.p999),
+        ...tiers.map((t) => f(r.perTier[t]?.overheadMs.p99 ?? Number.NaN)),
+      ]),
+    ),
+  );
+  console.log('\nDecisions against the exact sliding log (judged on the instant each was taken)');
+  console.log(
+    table(
+      [
+        'consistency',
+        'overshoot',
+        'false rej.',
+        'wrong',
+        'failed open',
+        'rejected',
+        'attacker max over',
+        'wrong, Redis down',
+        'Redis backlog at recovery / end',
+      ],
+      rows.map((r) => [
+        r.consistency,
+        `${f(r.overshootPct, 4)}%`,
+        `${f(r.falseRejectionPct, 4)}%`,
+        `${f(r.wrongPct, 4)}%`,
+        `${f(r.failedOpenPct, 3)}%`,
+        `${f(r.rejectedPct, 3)}%`,
+        r.attacker ? String(r.attacker.maxOverLimit) : 'n/a',
+        r.redisOutage ? `${f(r.redisOutage.wrongPct, 4)}%` : 'n/a',
+        r.redisOutage
+          ? `${r.redisOutage.pendingUnitsAtRecovery} / ${r.redisOutage.pendingUnitsAtEnd} units`
+          : 'n/a',
+      ]),
+    ),
+  );
+  console.log(`\nBilled per request and cost at list price (prices checked ${PRICES_CHECKED_ON})`);
+  console.log(
+    table(
+      [
+        'consistency',
+        'DO req',
+        'DO rows wr.',
+        'DO GB-s',
+        'Redis billed',
+        'Redis HTTP',
+        'KV reads',
+        'AE points',
+        'max obj rps',
+        'store $/M',
+        'total $/M',
+      ],
+      rows.map((r) => [
+        r.consistency,
+        f(r.perRequest.doRequests, 4),
+        f(r.perRequest.doRowsWritten, 4),
+        r.perRequest.doGbSeconds.toExponential(2),
+        f(r.perRequest.redisCommands, 4),
+        f(r.perRequest.redisHttpCalls, 4),
+        f(r.perRequest.kvReads, 4),
+        f(r.perRequest.analyticsPoints, 0),
+        String(r.maxObjectRps),
+        f(r.costPerMillionUsd.store, 3),
+        f(r.costPerMillionUsd.total, 3),
+      ]),
+    ),
+  );
+  const defaultRow = rows.find((r) => r.consistency === DEFAULT_CONSISTENCY);
+  if (defaultRow) {
+    console.log(`\nGoals for the default configuration (consistency ${DEFAULT_CONSISTENCY})`);
+    console.log(
+      table(
+        ['', 'goal', 'measured'],
+        goals(defaultRow).map((g) => [g.met ? 'MET ' : 'NOT MET', g.check, g.measured]),
+      ),
+    );
+  }
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuMs = (cpu.user + cpu.system) / 1000 + childCpuMs;
+  // On a shared machine wall time depends on the neighbours; CPU time is what the run costs.
+  console.log(`\nelapsed ${f(elapsedMs / 1000, 1)} s (CPU ${f(cpuMs / 1000, 1)} s)`);
+  const dir = join(ROOT, 'bench-results');
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, 'sim.json'),
+    `${JSON.stringify(
+      {
+        default: DEFAULT_CONSISTENCY,
+        meta: {
+          date: new Date().toISOString(),
+          cores: cpus().length,
+          node: process.version,
+          elapsedMs,
+          cpuMs,
+          pricesCheckedOn: PRICES_CHECKED_ON,
+          prices: LIST_PRICES,
+        },
+        scenario,
+        rows,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log('results written to bench-results/sim.json');
+}
+
+const childReply = z.object({
+  row: z.custom<SimRow>((v) => typeof v === 'object' && v !== null && 'consistency' in v),
+  cpuMs: z.number(),
+});
+
+/** Runs one mode in a child process (this script with `--child`) and reads its row. */
+function runChild(
+  mode: Consistency,
+  seed: number,
+  duration: number,
+): Promise<z.infer<typeof childReply>> {
+  return new Promise((resolveRow, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--child',
+        '--modes',
+        mode,
+        '--seed',
+        String(seed),
+        '--duration',
+        String(duration),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      try {
+        resolveRow(childReply.parse(JSON.parse(line)));
+      } catch (error) {
+        reject(new Error(`sim child (${mode}) exited ${code}: ${String(error)}`));
+      }
+    });
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,274 @@
+/**
+ * One simulation run: a scenario under one consistency mode, driving the project's own decision
+ * code (`limiter/decide.ts` over the composed store of `store/compose.ts`, the object's plain
+ * modules) in virtual time, and the figures of one row of `bench-results/sim.json`.
+ */
+import { decide } from '../../src/limiter/decide';
+import { setLogSink } from '../../src/telemetry/log';
+import { costPerMillion, DURABLE_OBJECT_GB } from '../lib/list-prices';
+import { Fleet } from './fleet';
+import { Geography } from './geography';
+import { DecisionLog, type Judgement } from './judge';
+import { Rng } from './rng';
+import type { Scenario } from './scenario';
+import { SimRedis } from './sim-redis';
+import { identities, scheduleTraffic } from './traffic';
+import { VirtualTime } from './virtual-time';
+
+/** How policies decide: exact (one object round trip per request) or fast (leases). */
+export type Consistency = 'exact' | 'fast';
+
+/** Latency percentiles, ms. */
+export interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+}
+
+/** One row of the simulation's output. */
+export interface SimRow {
+  readonly scenario: string;
+  readonly consistency: Consistency;
+  readonly seed: number;
+  readonly requests: number;
+  readonly overheadMs: Percentiles;
+  readonly perTier: Record<string, { requests: number; overheadMs: Percentiles }>;
+  readonly overshootPct: number;
+  readonly falseRejectionPct: number;
+  readonly wrongPct: number;
+  readonly failedOpenPct: number;
+  readonly rejectedPct: number;
+  readonly attacker: { maxOverLimit: number; overshoot: number; requests: number } | null;
+  /**
+   * The Redis outage of the scenario: decisions and wrong ones while Redis was down, and the
+   * write-behind units still waiting for Redis when it came back and when the run ended.
+   */
+  readonly redisOutage: {
+    requests: number;
+    wrongPct: number;
+    pendingUnitsAtRecovery: number;
+    pendingUnitsAtEnd: number;
+  } | null;
+  readonly perRequest: {
+    doRequests: number;
+    doRowsWritten: number;
+    doRowsRead: number;
+    doGbSeconds: number;
+    redisCommands: number;
+    redisHttpCalls: number;
+    kvReads: number;
+    analyticsPoints: number;
+  };
+  readonly maxObjectRps: number;
+  readonly maxObjectRpsIdentity: string;
+  readonly costPerMillionUsd: { store: number; total: number };
+  readonly fleet: { objects: number; evictions: number; overloaded: number; events: number };
+  readonly wallMs: number;
+}
+
+/** One request as decided, for the agreement test. */
+export interface TracedDecision {
+  readonly at: number;
+  readonly identity: string;
+  readonly windows: readonly { id: string; limit: number; windowMs: number; window: string }[];
+  readonly location: number;
+  readonly outcome: string;
+  readonly remaining: readonly number[];
+}
+
+function percentiles(values: Float64Array): Percentiles {
+  const sorted = values.slice().sort();
+  const at = (q: number) =>
+    sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) : 0;
+  return { p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+}
+
+/** Epoch ms the run starts at: a minute boundary plus the scenario's offset. */
+export function startOf(scenario: Scenario): number {
+  return 1_800_000_000_000 - (1_800_000_000_000 % 60_000) + scenario.startOffsetMs;
+}
+
+/**
+ * Runs `scenario` under `consistency`. With `trace`, every decision is also returned in order
+ * (small scenarios only).
+ */
+export async function simulate(
+  scenario: Scenario,
+  consistency: Consistency,
+  options: { trace?: boolean; pinNow?: boolean } = {},
+): Promise<{ row: SimRow; trace: TracedDecision[] }> {
+  const wallStart = performance.now();
+  const start = startOf(scenario);
+  const vt = new VirtualTime(start, scenario.quantumMs);
+  const root = new Rng(scenario.seed);
+  const geo = new Geography(scenario.locations, scenario.rtt, vt, root.fork());
+  const trafficRng = root.fork();
+  const fleetRng = root.fork();
+  const redis = new SimRedis(
+    vt,
+    scenario.redisIncidents.map((i) => ({ ...i, from: start + i.from, to: start + i.to })),
+  );
+  const fleet = new Fleet({
+    scenario,
+    vt,
+    geo,
+    redis,
+    rng: fleetRng,
+    ...(options.pinNow ? { pinNow: true } : {}),
+  });
+  const people = identities(scenario, trafficRng.fork());
+  const logs = people.map((p) => new DecisionLog(p.windows));
+  const tiers = new Map<string, number[]>();
+  const overheads: number[] = [];
+  const trace: TracedDecision[] = [];
+  let failedOpen = 0;
+  let rejected = 0;
+  let pending = 0;
+  const clock = { now: () => vt.now };
+
+  const arrive = (index: number, location: number) => {
+    const who = people[index];
+    if (!who) return;
+    const arrived = vt.now;
+    const iso = fleet.isolateAt(location);
+    fleet.readConfig(iso, who.key, who.keyed);
+    pending++;
+    const policy = {
+      windows: who.windows,
+      failMode: 'open' as const,
+      ...(consistency === 'fast' ? { consistency: 'fast' as const } : {}),
+    };
+    void decide({ store: iso.store, identity: who.key, policy, clock }).then((decision) => {
+      pending--;
+      const overhead = vt.now - arrived;
+      overheads.push(overhead);
+      let list = tiers.get(who.tier);
+      if (!list) {
+        list = [];
+        tiers.set(who.tier, list);
+      }
+      list.push(overhead);
+      const allowed = decision.outcome !== 'rejected' && decision.outcome !== 'failed-closed';
+      if (decision.outcome === 'failed-open') failedOpen++;
+      if (decision.outcome === 'rejected') rejected++;
+      logs[index]?.add(decision.now, allowed);
+      if (options.trace) {
+        trace.push({
+          at: arrived,
+          identity: who.key,
+          windows: who.windows,
+          location,
+          outcome: decision.outcome,
+          remaining: decision.windows.map((w) => w.remaining),
+        });
+      }
+    });
+  };
+
+  scheduleTraffic(scenario, people, vt, start, trafficRng.fork(), arrive);
+  const outage = scenario.redisIncidents.find((i) => i.kind === 'down');
+  let pendingAtRecovery = 0;
+  if (outage)
+    vt.at(start + outage.to, () => {
+      pendingAtRecovery = fleet.pendingUnits();
+    });
+  for (
+    let t = start + scenario.evictEveryMs;
+    t < start + scenario.durationMs;
+    t += scenario.evictEveryMs
+  ) {
+    vt.at(t, () => fleet.evict(scenario.evictShare));
+  }
+
+  let logLines = 0;
+  const previousSink = setLogSink(() => {
+    logLines++;
+  });
+  try {
+    // Past the end, only what is in flight finishes (late answers, flushes); no new traffic.
+    await vt.run(start + scenario.durationMs);
+    await vt.run(start + scenario.durationMs + 5_000);
+  } finally {
+    setLogSink(previousSink);
+  }
+  void logLines;
+  void pending;
+
+  const down = (t: number) =>
+    outage !== undefined && t >= start + outage.from && t < start + outage.to;
+  const judged: Judgement[] = logs.map((l) => l.judge(down));
+  const duringOutage = judged.reduce(
+    (acc, j) => ({
+      decisions: acc.decisions + j.during.decisions,
+      wrong: acc.wrong + j.during.wrong,
+    }),
+    { decisions: 0, wrong: 0 },
+  );
+  const requests = overheads.length;
+  const sum = (f: (j: Judgement) => number) => judged.reduce((s, j) => s + f(j), 0);
+  const overshoot = sum((j) => j.overshoot);
+  const falseRejections = sum((j) => j.falseRejections);
+  const attackerIndex = people.findIndex((p) => p.tier === 'attacker');
+  const attacker = attackerIndex >= 0 ? judged[attackerIndex] : undefined;
+  const storageRows = fleetStorageRows(fleet);
+  const per = (n: number) => n / Math.max(1, requests);
+  const perRequest = {
+    doRequests: per(fleet.counters.doRequests),
+    doRowsWritten: per(storageRows.written),
+    doRowsRead: per(storageRows.read),
+    doGbSeconds: per((fleet.counters.activeMs / 1000) * DURABLE_OBJECT_GB),
+    redisCommands: per(redis.billed),
+    redisHttpCalls: per(fleet.counters.redisCalls),
+    kvReads: per(fleet.counters.kvReads),
+    analyticsPoints: 1,
+  };
+  const pct = (n: number) => (100 * n) / Math.max(1, requests);
+  const perTier: SimRow['perTier'] = {};
+  for (const [tier, list] of tiers) {
+    perTier[tier] = { requests: list.length, overheadMs: percentiles(Float64Array.from(list)) };
+  }
+  const row: SimRow = {
+    scenario: scenario.name,
+    consistency,
+    seed: scenario.seed,
+    requests,
+    overheadMs: percentiles(Float64Array.from(overheads)),
+    perTier,
+    overshootPct: pct(overshoot),
+    falseRejectionPct: pct(falseRejections),
+    wrongPct: pct(overshoot + falseRejections),
+    failedOpenPct: pct(failedOpen),
+    rejectedPct: pct(rejected),
+    attacker: attacker
+      ? {
+          maxOverLimit: attacker.maxOverLimit,
+          overshoot: attacker.overshoot,
+          requests: attacker.decisions,
+        }
+      : null,
+    redisOutage: outage
+      ? {
+          requests: duringOutage.decisions,
+          wrongPct: (100 * duringOutage.wrong) / Math.max(1, duringOutage.decisions),
+          pendingUnitsAtRecovery: pendingAtRecovery,
+          pendingUnitsAtEnd: fleet.pendingUnits(),
+        }
+      : null,
+    perRequest,
+    maxObjectRps: fleet.counters.maxObjectRps,
+    maxObjectRpsIdentity: fleet.counters.maxObjectRpsIdentity,
+    costPerMillionUsd: costPerMillion(perRequest),
+    fleet: {
+      objects: fleet.counters.objectsCreated,
+      evictions: fleet.counters.evictions,
+      overloaded: fleet.counters.overloaded,
+      events: vt.events,
+    },
+    wallMs: performance.now() - wallStart,
+  };
+  return { row, trace };
+}
+
+function fleetStorageRows(fleet: Fleet): { written: number; read: number } {
+  return fleet.storageRows();
+}
