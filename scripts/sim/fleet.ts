@@ -192,6 +192,10 @@ export class Fleet {
           this.deliver(h, (o) => o.lease(request, ask, options)),
         );
       },
+      release: (request) => {
+        const h = hosted();
+        return this.o.geo.call(from, h.location, () => this.deliver(h, (o) => o.release(request)));
+      },
     };
   }
 

@@ -6,7 +6,7 @@
  * runtime's `DurableObject` class; decisions and what to persist come from `src/store/`.
  */
 import { DEFAULT_ALGORITHM } from '../../src/limiter/algorithms/registry';
-import type { CheckOutcome, CheckRequest } from '../../src/limiter/contract';
+import type { CheckOutcome, CheckRequest, ReleaseRequest } from '../../src/limiter/contract';
 import type { LeaseAsk, LeaseGrant } from '../../src/limiter/lease-protocol';
 import { alarmAfterAlarm, alarmAfterCommit, bringsForward } from '../../src/store/alarm-plan';
 import { ColdReload } from '../../src/store/cold-reload';
@@ -109,6 +109,13 @@ export class SimLimiterObject {
     const { result, commit } = this.cache.lease(request, now, ask);
     if (commit) this.persist(commit, now, writeBehind);
     return result;
+  }
+
+  /** Gives back a concurrency slot, as `LimiterObject.release` does (the model sends none yet). */
+  async release(request: ReleaseRequest): Promise<void> {
+    const now = request.now ?? this.env.now();
+    const { commit } = this.cache.release(request, now);
+    if (commit) this.persist(commit, now, false);
   }
 
   async alarm(): Promise<void> {
