@@ -1,7 +1,7 @@
 /** `npm run dev`: the worker at :8787 in front of the demo origin, the dashboard at :8788. */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startDevStack } from './lib/dev-stack';
+import { startDevStack, stopOnSignals } from './lib/dev-stack';
 
 /** wrangler's own default, so `wrangler kv key put --local ...` reaches the running stack. */
 const DEFAULT_PERSIST = resolve(import.meta.dirname, '../.wrangler/state');
@@ -44,13 +44,7 @@ edgelimit is running.
   Service token: demo-service-token   Admin token: demo-admin-token
   State: ${values.fresh ? 'fresh (temporary, gone on exit)' : `${resolve(values['persist-to'])} (kept across restarts; --fresh starts empty)`}
 Press Ctrl+C to stop.${values.quiet || values.verbose ? '' : ' One line per request follows (--quiet to silence).'}`);
-  const shutdown = async () => {
-    await stack.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-  process.on('SIGHUP', shutdown);
+  stopOnSignals(() => stack.stop());
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

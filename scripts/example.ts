@@ -1,5 +1,6 @@
 /** `npm run example`: the limiter at :8787 and the example Hono Worker at :8790 that calls it over RPC. */
 import { parseArgs } from 'node:util';
+import { stopOnSignals } from './lib/dev-stack';
 import { startExampleStack } from './lib/example-stack';
 
 const { values } = parseArgs({
@@ -24,13 +25,7 @@ The example Worker is running, rate limited by edgelimit through a service bindi
         curl -i ${e}/v1/hello -H 'X-API-Key: not-a-real-key'
   The same limiter as a proxy: ${stack.workerUrl}
 Press Ctrl+C to stop.`);
-  const shutdown = async () => {
-    await stack.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-  process.on('SIGHUP', shutdown);
+  stopOnSignals(() => stack.stop());
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

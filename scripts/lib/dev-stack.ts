@@ -52,7 +52,8 @@ export const DEMO_VARS = {
 } as const;
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const QUIET_ENV = {
+/** Environment that keeps wrangler offline and quiet (no login, no telemetry). */
+export const QUIET_ENV = {
   WRANGLER_SEND_METRICS: 'false',
   WRANGLER_SEND_ERROR_REPORTS: 'false',
   WRANGLER_HIDE_BANNER: 'true',
@@ -177,17 +178,7 @@ function startWrangler(
     stdio: ['ignore', verbose ? 'inherit' : 'pipe', verbose ? 'inherit' : 'pipe'],
     detached: true,
   });
-  // wrangler runs in its own process group (so it can be stopped with its workerd children);
-  // make sure it never outlives this process, however this process ends.
-  const killGroup = () => {
-    try {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
-  };
-  process.once('exit', killGroup);
-  child.once('exit', () => process.off('exit', killGroup));
+  endsWithThisProcess(child);
   let output = '';
   const lines = lineSplitter(onLine);
   child.stdout?.on('data', (d: Buffer) => {
@@ -220,6 +211,33 @@ async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
 
 function recent(child: ChildProcess): string {
   return (child as ChildProcess & { recentOutput?: () => string }).recentOutput?.() ?? '';
+}
+
+/**
+ * Makes a child started with `detached: true` (its own process group, so stopping it stops its
+ * workerd children too) never outlive this process, however this process ends.
+ */
+export function endsWithThisProcess(child: ChildProcess): void {
+  const killGroup = () => {
+    try {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', killGroup);
+  child.once('exit', () => process.off('exit', killGroup));
+}
+
+/** Stops `stop()`'s stack and exits on Ctrl+C, SIGTERM or a closed terminal (`npm run dev`, `npm run example`). */
+export function stopOnSignals(stop: () => Promise<void>): void {
+  const shutdown = async () => {
+    await stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGHUP', shutdown);
 }
 
 /** Stops wrangler and its workerd children (it runs in its own process group). */

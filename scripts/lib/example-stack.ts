@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startDevStack, stopProcess } from './dev-stack';
+import { endsWithThisProcess, QUIET_ENV, startDevStack, stopProcess } from './dev-stack';
 
 /** Options of {@link startExampleStack}. */
 export interface ExampleStackOptions {
@@ -79,24 +79,13 @@ function spawnExample(port: number, registry: string, verbose: boolean): ChildPr
     env: {
       ...process.env,
       WRANGLER_REGISTRY_PATH: registry,
-      WRANGLER_SEND_METRICS: 'false',
-      WRANGLER_SEND_ERROR_REPORTS: 'false',
-      WRANGLER_HIDE_BANNER: 'true',
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      ...QUIET_ENV,
     },
     stdio: ['ignore', verbose ? 'inherit' : 'pipe', verbose ? 'inherit' : 'pipe'],
     // Its own process group, so stopping it stops its workerd children too.
     detached: true,
   });
-  const killGroup = () => {
-    try {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      // Already gone.
-    }
-  };
-  process.once('exit', killGroup);
-  child.once('exit', () => process.off('exit', killGroup));
+  endsWithThisProcess(child);
   let output = '';
   const keep = (d: Buffer) => {
     output = (output + d.toString()).slice(-4000);
