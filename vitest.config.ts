@@ -17,6 +17,9 @@ export default defineConfig({
                 UPSTASH_REDIS_REST_URL: inject('upstashUrl'),
                 UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
                 LIMITER_STORE: 'durable-object',
+                // Most tests assert exact counts request by request; the default (`fast`) has its
+                // own tests (testWorker({ CONSISTENCY: 'fast' }), test/store/lease-store.test.ts).
+                CONSISTENCY: 'exact',
                 ORIGIN_URL: 'demo',
                 SEED_DEMO: 'true',
               },

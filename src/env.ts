@@ -18,6 +18,11 @@ export interface Secrets {
   CF_API_TOKEN?: string;
   /** Optional tuning, as strings like every var. */
   STORE_BUDGET_MS?: string;
+  /**
+   * Consistency of every policy that does not choose its own: `fast` (the default: decisions from
+   * leases in the isolate) or `exact` (one round trip to the identity's object per request).
+   */
+  CONSISTENCY?: string;
   /** `true`: one `decision` log line per proxied request (`npm run dev` sets it). */
   LOG_DECISIONS?: string;
   CONFIG_TTL_MS?: string;
@@ -49,6 +54,9 @@ export type Bindings = Env & Secrets;
 const STORE_MODES = ['durable-object', 'redis', 'hybrid', 'memory'] as const;
 export type StoreMode = (typeof STORE_MODES)[number];
 
+/** Consistency of a deployment that does not set `CONSISTENCY` (wrangler.toml ships it too). */
+export const DEFAULT_CONSISTENCY = 'fast';
+
 const settingsSchema = z.object({
   ORIGIN_URL: z.union([z.literal(''), z.literal('demo'), z.url({ protocol: /^https?$/ })]),
   LIMITER_STORE: z.enum(STORE_MODES),
@@ -59,6 +67,7 @@ const settingsSchema = z.object({
   SEED_DEMO: z.enum(['true', 'false']),
   LOG_DECISIONS: z.enum(['true', 'false']).default('false'),
   STORE_BUDGET_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  CONSISTENCY: z.enum(['exact', 'fast']).default(DEFAULT_CONSISTENCY),
   CONFIG_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   // A share of the limit (0.8) or a percentage (80).
   ALERT_THRESHOLD: z.coerce.number().gt(0).max(100).default(0.8),
@@ -94,6 +103,8 @@ export interface Settings {
   /** Log one `decision` line per proxied request (local development). */
   readonly logDecisions: boolean;
   readonly storeBudgetMs: number;
+  /** Consistency of policies that set none (`CONSISTENCY`). */
+  readonly consistency: 'exact' | 'fast';
   readonly configTtlMs: number;
   /** Share of a limit (0..1] at which a customer is alerted as approaching it; default 0.8. */
   readonly alertThreshold: number;
@@ -159,6 +170,7 @@ export function readSettings(env: Bindings): Settings {
     seedDemo: v.SEED_DEMO === 'true',
     logDecisions: v.LOG_DECISIONS === 'true',
     storeBudgetMs: v.STORE_BUDGET_MS,
+    consistency: v.CONSISTENCY,
     configTtlMs: v.CONFIG_TTL_MS,
     alertThreshold: v.ALERT_THRESHOLD > 1 ? v.ALERT_THRESHOLD / 100 : v.ALERT_THRESHOLD,
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },

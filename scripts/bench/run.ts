@@ -226,7 +226,7 @@ async function main(): Promise<void> {
         })),
       );
     }
-    const lines = bar(latency, accuracy, missing);
+    const lines = bar(latency, accuracy, missing, throughput);
     const elapsedMs = performance.now() - started;
 
     console.log(

@@ -10,12 +10,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEFAULT_CONSISTENCY as DEPLOYED_CONSISTENCY } from '../../src/env';
 import { LIST_PRICES, PRICES_CHECKED_ON } from '../lib/list-prices';
 import { DEFAULT_SCENARIO } from './scenario';
 import { type Consistency, type SimRow, simulate } from './simulate';
 
-/** The consistency mode a new deployment gets: no `consistency` in any policy means exact. */
-export const DEFAULT_CONSISTENCY: Consistency = 'exact';
+/** The consistency mode a new deployment gets (`CONSISTENCY`, shipped in wrangler.toml). */
+export const DEFAULT_CONSISTENCY: Consistency = DEPLOYED_CONSISTENCY;
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 

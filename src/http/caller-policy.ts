@@ -17,6 +17,7 @@ export async function policyFor(
   const policy = await services.config.policy();
   const now = services.clock.now();
   const slotLeaseMs = services.settings.slotLeaseMs;
+  const defaultConsistency = services.settings.consistency;
   if (caller.kind === 'anonymous')
     return resolvePolicy({
       policy,
@@ -26,6 +27,7 @@ export async function policyFor(
       path,
       now,
       slotLeaseMs,
+      defaultConsistency,
     });
   const customer = await services.config.customer(caller.customerId);
   return resolvePolicy({
@@ -37,6 +39,7 @@ export async function policyFor(
     path,
     now,
     slotLeaseMs,
+    defaultConsistency,
   });
 }
 

@@ -46,6 +46,8 @@ export interface PolicyInput {
   readonly now: number;
   /** How long a concurrency slot is leased (at least the origin timeout) [60 s]. */
   readonly slotLeaseMs?: number;
+  /** Consistency when neither the customer record nor the policy sets one [exact]. */
+  readonly defaultConsistency?: 'exact' | 'fast';
 }
 
 /** Default lease of a concurrency slot: a request that never gives its slot back frees it then. */
@@ -99,7 +101,8 @@ export function resolvePolicy(input: PolicyInput): ResolvedPolicy {
     }
   }
   const throttle = customer?.throttle ?? policy.throttle;
-  const consistency = customer?.consistency ?? policy.consistency?.[tier];
+  const consistency =
+    customer?.consistency ?? policy.consistency?.[tier] ?? input.defaultConsistency;
   return {
     tier,
     windows,

@@ -17,6 +17,10 @@ describe('wrangler.toml defaults', () => {
     expect(vars.SERVICE_TOKENS).toBeUndefined();
   });
 
+  it('give a new deployment fast consistency (decisions from leases, no round trip per request)', () => {
+    expect(vars.CONSISTENCY).toBe('fast');
+  });
+
   it('leave the demo origin and demo data to the local dev stack', () => {
     expect(DEMO_VARS).toMatchObject({ ORIGIN_URL: 'demo', SEED_DEMO: 'true' });
   });

@@ -46,6 +46,21 @@ describe('resolvePolicy', () => {
   const ids = (r: ReturnType<typeof resolvePolicy>) =>
     r.windows.map((w) => `${w.id}=${w.limit}/${w.windowMs}`);
 
+  it('takes the deployment default consistency only where neither policy nor customer sets one', () => {
+    const at = { policy: DEFAULT_POLICY, method: 'GET', path: '/v1/x', now: 0 };
+    expect(resolvePolicy({ ...at, tier: 'free', defaultConsistency: 'fast' }).consistency).toBe(
+      'fast',
+    );
+    expect(resolvePolicy({ ...at, tier: 'free' }).consistency).toBeUndefined();
+    const policy = { ...DEFAULT_POLICY, consistency: { free: 'exact' as const } };
+    expect(
+      resolvePolicy({ ...at, policy, tier: 'free', defaultConsistency: 'fast' }).consistency,
+    ).toBeUndefined();
+    const customer: CustomerRecord = { tier: 'pro', consistency: 'exact' };
+    expect(
+      resolvePolicy({ ...at, tier: 'pro', customer, defaultConsistency: 'fast' }).consistency,
+    ).toBeUndefined();
+  });
   it('gives each tier its default windows', () => {
     expect(ids(resolvePolicy({ ...base, tier: 'free' }))).toEqual([
       'minute=100/60000',
