@@ -5,13 +5,13 @@
  */
 import type { Clock } from '../../src/clock';
 import type { Bindings, Settings } from '../../src/env';
+import type { Cells } from '../../src/limiter/algorithm';
+import { DEFAULT_ALGORITHM } from '../../src/limiter/algorithms/registry';
 import type { CheckRequest, CounterStore } from '../../src/limiter/contract';
+import { snapshotKey } from '../../src/limiter/keys';
 import type { ComposedStore } from '../../src/store/compose';
 import { composeStore } from '../../src/store/compose';
 import type { LimiterNamespace, LimiterRpc } from '../../src/store/durable-object-store';
-import type { Cells } from '../../src/limiter/algorithm';
-import { DEFAULT_ALGORITHM } from '../../src/limiter/algorithms/registry';
-import { snapshotKey } from '../../src/limiter/keys';
 import type { LimiterCore } from '../../src/store/limiter-core';
 import { decodeWindows } from '../../src/store/snapshot-codec';
 import { stateFromEntries } from '../../src/store/storage-layout';

@@ -45,7 +45,11 @@ export class LimiterObject extends DurableObject<Env> {
    * what the previous lease left unused. The algorithm records granted units so that the window
    * never holds more than the limit, whatever the isolates do with their leases.
    */
-  lease(request: CheckRequest, ask: LeaseAsk, options: LimiterCallOptions = {}): Promise<LeaseGrant> {
+  lease(
+    request: CheckRequest,
+    ask: LeaseAsk,
+    options: LimiterCallOptions = {},
+  ): Promise<LeaseGrant> {
     return this.core.lease(request, ask, options);
   }
 

@@ -11,8 +11,8 @@ export const SNAPSHOT_CELLS = 100;
 
 /**
  * Epoch ms from which no cell of the window stored under `key` counts any more (`-Infinity` when
- * the window is empty or the key is not a window's). A cell `b` of width `w` counts until
- * `(b + 1) * w + window - 1`, inclusive.
+ * the window is empty or the key is not a window's): a cell `b` of width `w` stops counting at
+ * `(b + 1) * w + window - 1` (`bucketExpiry`).
  */
 export function windowExpiresAt(key: string, cells: Cells): number {
   const geometry = parseWindowKey(key);
@@ -21,7 +21,7 @@ export function windowExpiresAt(key: string, cells: Cells): number {
   for (const [b, n] of cells) if (n !== 0 && b > latest) latest = b;
   return latest === Number.NEGATIVE_INFINITY
     ? latest
-    : (latest + 1) * geometry.width + geometry.windowMs;
+    : (latest + 1) * geometry.width + geometry.windowMs - 1;
 }
 
 /**
