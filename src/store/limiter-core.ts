@@ -6,8 +6,8 @@
  * Decisions change memory only (`hot-cache.ts`). The object saves its whole identity as one
  * snapshot row (`storage-layout.ts`) from its alarm, at most `SAVE_INTERVAL_MS` after the first
  * unsaved change, or within the decision once a window's unsaved units reach `unsavedLimit` of its
- * limit, or when a slot changed (`save-plan.ts`). In hybrid mode the alarm then sends Redis the
- * same snapshot, coarsened (`Algorithm.coarsen`), in one `SET ... PX`; a cold object without
+ * limit or a concurrency slot is taken (`save-plan.ts`). In hybrid mode the alarm then sends Redis
+ * the same snapshot, coarsened (`Algorithm.coarsen`), in one `SET ... PX`; a cold object without
  * storage reads it back with one `GET` (`cold-reload.ts`).
  */
 import type { Cells } from '../limiter/algorithm';
@@ -18,7 +18,7 @@ import { log } from '../telemetry/log';
 import { ColdReload } from './cold-reload';
 import type { LimiterCallOptions } from './durable-object-store';
 import { type Commit, HotCache } from './hot-cache';
-import { bringsForward, unsavedLimit, wantedAlarm } from './save-plan';
+import { bringsForward, retryDelayMs, unsavedLimit, wantedAlarm } from './save-plan';
 import { decodeWindows, encodeWindows } from './snapshot-codec';
 import { deleteBatches, rowName, snapshotRows, stateFromEntries } from './storage-layout';
 
@@ -75,6 +75,9 @@ export class LimiterCore {
   private changes = 0;
   private sent = 0;
   private unsentSince: number | null = null;
+  /** Failed sends in a row, and when to try again. */
+  private failures = 0;
+  private retryAt: number | null = null;
   private sending: Promise<void> | undefined;
 
   constructor(
@@ -189,10 +192,11 @@ export class LimiterCore {
     let saveNow = false;
     let shared = false;
     for (const d of commit.deltas) {
-      // Slots are saved with the decision: they exist nowhere else, and a forgotten slot would
-      // let one more request in flight than the limit.
+      // A slot taken is saved with the decision: it exists nowhere else, and a forgotten slot
+      // would let one more request in flight than the limit. A slot given back waits for the
+      // next save: forgotten, it stays held until its lease ends (counted longer, never less).
       if (d.local) {
-        saveNow = true;
+        if (d.delta > 0) saveNow = true;
         continue;
       }
       shared = true;
@@ -276,9 +280,12 @@ export class LimiterCore {
       }
       this.sent = upTo;
       this.unsentSince = this.changes > this.sent ? this.runtime.now() : null;
+      this.failures = 0;
+      this.retryAt = null;
     } catch (error) {
       log('store-error', { store: 'write-behind', message: String(error) }, 'error');
-      this.unsentSince = this.runtime.now();
+      this.failures++;
+      this.retryAt = this.runtime.now() + retryDelayMs(this.failures);
       this.runtime.onWriteBehindFailure?.(error);
     }
   }
@@ -289,6 +296,7 @@ export class LimiterCore {
       now,
       unsavedSince: this.unsavedSince,
       unsentSince: this.hybrid ? this.unsentSince : null,
+      retryAt: this.retryAt,
       expiresAt: this.cache.expiresAt(),
       rows: this.rows,
     });

@@ -14,6 +14,18 @@ export const MIN_UNSAVED_UNITS = 10;
 /** Share of a window's limit that may be unsaved before a save within the decision. */
 export const UNSAVED_SHARE = 0.01;
 
+/** Longest wait between two attempts to send Redis the snapshot while it fails. */
+export const MAX_RETRY_MS = 60_000;
+
+/**
+ * Wait before the next attempt after `failures` failed sends in a row: the interval, doubling up
+ * to {@link MAX_RETRY_MS}, so a Redis down for a minute costs each object a few alarms, not thirty.
+ * @example retryDelayMs(1) // 2000; retryDelayMs(3) // 8000; retryDelayMs(10) // 60000
+ */
+export function retryDelayMs(failures: number): number {
+  return Math.min(MAX_RETRY_MS, SAVE_INTERVAL_MS * 2 ** Math.max(0, failures - 1));
+}
+
 /** With nothing unsaved, a window's cells are swept this long after they stopped counting. */
 const SWEEP_GRACE_MS = 60_000;
 
@@ -33,6 +45,8 @@ export interface SaveState {
   readonly unsavedSince: number | null;
   /** When the first change not in Redis was made (hybrid); `null` when Redis is current. */
   readonly unsentSince: number | null;
+  /** After a failed send: when to try again (instead of an interval after `unsentSince`). */
+  readonly retryAt?: number | null;
   /** Epoch ms from which nothing held counts (`-Infinity`: nothing held). */
   readonly expiresAt: number;
   /** Snapshot rows in storage. */
@@ -45,8 +59,10 @@ export interface SaveState {
  * of an identity gone quiet), else none.
  */
 export function wantedAlarm(s: SaveState): number | null {
-  const since = Math.min(s.unsavedSince ?? Infinity, s.unsentSince ?? Infinity);
-  if (since !== Infinity) return Math.max(s.now, since + SAVE_INTERVAL_MS);
+  const save = s.unsavedSince === null ? Infinity : s.unsavedSince + SAVE_INTERVAL_MS;
+  const send = s.unsentSince === null ? Infinity : (s.retryAt ?? s.unsentSince + SAVE_INTERVAL_MS);
+  const due = Math.min(save, send);
+  if (due !== Infinity) return Math.max(s.now, due);
   if (s.expiresAt === Number.NEGATIVE_INFINITY) return s.rows > 0 ? s.now : null;
   return Math.max(s.now, s.expiresAt) + SWEEP_GRACE_MS;
 }

@@ -13,7 +13,12 @@ import { ColdReload } from '../../src/store/cold-reload';
 import { HotCache } from '../../src/store/hot-cache';
 import { LimiterCore, type LimiterRuntime } from '../../src/store/limiter-core';
 import { createMemoryStore } from '../../src/store/memory-store';
-import { SAVE_INTERVAL_MS, unsavedLimit, wantedAlarm } from '../../src/store/save-plan';
+import {
+  retryDelayMs,
+  SAVE_INTERVAL_MS,
+  unsavedLimit,
+  wantedAlarm,
+} from '../../src/store/save-plan';
 import { decodeWindows, encodeWindows } from '../../src/store/snapshot-codec';
 import { rowName, snapshotRows, stateFromEntries } from '../../src/store/storage-layout';
 import { EPOCH, traceArb, windowSpecArb } from '../support/arbitraries';
@@ -208,6 +213,16 @@ describe('save plan', () => {
       wantedAlarm({ ...base, unsavedSince: null, expiresAt: Number.NEGATIVE_INFINITY, rows: 0 }),
     ).toBeNull();
   });
+
+  it('backs off while Redis refuses the snapshot: 2, 4, 8 s ... at most a minute apart', () => {
+    expect([1, 2, 3, 6, 7, 20].map(retryDelayMs)).toEqual([
+      2_000, 4_000, 8_000, 60_000, 60_000, 60_000,
+    ]);
+    const base = { now: EPOCH, unsavedSince: null, expiresAt: EPOCH + 60_000, rows: 1 };
+    expect(wantedAlarm({ ...base, unsentSince: EPOCH - 9_000, retryAt: EPOCH + 8_000 })).toBe(
+      EPOCH + 8_000,
+    );
+  });
 });
 
 /** LimiterCore over plain maps: storage that outlives the instance, alarms run by hand. */
@@ -327,6 +342,27 @@ describe('LimiterCore', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('saves a slot taken within the decision; a slot given back waits (held until its lease ends)', async () => {
+    const o = memoryObject();
+    let core = o.start();
+    const windows: WindowSpec[] = [
+      { id: 'concurrency', kind: 'concurrency', limit: 1, windowMs: 60_000 },
+    ];
+    const request = { identity: 'c:slots', windows, now: EPOCH };
+    expect((await core.check({ ...request, slotToken: 7 })).allowed).toBe(true);
+    expect(o.entries.has(rowName(0))).toBe(true);
+    core = o.start();
+    expect((await core.check({ ...request, slotToken: 8 })).allowed).toBe(false);
+    const rows = o.billed.rows;
+    await core.release({ ...request, slotToken: 7 });
+    expect(o.billed.rows - rows).toBeLessThanOrEqual(1); // the alarm, not a row
+    core = o.start();
+    expect((await core.check({ ...request, slotToken: 8 })).allowed).toBe(false);
+    expect((await core.check({ ...request, now: EPOCH + 60_000, slotToken: 8 })).allowed).toBe(
+      true,
     );
   });
 
