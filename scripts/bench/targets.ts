@@ -21,7 +21,10 @@ export interface Target {
   readonly family: 'edgelimit' | 'upstash';
   /** Touches Redis on the request path, so the simulated RTT matters. */
   readonly networked: boolean;
-  /** Writes behind in batches: wait `settleMs` before reading the command counter. */
+  /**
+   * Saves in batches (Durable Object modes: storage rows and, hybrid, the Redis SET come from the
+   * object's alarm): wait `settleMs` before reading the counters.
+   */
   readonly writeBehind: boolean;
   /** Measure the blocked (429) case at 10 ms RTT, where an in-isolate L1 saves the round trip. */
   readonly blockedCell: boolean;
@@ -74,7 +77,7 @@ export async function edgelimitTargets(
       ...base,
       id: e.mode,
       label: `edgelimit ${e.mode}${e.mode === 'memory' || e.mode === 'redis' ? '' : ' exact'}`,
-      writeBehind: e.mode === 'hybrid',
+      writeBehind: e.mode === 'hybrid' || e.mode === 'durable-object',
       blockedCell: networked,
       allowed: spec(allowedKey),
       blocked: spec(blockedKey),

@@ -5,17 +5,21 @@
  */
 import type { Clock } from '../../src/clock';
 import type { Bindings, Settings } from '../../src/env';
+import type { Cells } from '../../src/limiter/algorithm';
+import { DEFAULT_ALGORITHM } from '../../src/limiter/algorithms/registry';
 import type { CheckRequest, CounterStore } from '../../src/limiter/contract';
+import { snapshotKey } from '../../src/limiter/keys';
 import type { ComposedStore } from '../../src/store/compose';
 import { composeStore } from '../../src/store/compose';
 import type { LimiterNamespace, LimiterRpc } from '../../src/store/durable-object-store';
-import { PENDING_KEY } from '../../src/store/storage-layout';
-import { fromStored, pendingUnits, type StoredPending } from '../../src/store/write-behind';
+import type { LimiterCore } from '../../src/store/limiter-core';
+import { decodeWindows } from '../../src/store/snapshot-codec';
+import { stateFromEntries } from '../../src/store/storage-layout';
 import type { Geography } from './geography';
 import type { Rng } from './rng';
 import type { Scenario } from './scenario';
 import { hybridSettings } from './settings';
-import { SimLimiterObject, SimStorage } from './sim-object';
+import { SimStorage, simLimiterObject } from './sim-object';
 import type { SimRedis } from './sim-redis';
 import type { Scheduled, VirtualTime } from './virtual-time';
 
@@ -41,7 +45,7 @@ interface Hosted {
   readonly identity: string;
   readonly location: number;
   readonly storage: SimStorage;
-  instance: SimLimiterObject | undefined;
+  instance: LimiterCore | undefined;
   busyUntil: number;
   alarm: Scheduled | undefined;
   second: number;
@@ -122,12 +126,18 @@ export class Fleet {
     }
   }
 
-  /** Write-behind units stored as pending in every object (not yet in Redis). */
+  /**
+   * Units the objects' storage counts that Redis does not (yet): per identity, what its stored
+   * snapshot counts now beyond what its Redis snapshot counts, summed.
+   */
   pendingUnits(): number {
+    const now = this.o.vt.now;
     let units = 0;
     for (const h of this.objects.values()) {
-      const stored = h.storage.entries.get(PENDING_KEY) as StoredPending | undefined;
-      units += pendingUnits(fromStored(stored));
+      const stored = liveUnits(stateFromEntries(h.storage.entries).windows, now);
+      if (!stored) continue;
+      const copy = this.o.redis.peek(snapshotKey(h.identity));
+      units += Math.max(0, stored - (copy ? liveUnits(decodeWindows(copy), now) : 0));
     }
     return units;
   }
@@ -218,7 +228,7 @@ export class Fleet {
   }
 
   /** One request to an object: queued behind the ones before it, one at a time. */
-  private async deliver<T>(h: Hosted, fn: (o: SimLimiterObject) => Promise<T>): Promise<T> {
+  private async deliver<T>(h: Hosted, fn: (o: LimiterCore) => Promise<T>): Promise<T> {
     const { vt, scenario } = this.o;
     this.counters.doRequests++;
     const second = Math.floor(vt.now / 1000);
@@ -239,7 +249,7 @@ export class Fleet {
     h.busyUntil = start + scenario.objectServiceMs;
     if (start > vt.now) await vt.sleep(start - vt.now);
     if (!h.instance) {
-      h.instance = new SimLimiterObject(this.objectEnv(h));
+      h.instance = simLimiterObject(this.objectEnv(h));
       this.counters.objectsCreated++;
     }
     const began = vt.now;
@@ -270,8 +280,9 @@ export class Fleet {
         h.alarm = vt.at(at, fire);
       },
       redis: {
-        hgetall: (key: string) => viaNetwork(() => redis.hgetall(key)),
-        merge: (keys: string[], args: string[]) => viaNetwork(() => redis.merge(keys, args)),
+        get: (key: string) => viaNetwork(() => redis.get(key)),
+        set: (key: string, value: string, ttlMs: number) =>
+          viaNetwork(() => redis.set(key, value, ttlMs)),
       },
       onRedisCall: () => {
         this.counters.redisCalls++;
@@ -279,4 +290,17 @@ export class Fleet {
       redisConfigured: true,
     };
   }
+}
+
+/** Units counted at `now` in the shared windows of `windows` (slots left out). */
+function liveUnits(windows: Map<string, Cells>, now: number): number {
+  const algorithm = DEFAULT_ALGORITHM;
+  let units = 0;
+  for (const [key, cells] of windows) {
+    if (algorithm.sharedKey && !algorithm.sharedKey(key)) continue;
+    const copy = new Map(cells);
+    algorithm.expire(key, copy, now);
+    for (const n of copy.values()) units += n;
+  }
+  return units;
 }

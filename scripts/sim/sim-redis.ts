@@ -1,7 +1,7 @@
 /**
- * Upstash Redis as the simulation sees it: hashes of cells with a TTL, the two operations the
- * hybrid object sends (HGETALL on a cold reload, the write-behind merge script), billed the way
- * Upstash bills them (every command the script runs), and periods when it is slow or down.
+ * Upstash Redis as the simulation sees it: string values with a TTL, the two commands the hybrid
+ * object sends (GET of the identity's snapshot on a cold reload, SET of it per batch), billed the
+ * way Upstash bills them (one command each), and periods when it is slow or down.
  */
 import type { VirtualTime } from './virtual-time';
 
@@ -16,7 +16,7 @@ export interface RedisIncident {
 
 /** The Redis of the simulation. */
 export class SimRedis {
-  private readonly hashes = new Map<string, { cells: Map<number, number>; expiresAt: number }>();
+  private readonly values = new Map<string, { value: string; expiresAt: number }>();
   /** Commands as Upstash bills them. */
   billed = 0;
   /** Calls that failed because Redis was down. */
@@ -39,38 +39,24 @@ export class SimRedis {
     return extra;
   }
 
-  /** HGETALL: one billed command. */
-  hgetall(key: string): Record<string, number> | null {
+  /** GET: one billed command. */
+  get(key: string): string | null {
     this.available();
     this.billed += 1;
-    const hash = this.live(key);
-    return hash ? Object.fromEntries(hash.cells) : null;
+    return this.live(key) ?? null;
   }
 
-  /**
-   * The merge script (`merge.ts`): per key, ARGV = ttl, n pairs, then n (cell, units) pairs;
-   * HINCRBY per pair and PEXPIRE per key. Billed: the EVALSHA plus every command it runs.
-   */
-  merge(keys: readonly string[], args: readonly string[]): number {
+  /** SET key value PX ttl: one billed command. */
+  set(key: string, value: string, ttlMs: number): 'OK' {
     this.available();
     this.billed += 1;
-    let a = 0;
-    for (const key of keys) {
-      const ttl = Number(args[a]);
-      const pairs = Number(args[a + 1]);
-      a += 2;
-      const hash = this.live(key) ?? { cells: new Map<number, number>(), expiresAt: 0 };
-      for (let p = 0; p < pairs; p++) {
-        const cell = Number(args[a]);
-        hash.cells.set(cell, (hash.cells.get(cell) ?? 0) + Number(args[a + 1]));
-        a += 2;
-        this.billed += 1;
-      }
-      hash.expiresAt = this.vt.now + ttl;
-      this.billed += 1;
-      this.hashes.set(key, hash);
-    }
-    return keys.length;
+    this.values.set(key, { value, expiresAt: this.vt.now + Math.max(1, Math.ceil(ttlMs)) });
+    return 'OK';
+  }
+
+  /** The value of `key` now, without billing (for the backlog figure). */
+  peek(key: string): string | undefined {
+    return this.live(key);
   }
 
   private available(): void {
@@ -80,12 +66,12 @@ export class SimRedis {
     }
   }
 
-  private live(key: string) {
-    const hash = this.hashes.get(key);
-    if (hash && hash.expiresAt <= this.vt.now) {
-      this.hashes.delete(key);
+  private live(key: string): string | undefined {
+    const entry = this.values.get(key);
+    if (entry && entry.expiresAt <= this.vt.now) {
+      this.values.delete(key);
       return undefined;
     }
-    return hash;
+    return entry?.value;
   }
 }

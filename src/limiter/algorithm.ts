@@ -28,9 +28,6 @@ export interface Changed<T> {
   readonly changes: readonly CellChange[];
 }
 
-/** Write-behind deltas waiting for Redis: window key -> its window length and cell -> delta. */
-export type PendingDeltas = Map<string, { windowMs: number; deltas: Map<number, number> }>;
-
 /** A Lua script and its pinned SHA-1 (the registry's test recomputes every one). */
 export interface PinnedScript {
   readonly name: string;
@@ -54,7 +51,7 @@ export interface SlotRelease {
   call(request: ReleaseRequest): ScriptCall;
 }
 
-/** One way of counting: its key layout, its in-memory decision, its Lua, its lease and merge rules. */
+/** One way of counting: its key layout, its in-memory decision, its Lua, its lease and copy rules. */
 export interface Algorithm {
   readonly name: string;
   /** Storage key of one window of one identity; whatever changes how its cells read is in it. */
@@ -89,10 +86,17 @@ export interface Algorithm {
   readonly script: PinnedScript;
   scriptCall(request: CheckRequest): ScriptCall;
   parseReply(reply: unknown, request: CheckRequest): CheckOutcome;
-  /** The script that merges write-behind deltas into Redis, and its call. */
-  readonly merge: PinnedScript;
-  mergeCall(pending: PendingDeltas): ScriptCall;
-  /** Scripts a {@link ScriptCall} or {@link SlotRelease} may name besides `script` and `merge`. */
+  /**
+   * Epoch ms from which no cell of the window stored under `key` counts (`-Infinity` when none
+   * does): how long a copy of it must be kept, and when the object may forget it.
+   */
+  expiresAt(key: string, cells: Cells): number;
+  /**
+   * A smaller copy of a window's cells for the hybrid store's Redis snapshot, which a cold object
+   * decides from: it may count units longer than `cells` do, never less, at any instant.
+   */
+  coarsen(key: string, cells: Cells): Cells;
+  /** Scripts a {@link ScriptCall} or {@link SlotRelease} may name besides `script`. */
   readonly calls?: readonly PinnedScript[];
   /** Slots held by requests in flight, for algorithms that have them. */
   readonly slots?: SlotRelease;

@@ -22,3 +22,12 @@ export function ipIdentity(ip: string): IdentityKey {
 export function keyGuessIdentity(ip: string): IdentityKey {
   return `guess:${ip.replace(UNSAFE, '_')}`;
 }
+
+/**
+ * Redis key of the hybrid store's snapshot of one identity (every shared window, compact, written
+ * by the identity's Durable Object alone). The braces are the identity's Cluster hash tag, as in
+ * the window keys.
+ */
+export function snapshotKey(identity: string): string {
+  return `el:{${identity}}:snap`;
+}

@@ -1,35 +1,34 @@
 /**
  * The decision core of the Durable Object per identity: its windows' cells in memory, decided by
- * an algorithm, and for every decision the storage writes and write-behind deltas it owes. Plain
- * code: the object is a shell around it, and tests and simulations drive it without the runtime.
+ * an algorithm, and for every decision the cells it changed (what the object owes its storage and
+ * Redis). Plain code: the object is a shell around it, and tests and simulations drive it without
+ * the runtime.
  */
 import type { Algorithm, CellChange, Cells } from '../limiter/algorithm';
 import { DEFAULT_ALGORITHM } from '../limiter/algorithms/registry';
 import type { CheckOutcome, CheckRequest, ReleaseRequest } from '../limiter/contract';
 import type { LeaseAsk, LeaseGrant } from '../limiter/lease-protocol';
-import { cellEntry } from './storage-layout';
 
 /** What names a request's state: whose it is, and which windows. */
 type Addressed = Pick<CheckRequest | ReleaseRequest, 'identity' | 'windows'>;
 
-/** A change of one window's cell, addressed by its storage key, for write-behind. */
+/** A change of one window's cell, addressed by its storage key. */
 export interface KeyedDelta {
   readonly key: string;
-  readonly windowMs: number;
+  /** The limit of the window (what an unsaved count is measured against). */
+  readonly limit: number;
   readonly cell: number;
   readonly delta: number;
+  /** State that lives only in the object (slots): never copied to Redis. */
+  readonly local?: boolean;
 }
 
-/** What one decision must persist: entries to write and to delete, and deltas for Redis. */
+/** What one decision changed: the cells, by key. */
 export interface Commit {
-  readonly writes: Record<string, number>;
-  readonly deletes: string[];
   readonly deltas: readonly KeyedDelta[];
-  /** The longest window of the request, for when to clean up. */
-  readonly longestWindowMs: number;
 }
 
-/** A decision's answer and, when it changed anything, what to persist. */
+/** A decision's answer and, when it changed anything, what changed. */
 export interface Decided<T> {
   readonly result: T;
   readonly commit?: Commit;
@@ -39,12 +38,10 @@ export interface Decided<T> {
 export class HotCache {
   /** Window key -> cells. */
   readonly windows: Map<string, Cells>;
-  /** Entries of cells that expired in memory and still wait to be deleted from storage. */
-  private expired: string[] = [];
 
   constructor(
     windows: Map<string, Cells> = new Map(),
-    private readonly algorithm: Algorithm = DEFAULT_ALGORITHM,
+    readonly algorithm: Algorithm = DEFAULT_ALGORITHM,
   ) {
     this.windows = windows;
   }
@@ -54,9 +51,14 @@ export class HotCache {
     return request.windows.map((spec) => this.algorithm.key(request.identity, spec));
   }
 
-  /** The keys of a request that Redis also holds (what a cold start reloads); slots are not. */
+  /** Whether Redis also holds the state of `key` (slots are the object's alone). */
+  isShared(key: string): boolean {
+    return this.algorithm.sharedKey?.(key) ?? true;
+  }
+
+  /** The keys of a request that Redis also holds (what a cold start reloads). */
   sharedKeysOf(request: Addressed): string[] {
-    return this.keysOf(request).filter((key) => this.algorithm.sharedKey?.(key) ?? true);
+    return this.keysOf(request).filter((key) => this.isShared(key));
   }
 
   /** Checks and records every window of one request, all or nothing. */
@@ -70,9 +72,7 @@ export class HotCache {
       request.consume ?? true,
       request.slotToken,
     );
-    return changes.length
-      ? { result, commit: this.commit(request, keys, byId, changes) }
-      : { result };
+    return changes.length ? { result, commit: this.commit(request, keys, changes) } : { result };
   }
 
   /** Gives back the slots of a finished request; unknown tokens change nothing. */
@@ -81,31 +81,31 @@ export class HotCache {
     if (!slots) return { result: 0 };
     const { keys, byId } = this.open(request, now);
     const { result, changes } = slots.release(request.windows, byId, request.slotToken);
-    return changes.length
-      ? { result, commit: this.commit(request, keys, byId, changes) }
-      : { result };
+    return changes.length ? { result, commit: this.commit(request, keys, changes) } : { result };
   }
 
   /** Grants a `fast` lease, first taking back what the previous lease left unused. */
   lease(request: CheckRequest, now: number, ask: LeaseAsk): Decided<LeaseGrant> {
     const { keys, byId } = this.open(request, now);
     const { result, changes } = this.algorithm.lease(request.windows, byId, now, ask);
-    return changes.length
-      ? { result, commit: this.commit(request, keys, byId, changes) }
-      : { result };
+    return changes.length ? { result, commit: this.commit(request, keys, changes) } : { result };
   }
 
-  /**
-   * Drops every cell that no longer counts at `now` and every window left empty.
-   * @returns the storage entries to delete.
-   */
-  sweep(now: number): string[] {
-    const dead: string[] = [];
+  /** Drops every cell that no longer counts at `now` and every window left empty. */
+  sweep(now: number): void {
     for (const [key, cells] of this.windows) {
-      for (const cell of this.algorithm.expire(key, cells, now)) dead.push(cellEntry(key, cell));
+      this.algorithm.expire(key, cells, now);
       if (cells.size === 0) this.windows.delete(key);
     }
-    return dead;
+  }
+
+  /** Epoch ms from which nothing the cache holds counts any more (`-Infinity`: nothing held). */
+  expiresAt(): number {
+    let latest = Number.NEGATIVE_INFINITY;
+    for (const [key, cells] of this.windows) {
+      latest = Math.max(latest, this.algorithm.expiresAt(key, cells));
+    }
+    return latest;
   }
 
   /** The cells of every window of a request by window id; expired cells leave memory here. */
@@ -119,41 +119,28 @@ export class HotCache {
         cells = new Map();
         this.windows.set(key, cells);
       }
-      // Expired cells leave storage with the next commit.
-      for (const cell of this.algorithm.expire(key, cells, now)) {
-        this.expired.push(cellEntry(key, cell));
-      }
+      this.algorithm.expire(key, cells, now);
       byId.set(spec.id, cells);
     });
     return { keys, byId };
   }
 
-  /** The entries of every changed cell (deleted when empty), pending deletes, and the deltas. */
-  private commit(
-    request: Addressed,
-    keys: readonly string[],
-    byId: Map<string, Cells>,
-    changes: readonly CellChange[],
-  ): Commit {
-    const writes: Record<string, number> = {};
-    const deletes = this.expired;
-    this.expired = [];
+  /** The changes of a decision, addressed by storage key. */
+  private commit(request: Addressed, keys: readonly string[], changes: readonly CellChange[]) {
     const deltas: KeyedDelta[] = [];
     request.windows.forEach((spec, i) => {
       const key = keys[i] ?? this.algorithm.key(request.identity, spec);
-      const cells = byId.get(spec.id);
       for (const change of changes) {
         if (change.window !== spec.id) continue;
-        const count = cells?.get(change.cell) ?? 0;
-        if (count > 0) writes[cellEntry(key, change.cell)] = count;
-        else deletes.push(cellEntry(key, change.cell));
-        // Slots live only here: Redis never decides from them, so they are not written behind.
-        if (!change.local) {
-          deltas.push({ key, windowMs: spec.windowMs, cell: change.cell, delta: change.delta });
-        }
+        deltas.push({
+          key,
+          limit: spec.limit,
+          cell: change.cell,
+          delta: change.delta,
+          ...(change.local ? { local: true } : {}),
+        });
       }
     });
-    const longestWindowMs = Math.max(...request.windows.map((w) => w.windowMs));
-    return { writes, deletes, deltas, longestWindowMs };
+    return { deltas };
   }
 }

@@ -6,8 +6,10 @@ import {
   commandstatsReader,
   parseCommandstats,
 } from '../../scripts/lib/billed-commands';
-import { DEFAULT_ALGORITHM } from '../../src/limiter/algorithms/registry';
+import { snapshotKey } from '../../src/limiter/keys';
+import { LimiterCore } from '../../src/store/limiter-core';
 import { createRedisStore } from '../../src/store/redis-store';
+import { decodeWindows } from '../../src/store/snapshot-codec';
 import { useUpstashStack } from '../support/upstash-stack';
 
 const TOKEN = 'commands-test-token';
@@ -69,29 +71,30 @@ describe('billed commands, as Upstash counts them (INFO commandstats)', () => {
     }
   });
 
-  it('counts one HINCRBY per window for a write-behind batch of three buckets (coalesced)', async () => {
+  it('bills a hybrid object one GET (cold) and one SET per batch, whatever the windows and checks', async () => {
     const redis = new Redis({ url: stack.upstash.url, token: TOKEN, retry: false });
-    const pending = new Map([
-      [
-        'el:{c:merge}:minute:60000:1',
-        {
-          windowMs: 60_000,
-          deltas: new Map([
-            [1, 1],
-            [2, 1],
-            [3, 1],
-          ]),
-        },
-      ],
-    ]);
-    const { keys, args } = DEFAULT_ALGORITHM.mergeCall(pending);
+    const now = Date.now();
+    const core = new LimiterCore({
+      now: () => now,
+      storage: { put: () => {}, delete: () => {}, setAlarm: () => {} },
+      redis: () => ({
+        get: (key) => redis.get(key),
+        set: (key, value, ttlMs) => redis.set(key, value, { px: Math.ceil(ttlMs) }),
+      }),
+    });
+    const options = { writeBehind: { url: stack.upstash.url, token: TOKEN } };
     const stats = await commandstatsReader(stack.redisServer.port);
     try {
       await stats.reset();
-      await redis.eval(DEFAULT_ALGORITHM.merge.script, keys, args);
+      for (let i = 0; i < 50; i++) {
+        await core.check({ identity: 'c:snapshot', windows, now: now - i * 7 }, options);
+      }
+      await core.alarm();
       const calls = await stats.read();
-      expect(calls).toMatchObject({ eval: 1, hincrby: 1, pexpire: 1 });
-      expect(billedCommands(calls)).toBe(3);
+      expect(calls).toMatchObject({ get: 1, set: 1 });
+      expect(billedCommands(calls)).toBe(2);
+      const snapshot = decodeWindows(await redis.get(snapshotKey('c:snapshot')));
+      expect(snapshot.size).toBe(windows.length);
     } finally {
       await stats.close();
     }

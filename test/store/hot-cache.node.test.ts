@@ -1,17 +1,26 @@
 /**
  * The Durable Object's plain modules, in Node with no Workers runtime: the decision core, the
- * storage layout (entries written by today's layout load), cold reload and write-behind.
+ * storage layout (snapshot rows; entries of the earlier layout still load), the codec, cold
+ * reload, the save plan, and `LimiterCore` over an in-memory runtime (rows written, what a crash
+ * loses).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Cells } from '../../src/limiter/algorithm';
 import { windowKey } from '../../src/limiter/algorithms/sliding-window/keys';
 import type { WindowSpec } from '../../src/limiter/contract';
-import { alarmAfterAlarm, alarmAfterCommit } from '../../src/store/alarm-plan';
-import { ColdReload, cellsFromHash } from '../../src/store/cold-reload';
+import { ColdReload } from '../../src/store/cold-reload';
 import { HotCache } from '../../src/store/hot-cache';
+import { LimiterCore, type LimiterRuntime } from '../../src/store/limiter-core';
 import { createMemoryStore } from '../../src/store/memory-store';
-import { cellEntry, cellsFromEntries, PENDING_KEY } from '../../src/store/storage-layout';
-import { FLUSH_INTERVAL_MS, WriteBehind } from '../../src/store/write-behind';
+import {
+  retryDelayMs,
+  SAVE_INTERVAL_MS,
+  unsavedLimit,
+  wantedAlarm,
+} from '../../src/store/save-plan';
+import { decodeWindows, encodeWindows } from '../../src/store/snapshot-codec';
+import { rowName, snapshotRows, stateFromEntries } from '../../src/store/storage-layout';
 import { EPOCH, traceArb, windowSpecArb } from '../support/arbitraries';
 
 const minute: WindowSpec = { id: 'minute', limit: 3, windowMs: 60_000 };
@@ -34,13 +43,12 @@ describe('HotCache', () => {
     );
   });
 
-  it('owes storage exactly the cells a decision changed, and nothing for a rejection', () => {
+  it('reports exactly the cells a decision changed, and nothing for a rejection', () => {
     const cache = new HotCache();
     const request = { identity: 'c:acme', windows: [minute] };
     const key = windowKey('c:acme', minute);
     const first = cache.check({ ...request, now: EPOCH }, EPOCH);
-    expect(first.commit?.writes).toEqual({ [cellEntry(key, EPOCH)]: 1 });
-    expect(first.commit?.deltas).toEqual([{ key, windowMs: 60_000, cell: EPOCH, delta: 1 }]);
+    expect(first.commit?.deltas).toEqual([{ key, limit: 3, cell: EPOCH, delta: 1 }]);
     cache.check({ ...request, now: EPOCH }, EPOCH);
     cache.check({ ...request, now: EPOCH }, EPOCH);
     const rejected = cache.check({ ...request, now: EPOCH + 1 }, EPOCH + 1);
@@ -48,20 +56,37 @@ describe('HotCache', () => {
     expect(rejected.commit).toBeUndefined();
   });
 
-  it('loads entries in the layout stored today and ignores any other shape', () => {
+  it('loads snapshot rows and the earlier per-cell layout, and ignores any other shape', () => {
     const key = windowKey('c:acme', minute);
-    // Written by the object before the split: `<window key>|<bucket>` -> count.
+    const other = windowKey('c:acme', { id: 'day', limit: 3, windowMs: 86_400_000 });
     const stored: [string, unknown][] = [
-      [`el:{c:acme}:minute:60000:1|${EPOCH}`, 2],
-      [`el:{c:acme}:minute:60000:1|${EPOCH + 5}`, 1],
-      ['el:{c:acme}:minute:60000:1|not-a-bucket', 9],
+      // The earlier layout: `<window key>|<bucket>` -> count, and write-behind deltas.
+      [`${other}|${EPOCH}`, 2],
+      [`${other}|not-a-bucket`, 9],
+      ['wb:pending', [[other, 1000, [[EPOCH, 2]]]]],
       ['el:{c:acme}:old-layout', 4],
+      ...Object.entries(
+        snapshotRows('c:acme', true, [
+          [
+            key,
+            new Map([
+              [EPOCH, 2],
+              [EPOCH + 5, 1],
+            ]),
+          ],
+        ]),
+      ),
+      ['snap|9', { v: 2 }],
     ];
-    const cache = new HotCache(cellsFromEntries(stored));
-    expect([...(cache.windows.get(key) ?? [])]).toEqual([
-      [EPOCH, 2],
-      [EPOCH + 5, 1],
-    ]);
+    const state = stateFromEntries(stored);
+    expect(state.identity).toBe('c:acme');
+    expect(state.hybrid).toBe(true);
+    expect(state.rows).toBe(1);
+    expect(state.legacy.sort()).toEqual(
+      [`${other}|${EPOCH}`, `${other}|not-a-bucket`, 'el:{c:acme}:old-layout', 'wb:pending'].sort(),
+    );
+    expect([...(state.windows.get(other) ?? [])]).toEqual([[EPOCH, 2]]);
+    const cache = new HotCache(state.windows);
     const outcome = cache.check(
       { identity: 'c:acme', windows: [minute], now: EPOCH + 6 },
       EPOCH + 6,
@@ -70,113 +95,286 @@ describe('HotCache', () => {
     expect(outcome.result.windows[0]?.used).toBe(3);
   });
 
-  it('sweeps expired cells into deletes and forgets empty windows', () => {
+  it('sweeps expired cells and forgets empty windows', () => {
     const cache = new HotCache();
     cache.check({ identity: 'c:acme', windows: [minute], now: EPOCH }, EPOCH);
-    const key = windowKey('c:acme', minute);
-    expect(cache.sweep(EPOCH + 59_999)).toEqual([]);
-    expect(cache.sweep(EPOCH + 60_000)).toEqual([cellEntry(key, EPOCH)]);
+    cache.sweep(EPOCH + 59_999);
+    expect(cache.windows.size).toBe(1);
+    expect(cache.expiresAt()).toBe(EPOCH + 60_000);
+    cache.sweep(EPOCH + 60_000);
     expect(cache.windows.size).toBe(0);
   });
 });
 
+describe('snapshot codec', () => {
+  it('round-trips windows, as a value and as JSON text, and drops what is malformed', () => {
+    const windows = new Map<string, Cells>([
+      [
+        'a',
+        new Map([
+          [EPOCH + 7, 1],
+          [EPOCH, 3],
+          [EPOCH + 900, 2],
+        ]),
+      ],
+      ['empty', new Map()],
+    ]);
+    const encoded = encodeWindows(windows);
+    expect(encoded).toEqual([['a', [EPOCH, 3, 7, 1, 893, 2]]]);
+    for (const form of [encoded, JSON.stringify(encoded)]) {
+      expect([...(decodeWindows(form).get('a') ?? [])]).toEqual([
+        [EPOCH, 3],
+        [EPOCH + 7, 1],
+        [EPOCH + 900, 2],
+      ]);
+    }
+    expect(decodeWindows([['x', [1, 2, 3]], ['y', [1, 'z']], 5]).size).toBe(0);
+    expect(decodeWindows('{not json').size).toBe(0);
+  });
+});
+
 describe('ColdReload', () => {
-  it('shares one load per window and drops what is not a count', async () => {
-    const windows = new Map<string, Map<number, number>>();
-    const reload = new ColdReload(windows);
+  it('loads the snapshot once for every new window, never for windows storage had', async () => {
+    const windows = new Map<string, Cells>([['stored', new Map([[1, 1]])]]);
+    const reload = new ColdReload(windows, new Set(['stored']));
     let loads = 0;
     const source = {
       load: async () => {
         loads++;
-        return { '10': '4', '11': 2, junk: 'x', '12': '-1' };
+        return new Map<string, Cells>([
+          ['k', new Map([[10, 4]])],
+          ['j', new Map([[11, 2]])],
+          ['stored', new Map([[1, 9]])],
+        ]);
       },
-      flushes: () => 0,
     };
-    await Promise.all([reload.reload(['k'], source, 50), reload.reload(['k'], source, 50)]);
+    await reload.reload(['stored'], source, 50);
+    expect(loads).toBe(0);
+    await Promise.all([reload.reload(['k'], source, 50), reload.reload(['j'], source, 50)]);
     expect(loads).toBe(1);
+    expect([...(windows.get('k') ?? [])]).toEqual([[10, 4]]);
+    expect([...(windows.get('j') ?? [])]).toEqual([[11, 2]]);
+    expect([...(windows.get('stored') ?? [])]).toEqual([[1, 1]]);
+    await reload.reload(['new'], source, 50);
+    expect(loads).toBe(1);
+    expect(reload.outstanding()).toBe(false);
+  });
+
+  it('decides at once from an empty window and adds the load to it when it lands', async () => {
+    const windows = new Map<string, Cells>();
+    let finish: (snapshot: Map<string, Cells>) => void = () => {};
+    const late = new Promise<Map<string, Cells>>((resolve) => {
+      finish = resolve;
+    });
+    let loaded = 0;
+    const reload = new ColdReload(windows, new Set());
+    await reload.reload(['k'], { load: () => late, onLoaded: () => loaded++ });
+    expect(windows.get('k')?.size).toBe(0);
+    expect(reload.outstanding()).toBe(true);
+    windows.get('k')?.set(10, 7);
+    finish(
+      new Map([
+        [
+          'k',
+          new Map([
+            [10, 3],
+            [11, 1],
+          ]),
+        ],
+      ]),
+    );
+    await late;
+    await new Promise((resolve) => setImmediate(resolve));
     expect([...(windows.get('k') ?? [])]).toEqual([
-      [10, 4],
-      [11, 2],
+      [10, 10],
+      [11, 1],
     ]);
-    expect([...cellsFromHash(null)]).toEqual([]);
+    expect(loaded).toBe(1);
+    expect(reload.outstanding()).toBe(false);
+  });
+});
+
+describe('save plan', () => {
+  it('lets at most max(10, 1% of the limit) units go unsaved', () => {
+    expect(unsavedLimit(3)).toBe(10);
+    expect(unsavedLimit(100)).toBe(10);
+    expect(unsavedLimit(10_000)).toBe(100);
+    expect(unsavedLimit(1_500_000)).toBe(15_000);
   });
 
-  it('decides at once from an empty window and merges the load when it lands', async () => {
-    for (const [flushed, expected] of [
-      // Counted meanwhile and not flushed: not in Redis yet, so they add up.
-      [false, 10],
-      // A flush ran meanwhile: Redis may hold them already, so the larger count is kept.
-      [true, 7],
-    ] as const) {
-      const windows = new Map<string, Map<number, number>>();
-      let finish: (hash: Record<string, number>) => void = () => {};
-      const late = new Promise<Record<string, number>>((resolve) => {
-        finish = resolve;
-      });
-      let flushes = 0;
-      const persisted: string[] = [];
-      await new ColdReload(windows).reload(['k'], {
-        load: () => late,
-        flushes: () => flushes,
-        onLoaded: (key) => persisted.push(key),
-      });
-      expect(windows.get('k')?.size).toBe(0);
-      windows.get('k')?.set(10, 7);
-      if (flushed) flushes++;
-      finish({ '10': 3, '11': 1 });
-      await late;
-      await new Promise((resolve) => setImmediate(resolve));
-      expect([...(windows.get('k') ?? [])].sort()).toEqual([
-        [10, expected],
-        [11, 1],
-      ]);
-      expect(persisted).toEqual(['k']);
+  it('saves an interval after the first unsaved change, else sweeps after expiry, else nothing', () => {
+    const base = { now: EPOCH, unsentSince: null, expiresAt: EPOCH + 60_000, rows: 1 };
+    expect(wantedAlarm({ ...base, unsavedSince: EPOCH - 500 })).toBe(
+      EPOCH - 500 + SAVE_INTERVAL_MS,
+    );
+    expect(wantedAlarm({ ...base, unsavedSince: null, unsentSince: EPOCH - 5_000 })).toBe(EPOCH);
+    expect(wantedAlarm({ ...base, unsavedSince: null })).toBe(EPOCH + 120_000);
+    expect(
+      wantedAlarm({ ...base, unsavedSince: null, expiresAt: Number.NEGATIVE_INFINITY, rows: 0 }),
+    ).toBeNull();
+  });
+
+  it('backs off while Redis refuses the snapshot: 2, 4, 8 s ... at most a minute apart', () => {
+    expect([1, 2, 3, 6, 7, 20].map(retryDelayMs)).toEqual([
+      2_000, 4_000, 8_000, 60_000, 60_000, 60_000,
+    ]);
+    const base = { now: EPOCH, unsavedSince: null, expiresAt: EPOCH + 60_000, rows: 1 };
+    expect(wantedAlarm({ ...base, unsentSince: EPOCH - 9_000, retryAt: EPOCH + 8_000 })).toBe(
+      EPOCH + 8_000,
+    );
+  });
+});
+
+/** LimiterCore over plain maps: storage that outlives the instance, alarms run by hand. */
+function memoryObject() {
+  const entries = new Map<string, unknown>();
+  const clock = { now: EPOCH };
+  const billed = { rows: 0, alarms: 0 };
+  let alarm: number | null = null;
+  const runtime: LimiterRuntime = {
+    now: () => clock.now,
+    storage: {
+      put: (writes) => {
+        for (const [k, v] of Object.entries(writes)) {
+          entries.set(k, structuredClone(v));
+          billed.rows++;
+        }
+      },
+      delete: (names) => {
+        for (const n of names) if (entries.delete(n)) billed.rows++;
+      },
+      setAlarm: (at) => {
+        alarm = at;
+        billed.rows++;
+        billed.alarms++;
+      },
+    },
+    redis: () => undefined,
+  };
+  const start = () => new LimiterCore(runtime, { entries: [...entries], alarmAt: alarm });
+  return {
+    entries,
+    clock,
+    billed,
+    start,
+    alarmAt: () => alarm,
+    /** Runs the alarm if it is due, as the runtime does. */
+    async tick(core: LimiterCore) {
+      if (alarm !== null && alarm <= clock.now) {
+        alarm = null;
+        await core.alarm();
+      }
+    },
+  };
+}
+
+describe('LimiterCore', () => {
+  it('writes storage per batch: 200 decisions in 1 s cost one row and one alarm', async () => {
+    const o = memoryObject();
+    const core = o.start();
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 100_000, windowMs: 60_000 }];
+    for (let i = 0; i < 200; i++) {
+      o.clock.now = EPOCH + i * 5;
+      await core.check({ identity: 'c:b', windows, now: o.clock.now });
     }
+    expect(o.billed.rows).toBe(1);
+    expect(o.alarmAt()).toBe(EPOCH + SAVE_INTERVAL_MS);
+    o.clock.now = EPOCH + SAVE_INTERVAL_MS;
+    await o.tick(core);
+    // The save (one row) and the sweep alarm after it.
+    expect(o.billed).toEqual({ rows: 3, alarms: 2 });
+    expect([...o.entries.keys()]).toEqual([rowName(0)]);
+    const restarted = o.start();
+    const peek = await restarted.check({
+      identity: 'c:b',
+      windows,
+      consume: false,
+      now: o.clock.now,
+    });
+    expect(peek.windows[0]?.used).toBe(200);
   });
-});
 
-describe('WriteBehind', () => {
-  it('keeps a failed batch, with what arrived meanwhile, for the next flush', async () => {
-    const wb = new WriteBehind([['k', 1000, [[5, 2]]]]);
-    const persisted: unknown[] = [];
-    await wb.flush(
-      {
-        call: () => ({ keys: ['k'], args: [] }),
-        send: async () => {
-          wb.add('k', 1000, 5, 1);
-          throw new Error('redis down');
+  it('saves within the decision once a window holds its unsaved limit', async () => {
+    const o = memoryObject();
+    const core = o.start();
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
+    for (let i = 0; i < unsavedLimit(100); i++) {
+      await core.check({ identity: 'c:s', windows, now: EPOCH + i });
+    }
+    expect(core.unsavedUnits()).toBe(0);
+    expect(o.entries.has(rowName(0))).toBe(true);
+  });
+
+  it('forgets at most unsavedLimit - 1 units per window when it crashes at any instant', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(5, 100, 1_000, 20_000),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 1, max: 3 })), {
+          minLength: 1,
+          maxLength: 150,
+        }),
+        fc.nat(),
+        async (limit, steps, crashPick) => {
+          const o = memoryObject();
+          let core = o.start();
+          const windows: WindowSpec[] = [{ id: 'w', limit, windowMs: 60_000 }];
+          const crashAt = crashPick % steps.length;
+          let allowed = 0;
+          for (const [i, [gap, cost]] of steps.entries()) {
+            o.clock.now += gap;
+            await o.tick(core);
+            const r = await core.check({ identity: 'c:x', windows, cost, now: o.clock.now });
+            if (r.allowed) allowed += cost;
+            if (i === crashAt) {
+              core = o.start();
+              const seen = await core.check({
+                identity: 'c:x',
+                windows,
+                consume: false,
+                now: o.clock.now,
+              });
+              const lost = allowed - (seen.windows[0]?.used ?? 0);
+              expect(lost).toBeGreaterThanOrEqual(0);
+              expect(lost).toBeLessThanOrEqual(unsavedLimit(limit) - 1);
+              return;
+            }
+          }
         },
-      },
-      async (stored) => {
-        persisted.push(stored);
-      },
+      ),
+      { numRuns: 150 },
     );
-    expect(wb.units()).toBe(3);
-    expect(persisted).toEqual([[['k', 1000, [[5, 3]]]]]);
-    const sent: string[][] = [];
-    await wb.flush(
-      {
-        call: (pending) => ({ keys: [...pending.keys()], args: [] }),
-        send: async (keys) => {
-          sent.push(keys);
-        },
-      },
-      async () => {},
-    );
-    expect(sent).toEqual([['k']]);
-    expect(wb.units()).toBe(0);
   });
 
-  it('is stored under the entry it always had', () => {
-    expect(PENDING_KEY).toBe('wb:pending');
+  it('saves a slot taken within the decision; a slot given back waits (held until its lease ends)', async () => {
+    const o = memoryObject();
+    let core = o.start();
+    const windows: WindowSpec[] = [
+      { id: 'concurrency', kind: 'concurrency', limit: 1, windowMs: 60_000 },
+    ];
+    const request = { identity: 'c:slots', windows, now: EPOCH };
+    expect((await core.check({ ...request, slotToken: 7 })).allowed).toBe(true);
+    expect(o.entries.has(rowName(0))).toBe(true);
+    core = o.start();
+    expect((await core.check({ ...request, slotToken: 8 })).allowed).toBe(false);
+    const rows = o.billed.rows;
+    await core.release({ ...request, slotToken: 7 });
+    expect(o.billed.rows - rows).toBeLessThanOrEqual(1); // the alarm, not a row
+    core = o.start();
+    expect((await core.check({ ...request, slotToken: 8 })).allowed).toBe(false);
+    expect((await core.check({ ...request, now: EPOCH + 60_000, slotToken: 8 })).allowed).toBe(
+      true,
+    );
   });
-});
 
-describe('alarm plan', () => {
-  it('flushes a full batch at once, else after the interval, else sweeps after the window', () => {
-    expect(alarmAfterCommit(EPOCH, true, 100, 60_000)).toBe(EPOCH);
-    expect(alarmAfterCommit(EPOCH, true, 1, 60_000)).toBe(EPOCH + FLUSH_INTERVAL_MS);
-    expect(alarmAfterCommit(EPOCH, false, 0, 60_000)).toBe(EPOCH + 120_000);
-    expect(alarmAfterAlarm(EPOCH, 0, 0)).toBeNull();
+  it('deletes its rows by the sweep once nothing counts any more', async () => {
+    const o = memoryObject();
+    const core = o.start();
+    await core.check({ identity: 'c:q', windows: [minute], now: EPOCH });
+    for (const t of [EPOCH + SAVE_INTERVAL_MS, EPOCH + 60_000 + 60_000]) {
+      o.clock.now = t;
+      await o.tick(core);
+    }
+    expect(o.entries.size).toBe(0);
+    expect(o.alarmAt()).toBeNull();
   });
 });

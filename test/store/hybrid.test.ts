@@ -1,15 +1,19 @@
-import { evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { describe, expect, inject, it } from 'vitest';
+import type { Cells } from '../../src/limiter/algorithm';
 import { currentBucket } from '../../src/limiter/algorithms/sliding-window/arithmetic';
 import { windowKey } from '../../src/limiter/algorithms/sliding-window/keys';
 import type { CounterStore, WindowSpec } from '../../src/limiter/contract';
+import { snapshotKey } from '../../src/limiter/keys';
 import type { LimiterObject } from '../../src/objects/limiter-object';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import { createMemoryStore } from '../../src/store/memory-store';
 import { createRedisStore } from '../../src/store/redis-store';
-import { FLUSH_UNITS } from '../../src/store/write-behind';
+import { unsavedLimit } from '../../src/store/save-plan';
+import { decodeWindows, encodeWindows } from '../../src/store/snapshot-codec';
+import { rowName } from '../../src/store/storage-layout';
 import { uniqueId } from '../support/customers';
 import { testRedis } from '../support/redis';
 
@@ -29,9 +33,19 @@ function allStores(): Record<string, CounterStore> {
 
 /** Writes `count` units at `now` straight into Redis, as an earlier life of the object would. */
 async function seedRedisWindow(identity: string, spec: WindowSpec, now: number, count: number) {
-  const key = windowKey(identity, spec);
-  await testRedis().hincrby(key, String(currentBucket(now, spec.windowMs, spec.limit)), count);
-  await testRedis().pexpire(key, 120_000);
+  const cells: Cells = new Map([[currentBucket(now, spec.windowMs, spec.limit), count]]);
+  await testRedis().set(
+    snapshotKey(identity),
+    JSON.stringify(encodeWindows([[windowKey(identity, spec), cells]])),
+    { px: 120_000 },
+  );
+}
+
+/** Units the identity's Redis snapshot counts in one window (all its cells). */
+async function redisUnits(identity: string, spec: WindowSpec): Promise<number> {
+  const value = await testRedis().get(snapshotKey(identity));
+  const cells = decodeWindows(value).get(windowKey(identity, spec)) ?? new Map();
+  return [...cells.values()].reduce((a, b) => a + b, 0);
 }
 
 describe('store modes', () => {
@@ -70,55 +84,125 @@ describe('store modes', () => {
 });
 
 describe('LimiterObject', () => {
-  it('loses no acknowledged count when the object is evicted', async () => {
+  it('keeps what its alarm saved when it is evicted afterwards', async () => {
     const identity = `c:${uniqueId('evict')}`;
     const store = createDurableObjectStore(namespace);
     const windows = [{ id: 'minute', limit: 50, windowMs: 60_000 }];
+    const stub = namespace.get(namespace.idFromName(identity));
     const now = Date.now();
     for (let i = 0; i < 7; i++)
       expect((await store.check({ identity, windows, now })).allowed).toBe(true);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
 
-    await evictDurableObject(namespace.get(namespace.idFromName(identity)));
+    await evictDurableObject(stub);
     const after = await store.check({ identity, windows, now: now + 1 });
     expect(after.windows[0]?.used).toBe(8);
   });
 
-  it('writes counts behind to Redis in batches, far fewer commands than checks', async () => {
-    const identity = `c:${uniqueId('wb')}`;
-    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
-    const windows = [{ id: 'minute', limit: 10_000, windowMs: 60_000 }];
+  it('loses fewer than unsavedLimit units per window when evicted before its alarm', async () => {
+    const identity = `c:${uniqueId('crash')}`;
+    const store = createDurableObjectStore(namespace);
+    const spec: WindowSpec = { id: 'minute', limit: 50, windowMs: 60_000 };
     const stub = namespace.get(namespace.idFromName(identity));
     const now = Date.now();
-    const checks = FLUSH_UNITS * 3 + 17;
-    for (let i = 0; i < checks; i++) await store.check({ identity, windows, now });
-    await runDurableObjectAlarm(stub);
+    // 10 (the unsaved limit of 50/min) are saved within the 10th decision; 3 more are not.
+    const checks = unsavedLimit(spec.limit) + 3;
+    for (let i = 0; i < checks; i++) await store.check({ identity, windows: [spec], now });
+    expect(await stub.unsavedUnits()).toBe(3);
 
-    const hash = await testRedis().hgetall<Record<string, number>>(
-      windowKey(identity, windows[0] as WindowSpec),
-    );
-    const total = Object.values(hash ?? {}).reduce((a, b) => a + Number(b), 0);
-    expect(total).toBe(checks);
-    const commands = await stub.redisCommands();
-    // One HGETALL for the cold reload, then one merge per flush (plus a possible NOSCRIPT retry).
-    expect(commands).toBeLessThanOrEqual(1 + 5 + 1);
-    expect(commands / checks).toBeLessThanOrEqual(0.05);
+    await evictDurableObject(stub);
+    const after = await store.check({ identity, windows: [spec], now: now + 1 });
+    expect(after.windows[0]?.used).toBe(unsavedLimit(spec.limit) + 1);
+    expect(checks + 1 - (after.windows[0]?.used ?? 0)).toBeLessThan(unsavedLimit(spec.limit));
   });
 
-  it('flushes what a restarted object still owes Redis from its alarm, with no request after the restart', async () => {
-    const identity = `c:${uniqueId('wb-restart')}`;
+  it('writes its storage per batch: one snapshot row for 300 decisions, and one alarm', async () => {
+    const identity = `c:${uniqueId('rows')}`;
     const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
-    const windows = [{ id: 'minute', limit: 10_000, windowMs: 60_000 }];
+    const windows: WindowSpec[] = [
+      { id: 'minute', limit: 100_000, windowMs: 60_000 },
+      { id: 'day', limit: 1_000_000, windowMs: 86_400_000 },
+    ];
     const stub = namespace.get(namespace.idFromName(identity));
     const now = Date.now();
-    for (let i = 0; i < 7; i++) await store.check({ identity, windows, now });
-    // Evicted before its flush: the new instance only has its storage and its alarm.
+    for (let i = 0; i < 300; i++) await store.check({ identity, windows, now: now + i });
+    const before = await runInDurableObject(stub, async (_o, state) => ({
+      entries: [...(await state.storage.list()).keys()],
+      alarm: await state.storage.getAlarm(),
+    }));
+    // 300 < unsavedLimit(100_000) = 1,000: nothing was written yet but the alarm.
+    expect(before.entries).toEqual([]);
+    expect(before.alarm).toBeGreaterThan(Date.now() - 1_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const saved = await runInDurableObject(stub, async (_o, state) => [
+      ...(await state.storage.list()).keys(),
+    ]);
+    expect(saved).toEqual([rowName(0)]);
+    await evictDurableObject(stub);
+    const peek = await store.check({ identity, windows, now: now + 300, consume: false });
+    expect(peek.windows.map((w) => w.used)).toEqual([300, 300]);
+  });
+
+  it('sends Redis one SET per batch: 317 checks cost one GET (cold) and one SET', async () => {
+    const identity = `c:${uniqueId('wb')}`;
+    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
+    const spec: WindowSpec = { id: 'minute', limit: 10_000, windowMs: 60_000 };
+    const stub = namespace.get(namespace.idFromName(identity));
+    const now = Date.now();
+    const checks = 317;
+    for (let i = 0; i < checks; i++) await store.check({ identity, windows: [spec], now });
+    await runDurableObjectAlarm(stub);
+
+    expect(await redisUnits(identity, spec)).toBe(checks);
+    expect(await stub.redisCommands()).toBe(2);
+    const ttl = await testRedis().pttl(snapshotKey(identity));
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(61_000);
+  });
+
+  it('sends what a restarted object saved but never sent from its alarm, with no request after the restart', async () => {
+    const identity = `c:${uniqueId('wb-restart')}`;
+    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
+    const spec: WindowSpec = { id: 'minute', limit: 100, windowMs: 60_000 };
+    const stub = namespace.get(namespace.idFromName(identity));
+    const now = Date.now();
+    // The 10th decision saves to storage; the 11th and 12th stay in memory only.
+    for (let i = 0; i < 12; i++) await store.check({ identity, windows: [spec], now });
+    // Evicted before its alarm: the new instance only has its storage and its alarm.
     await evictDurableObject(stub);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await redisUnits(identity, spec)).toBe(unsavedLimit(spec.limit));
+  });
 
-    const hash = await testRedis().hgetall<Record<string, number>>(
-      windowKey(identity, windows[0] as WindowSpec),
+  it('reloads from Redis only the windows its own storage lacks', async () => {
+    const identity = `c:${uniqueId('merge')}`;
+    const a: WindowSpec = { id: 'a', limit: 20, windowMs: 60_000 };
+    const b: WindowSpec = { id: 'b', limit: 20, windowMs: 60_000 };
+    const now = Date.now();
+    const stub = namespace.get(namespace.idFromName(identity));
+    // Storage holds window a (2 units); Redis holds a (5, stale beside storage) and b (4).
+    const local = createDurableObjectStore(namespace);
+    for (let i = 0; i < 2; i++) await local.check({ identity, windows: [a], now });
+    await runDurableObjectAlarm(stub);
+    await testRedis().set(
+      snapshotKey(identity),
+      JSON.stringify(
+        encodeWindows([
+          [windowKey(identity, a), new Map([[now, 5]])],
+          [windowKey(identity, b), new Map([[now, 4]])],
+        ]),
+      ),
+      { px: 120_000 },
     );
-    expect(Object.values(hash ?? {}).reduce((a, b) => a + Number(b), 0)).toBe(7);
+    await evictDurableObject(stub);
+
+    const hybrid = createDurableObjectStore(namespace, {
+      writeBehind: upstash(),
+      reloadBudgetMs: 1_000,
+    });
+    const outcome = await hybrid.check({ identity, windows: [a, b], now });
+    expect(outcome.windows.map((w) => w.used)).toEqual([3, 5]);
+    expect(await stub.redisCommands()).toBe(1);
   });
 
   it('reloads a window from Redis when it starts cold with no storage (waiting up to a budget)', async () => {

@@ -1,11 +1,11 @@
 /** The Durable Object check path: one object per identity, exact under concurrency, durable. */
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { windowKey } from '../../src/limiter/algorithms/sliding-window/keys';
 import type { WindowSpec } from '../../src/limiter/contract';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
-import { EPOCH } from '../support/arbitraries';
+import { stateFromEntries } from '../../src/store/storage-layout';
 import { uniqueId } from '../support/customers';
 
 const windows: WindowSpec[] = [
@@ -14,8 +14,10 @@ const windows: WindowSpec[] = [
 ];
 
 describe('LimiterObject.check', () => {
-  it('decides like the pure window and persists the counts it acknowledged', async () => {
+  it('decides like the pure window and saves the counts it acknowledged from its alarm', async () => {
     const identity = `c:${uniqueId('do')}`;
+    // Real time: the alarm saves what still counts by the object's clock.
+    const EPOCH = Date.now();
     const stub = env.LIMITER.get(env.LIMITER.idFromName(identity));
     const results = [];
     for (let i = 0; i < 4; i++)
@@ -25,14 +27,17 @@ describe('LimiterObject.check', () => {
     // Exact (1 ms buckets): the first request, at EPOCH, leaves the 1 s window at EPOCH + 1000.
     expect(results[3]?.windows[1]?.retryAt).toBe(EPOCH + 1_000);
 
-    const stored = await runInDurableObject(stub, (_instance, state) =>
-      state.storage.list<number>({ prefix: windowKey(identity, windows[0] as WindowSpec) }),
+    // Saved by the alarm, as one snapshot row holding every window.
+    await runDurableObjectAlarm(stub);
+    const stored = await runInDurableObject(stub, async (_instance, state) =>
+      stateFromEntries(await state.storage.list()),
     );
     const key = windowKey(identity, windows[0] as WindowSpec);
-    expect([...stored]).toEqual([
-      [`${key}|${EPOCH}`, 1],
-      [`${key}|${EPOCH + 1}`, 1],
-      [`${key}|${EPOCH + 2}`, 1],
+    expect(stored.rows).toBe(1);
+    expect([...(stored.windows.get(key) ?? [])]).toEqual([
+      [EPOCH, 1],
+      [EPOCH + 1, 1],
+      [EPOCH + 2, 1],
     ]);
   });
 

@@ -25,7 +25,7 @@ export const DEFAULT_ALGORITHM: Algorithm = ALGORITHMS.concurrency;
 export const PINNED_SCRIPTS: readonly PinnedScript[] = [
   ...new Map(
     Object.values(ALGORITHMS)
-      .flatMap((a: Algorithm) => [a.script, a.merge, ...(a.calls ?? [])])
+      .flatMap((a: Algorithm) => [a.script, ...(a.calls ?? [])])
       .map((p) => [p.sha1, p] as const),
   ).values(),
 ];

@@ -29,17 +29,6 @@ const BEHAVIOURS: Record<string, (pinned: PinnedScript) => Promise<void>> = {
       false,
     ]);
   },
-  'sliding-window merge': async (pinned) => {
-    const algorithm = ALGORITHMS['sliding-window'];
-    const key = algorithm.key(`c:${uniqueId('merge')}`, { id: 'w', limit: 5, windowMs: 1_000 });
-    const pending = new Map([[key, { windowMs: 1_000, deltas: new Map([[NOW, 3]]) }]]);
-    const { keys, args } = algorithm.mergeCall(pending);
-    await runScript(testRedis(), pinned, keys, args);
-    await runScript(testRedis(), pinned, keys, args);
-    const redis = testRedis();
-    expect(Number(await redis.hget(key, String(NOW)))).toBe(6);
-    expect(await redis.pttl(key)).toBeGreaterThan(0);
-  },
   concurrency: async () => {
     const algorithm = ALGORITHMS.concurrency;
     const windows = [
@@ -87,7 +76,7 @@ const BEHAVIOURS: Record<string, (pinned: PinnedScript) => Promise<void>> = {
 
 describe('pinned scripts', () => {
   it('lists every script of every algorithm once, each under its own name', () => {
-    const all = Object.values(ALGORITHMS).flatMap((a) => [a.script, a.merge, ...(a.calls ?? [])]);
+    const all = Object.values(ALGORITHMS).flatMap((a) => [a.script, ...(a.calls ?? [])]);
     expect(PINNED_SCRIPTS.length).toBe(new Set(all.map((p) => p.sha1)).size);
     expect(new Set(PINNED_SCRIPTS.map((p) => p.name)).size).toBe(PINNED_SCRIPTS.length);
   });

@@ -11,9 +11,15 @@ import {
   oldestBucket,
   prune,
 } from '../../../src/limiter/algorithms/sliding-window/arithmetic';
-import { coalesce, mergeArguments } from '../../../src/limiter/algorithms/sliding-window/merge';
+import { windowKey } from '../../../src/limiter/algorithms/sliding-window/keys';
+import {
+  coarsenWindow,
+  windowExpiresAt,
+} from '../../../src/limiter/algorithms/sliding-window/snapshot';
 import type { WindowSpec } from '../../../src/limiter/contract';
-import { cloneCounters, traceArb, windowSpecArb } from '../../support/arbitraries';
+import { cloneCounters, traceArb, windowMsArb, windowSpecArb } from '../../support/arbitraries';
+
+const EPOCH_MS = 1_800_000_000_000;
 
 /** Runs one check of a single window and returns its outcome. */
 function checkOne(spec: WindowSpec, counters: Map<string, Buckets>, t: number, cost = 1) {
@@ -300,54 +306,52 @@ describe('checkAll with large limits (coarse buckets)', () => {
   });
 });
 
-describe('write-behind merge (coalesced batches)', () => {
-  /** Units counted by a window whose oldest bucket is `oldest` (later buckets all count). */
-  const countFrom = (cells: ReadonlyMap<number, number>, oldest: number) =>
-    [...cells].reduce((sum, [b, n]) => (b >= oldest ? sum + n : sum), 0);
+describe('snapshot copy (coarsened towards the later edge)', () => {
+  /** Units counted at `t` by the window of `spec` from `cells`. */
+  const countAt = (spec: WindowSpec, cells: Buckets, t: number) =>
+    checkAll([spec], new Map([[spec.id, new Map(cells)]]), t, 1, false).windows[0]?.used ?? 0;
 
-  it('writes one field per window for a batch of many buckets', () => {
-    const deltas = new Map([
-      [100, 1],
-      [101, 2],
-      [250, 1],
-    ]);
-    expect([...coalesce(deltas)]).toEqual([[250, 4]]);
-    const { args } = mergeArguments(
-      new Map([['el:{c:a}:minute:60000:1', { windowMs: 60_000, deltas }]]),
-    );
-    expect(args).toEqual(['60001', '1', '250', '4']);
+  it('keeps about 100 cells of a minute and counts a unit at most 1% of the window longer', () => {
+    const spec: WindowSpec = { id: 'minute', limit: 100, windowMs: 60_000 };
+    const key = windowKey('c:a', spec);
+    const cells: Buckets = new Map();
+    for (let t = 0; t < 60_000; t += 100) cells.set(EPOCH_MS + t, 1);
+    const copy = coarsenWindow(key, cells);
+    expect(copy.size).toBeLessThanOrEqual(101);
+    expect([...copy.values()].reduce((a, b) => a + b, 0)).toBe(600);
+    // The last unit, at EPOCH_MS + 59_900, counts until 600 ms later at most.
+    expect(windowExpiresAt(key, copy) - windowExpiresAt(key, cells)).toBeLessThanOrEqual(600);
   });
 
-  it('keeps refunds where they are, so the lease they cancel is cancelled', () => {
-    expect([
-      ...coalesce(
-        new Map([
-          [900, -60],
-          [500, 4],
-          [600, 1],
-        ]),
-      ),
-    ]).toEqual([
-      [900, -60],
-      [600, 5],
-    ]);
-  });
-
-  it('never counts less than the batch at any instant, and the same in total', () => {
+  it('never counts less than the object at any instant, and the same in total', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: -5, max: 9 })), {
+        fc.record({
+          id: fc.constant('w'),
+          limit: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1001, max: 2e6 })),
+          windowMs: windowMsArb,
+        }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 1, max: 9 })), {
           maxLength: 40,
         }),
-        fc.integer({ min: -10, max: 210 }),
-        (pairs, oldest) => {
-          const deltas = new Map<number, number>();
-          for (const [b, n] of pairs) deltas.set(b, (deltas.get(b) ?? 0) + n);
-          const merged = coalesce(deltas);
-          expect(countFrom(merged, oldest)).toBeGreaterThanOrEqual(countFrom(deltas, oldest));
-          expect(countFrom(merged, Number.NEGATIVE_INFINITY)).toBe(
-            countFrom(deltas, Number.NEGATIVE_INFINITY),
+        fc.integer({ min: 0, max: 400_000 }),
+        (spec, pairs, probe) => {
+          const key = windowKey('c:p', spec);
+          const cells: Buckets = new Map();
+          for (const [t, n] of pairs) {
+            const b = currentBucket(EPOCH_MS + t, spec.windowMs, spec.limit);
+            cells.set(b, (cells.get(b) ?? 0) + n);
+          }
+          const copy = coarsenWindow(key, cells);
+          const at = EPOCH_MS + probe;
+          expect(countAt(spec, copy, at)).toBeGreaterThanOrEqual(countAt(spec, cells, at));
+          expect([...copy.values()].reduce((a, b) => a + b, 0)).toBe(
+            [...cells.values()].reduce((a, b) => a + b, 0),
           );
+          if (!cells.size) return;
+          const longer = windowExpiresAt(key, copy) - windowExpiresAt(key, cells);
+          const width = bucketWidth(spec.windowMs, spec.limit);
+          expect(longer).toBeLessThanOrEqual((Math.ceil(spec.windowMs / width / 100) - 1) * width);
         },
       ),
       { numRuns: 300 },

@@ -113,8 +113,13 @@ export const concurrency: Algorithm = {
     });
     return { ...inner, windows: inOrder(request.windows, slotStates, inner) };
   },
-  merge: windows.merge,
-  mergeCall: windows.mergeCall,
+  expiresAt(key, cells) {
+    if (!isSlotKey(key)) return windows.expiresAt(key, cells);
+    // A slot counts until its lease ends (its value).
+    return Math.max(Number.NEGATIVE_INFINITY, ...cells.values());
+  },
+  // Slots are never copied to Redis (sharedKey), so only windows are coarsened.
+  coarsen: (key, cells) => (isSlotKey(key) ? new Map(cells) : windows.coarsen(key, cells)),
   calls: [SLOTS_PINNED, RELEASE_PINNED],
   slots: {
     release(specs, cells, token) {

@@ -1,12 +1,12 @@
-/** The sliding window as an {@link Algorithm}: its pieces (arithmetic, Lua, lease, merge) in one object. */
+/** The sliding window as an {@link Algorithm}: its pieces (arithmetic, Lua, lease, snapshot) in one object. */
 import type { Algorithm, CellChange, Cells } from '../../algorithm';
 import type { WindowSpec } from '../../contract';
 import { checkAll, currentBucket, unitsOf } from './arithmetic';
 import { parseWindowKey, windowKey } from './keys';
 import { grantLease, type UnitChange } from './lease';
-import { MERGE_SCRIPT, MERGE_SHA1, mergeArguments } from './merge';
 import { parseReply, scriptCall } from './redis-call';
 import { SLIDING_WINDOW_SCRIPT, SLIDING_WINDOW_SHA1 } from './script';
+import { coarsenWindow, windowExpiresAt } from './snapshot';
 
 /** Exact sliding log up to 1000 units per window, 1000 buckets per window above (see arithmetic.ts). */
 export const slidingWindow: Algorithm = {
@@ -40,8 +40,8 @@ export const slidingWindow: Algorithm = {
   script: { name: 'sliding-window', script: SLIDING_WINDOW_SCRIPT, sha1: SLIDING_WINDOW_SHA1 },
   scriptCall,
   parseReply,
-  merge: { name: 'sliding-window merge', script: MERGE_SCRIPT, sha1: MERGE_SHA1 },
-  mergeCall: mergeArguments,
+  expiresAt: windowExpiresAt,
+  coarsen: coarsenWindow,
 };
 
 /** Unit changes at instants, as the bucket of each window each one lands in. */

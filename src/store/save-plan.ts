@@ -1,0 +1,73 @@
+/**
+ * When the limiter object saves (pure): decisions only change memory; the object writes its
+ * snapshot to storage (and, in hybrid mode, to Redis) from its alarm, at most
+ * {@link SAVE_INTERVAL_MS} after the first unsaved change, and at once — before the answer
+ * leaves — when a window's unsaved units reach {@link unsavedLimit} of its limit. So an object that
+ * crashes (or is evicted at an arbitrary instant) forgets at most `unsavedLimit(limit) - 1` units
+ * per window, and nothing older than the interval.
+ */
+
+/** Longest a change waits in memory before the alarm saves it. */
+export const SAVE_INTERVAL_MS = 2_000;
+/** Fewest unsaved units per window that force a save within the decision. */
+export const MIN_UNSAVED_UNITS = 10;
+/** Share of a window's limit that may be unsaved before a save within the decision. */
+export const UNSAVED_SHARE = 0.01;
+
+/** Longest wait between two attempts to send Redis the snapshot while it fails. */
+export const MAX_RETRY_MS = 60_000;
+
+/**
+ * Wait before the next attempt after `failures` failed sends in a row: the interval, doubling up
+ * to {@link MAX_RETRY_MS}, so a Redis down for a minute costs each object a few alarms, not thirty.
+ * @example retryDelayMs(1) // 2000; retryDelayMs(3) // 8000; retryDelayMs(10) // 60000
+ */
+export function retryDelayMs(failures: number): number {
+  return Math.min(MAX_RETRY_MS, SAVE_INTERVAL_MS * 2 ** Math.max(0, failures - 1));
+}
+
+/** With nothing unsaved, a window's cells are swept this long after they stopped counting. */
+const SWEEP_GRACE_MS = 60_000;
+
+/**
+ * Units of a window of `limit` that may be unsaved: `max(10, ceil(1% of the limit))`. A save
+ * within the decision happens once this many are unsaved, so at most one less is ever lost.
+ * @example unsavedLimit(100) // 10; unsavedLimit(1_500_000) // 15_000
+ */
+export function unsavedLimit(limit: number): number {
+  return Math.max(MIN_UNSAVED_UNITS, Math.ceil(limit * UNSAVED_SHARE));
+}
+
+/** What the alarm plan looks at. */
+export interface SaveState {
+  readonly now: number;
+  /** When the first change not in storage was made; `null` when storage is current. */
+  readonly unsavedSince: number | null;
+  /** When the first change not in Redis was made (hybrid); `null` when Redis is current. */
+  readonly unsentSince: number | null;
+  /** After a failed send: when to try again (instead of an interval after `unsentSince`). */
+  readonly retryAt?: number | null;
+  /** Epoch ms from which nothing held counts (`-Infinity`: nothing held). */
+  readonly expiresAt: number;
+  /** Snapshot rows in storage. */
+  readonly rows: number;
+}
+
+/**
+ * The alarm the object wants: a save {@link SAVE_INTERVAL_MS} after the oldest change not saved
+ * (or not sent to Redis), else a sweep once everything held stopped counting (to delete the rows
+ * of an identity gone quiet), else none.
+ */
+export function wantedAlarm(s: SaveState): number | null {
+  const save = s.unsavedSince === null ? Infinity : s.unsavedSince + SAVE_INTERVAL_MS;
+  const send = s.unsentSince === null ? Infinity : (s.retryAt ?? s.unsentSince + SAVE_INTERVAL_MS);
+  const due = Math.min(save, send);
+  if (due !== Infinity) return Math.max(s.now, due);
+  if (s.expiresAt === Number.NEGATIVE_INFINITY) return s.rows > 0 ? s.now : null;
+  return Math.max(s.now, s.expiresAt) + SWEEP_GRACE_MS;
+}
+
+/** Whether `wanted` should replace the alarm set (`null` = none): only ever brought forward. */
+export function bringsForward(current: number | null, wanted: number): boolean {
+  return current === null || current > wanted;
+}
