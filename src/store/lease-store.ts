@@ -7,9 +7,10 @@
  * 1. A lease with units and time left: take a unit. Below the low-water mark (see
  *    `lease-rules.ts`: fewer units than the observed rate uses in `LOW_WATER_MS`, or less than
  *    half its ttl left) a renewal starts in the background; requests keep using the current lease.
- * 2. No usable lease, but a recent answer of the object showed ample room: allow the unit
- *    optimistically and report it as `debt` with the (background) renewal, within the bound of
- *    `optimismAllowance` (at most `OPTIMISM_MAX_UNITS` per identity between two answers).
+ * 2. No usable lease, but a recent answer of the object showed ample room (`optimismAllowance`),
+ *    or no answer yet and the first-contact allowance not used up (`firstContactAllowance`):
+ *    allow the unit optimistically and report it as `debt` with the renewal (the one this request
+ *    starts, or the next one if a renewal is already on its way).
  * 3. Otherwise wait for the renewal, at most `waitBudgetMs` (the store budget), then fail as any
  *    store failure does (open or closed, by policy). The renewal goes on, up to its own
  *    `RENEWAL_BUDGET_MS` in the leaser, and its lease lands for the next requests.
@@ -27,8 +28,11 @@
  * whose call fails is dropped (its units stay counted: early rejections, never overshoot); debt
  * whose call fails is sent again (counted twice at worst, never not at all).
  * Bound on overshoot from optimism: the units of step 2 are counted when their debt reaches the
- * object, so a window can hold at most `limit + OPTIMISM_MAX_UNITS` per isolate that holds a
- * recent answer, and only while every window's projected room is above a quarter of its limit.
+ * object (at its own `now`, forced). Units taken while a renewal flies still count against the
+ * allowance of the answer it brings, so at any instant one isolate has at most one allowance
+ * (`OPTIMISM_MAX_UNITS` = 8, and at most `max(1, floor(limit / 8))`) of units the object has not
+ * counted: a window holds at most `limit + 8 * (isolates serving the identity)`. After the first
+ * contact, optimism needs every window's projected room above a quarter of its limit.
  * What `fast` gives up besides: units leased but unused stay counted until the next ask returns
  * them (or, if the isolate goes away, until they expire), so near the limit it can reject early.
  */
@@ -40,6 +44,7 @@ import {
   type CounterStore,
   isConcurrency,
   StoreError,
+  windowState,
 } from '../limiter/contract';
 import { withBudget } from '../limiter/decide';
 import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../limiter/lease-protocol';
@@ -50,6 +55,7 @@ import {
   askUnits,
   belowLowWater,
   correctedRate,
+  firstContactAllowance,
   LEASE_TTL_MS,
   LOW_WATER_MS,
   MAX_ASK_UNITS,
@@ -274,8 +280,22 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     return flight;
   };
 
-  const optimistic = (entry: Entry, now: number): CheckOutcome | undefined => {
-    if (!optimism || !entry.answer) return undefined;
+  const optimistic = (
+    entry: Entry,
+    now: number,
+    request: CheckRequest,
+  ): CheckOutcome | undefined => {
+    if (!optimism) return undefined;
+    if (!entry.answer) {
+      if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
+      entry.optimistic++;
+      entry.debt++;
+      return {
+        allowed: true,
+        now,
+        windows: request.windows.map((w) => windowState(w, 1, now, now + w.windowMs)),
+      };
+    }
     if (entry.optimistic >= optimismAllowance(entry.answer, now, LOW_WATER_MS)) return undefined;
     entry.optimistic++;
     entry.debt++;
@@ -353,7 +373,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           return outcome;
         }
         // Optimism first, so that a renewal this request starts carries its debt.
-        const allowed = optimistic(entry, now);
+        const allowed = optimistic(entry, now, request);
         const renewal = entry.renewal ?? startRenewal(request, entry);
         if (allowed) return allowed;
         // The object failed the last renewal: do not make every request wait for it again (the

@@ -6,7 +6,7 @@ import type { CheckRequest, WindowSpec } from '../../src/limiter/contract';
 import type { LeaseAsk } from '../../src/limiter/lease-protocol';
 import type { LimiterObject } from '../../src/objects/limiter-object';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
-import { OPTIMISM_MAX_UNITS } from '../../src/store/lease-rules';
+import { firstContactAllowance, OPTIMISM_MAX_UNITS } from '../../src/store/lease-rules';
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
 import { testWorker } from '../support/app';
 import { createCustomer, uniqueId } from '../support/customers';
@@ -92,8 +92,15 @@ describe('withLeases (consistency "fast")', () => {
   for (const optimism of [false, true]) {
     // Refills before a lease runs out keep the zero-overshoot argument (a lease is settled only
     // by an ask sent after its last use); optimism adds at most its stated allowance per isolate.
+    // Per isolate at most one allowance is not yet counted by the object: the first-contact one
+    // before any answer, the answer's one after.
+    const perIsolate = (limit: number) =>
+      Math.max(
+        firstContactAllowance([{ limit }]),
+        Math.min(OPTIMISM_MAX_UNITS, Math.floor(limit / 8)),
+      );
     const bound = (limit: number, isolates: number) =>
-      optimism ? limit + isolates * Math.min(OPTIMISM_MAX_UNITS, Math.floor(limit / 8)) : limit;
+      optimism ? limit + isolates * perIsolate(limit) : limit;
     it(`never allows more than ${optimism ? 'the limit plus the optimism bound' : 'the limit'} in any sliding window, across many isolates (refills in the background${optimism ? ', optimism on' : ', optimism off'})`, async () => {
       await fc.assert(
         fc.asyncProperty(
@@ -214,9 +221,8 @@ describe('withLeases refilled before they run out', () => {
       const outcome = await pending.catch(() => undefined);
       if (!outcome?.allowed) failed++;
     }
-    // Only the warm-up waits: the first request (nothing known) and a few while the rate
-    // estimate catches up; not one of the last three seconds.
-    expect(waitedAt[0]).toBe(0);
+    // Only the warm-up waits (the first request is a first contact, allowed at once), a few
+    // while the rate estimate catches up; not one of the last three seconds.
     expect(waitedAt.length).toBeLessThanOrEqual(5);
     expect(waitedAt.filter((i) => i >= 100)).toEqual([]);
     expect(failed).toBe(0);
@@ -313,6 +319,42 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     expect(atOnce).toBe(OPTIMISM_MAX_UNITS);
     expect(pending).toBeDefined();
     if (pending) await slow.finish(pending);
+  });
+
+  it('allows a first contact at once only within its allowance: 1 unit for small limits, up to 8 for large ones', async () => {
+    for (const [limit, atOnceExpected] of [
+      [100, 1],
+      [5_000, 5],
+      [1_000_000, OPTIMISM_MAX_UNITS],
+    ] as const) {
+      const clock = manualClock(1_800_000_000_000);
+      const slow = slowLeaser(clock, 100);
+      const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+        clock,
+        waitBudgetMs: 10_000,
+      });
+      const identity = `c:${uniqueId('first')}`;
+      const spec: WindowSpec[] = [{ id: 'minute', limit, windowMs: 60_000 }];
+      let atOnce = 0;
+      let pending: Promise<unknown> | undefined;
+      for (let i = 0; i < 20 && !pending; i++) {
+        const request = store.check({ identity, windows: spec, now: clock.now(), fast: true });
+        if (await settlesAtOnce(request)) atOnce++;
+        else pending = request;
+      }
+      expect(atOnce).toBe(atOnceExpected);
+      // The first renewal carries what was taken before it was sent.
+      expect(slow.asks[0]?.debt).toBe(1);
+      if (pending) await slow.finish(pending);
+      await slow.finish(store.settled());
+      const peek = await createDurableObjectStore(namespace).check({
+        identity,
+        windows: spec,
+        now: clock.now(),
+        consume: false,
+      });
+      expect(peek.windows[0]?.used).toBeGreaterThanOrEqual(atOnceExpected + 1);
+    }
   });
 
   it('refuses optimism when the last answer left less than a quarter of the limit', async () => {
