@@ -158,6 +158,27 @@ export function answerOf(outcome: CheckOutcome, at: number): Answer {
 }
 
 /**
+ * Whether an answer is recent enough to act on without asking again: younger than
+ * `min(OPTIMISM_FRESH_MS, shortest window * OPTIMISM_FRESH_SHARE)` (6 s for a minute window).
+ */
+export function isFresh(answer: Answer, now: number): boolean {
+  const age = now - answer.at;
+  const shortest = Math.min(...answer.windows.map((w) => w.windowMs));
+  return age >= 0 && age <= Math.min(OPTIMISM_FRESH_MS, shortest * OPTIMISM_FRESH_SHARE);
+}
+
+/**
+ * Whether a recent refusal still holds at `now`: the object refused, the answer is fresh, and
+ * some window said it stays full past `now`. Such a request is rejected at once, without waiting
+ * for the renewal that checks again (refunds may have freed room meanwhile: that renewal's
+ * answer is for the next requests).
+ */
+export function refusalHolds(answer: Answer | undefined, now: number): boolean {
+  if (!answer || answer.outcome.allowed || !isFresh(answer, now)) return false;
+  return answer.outcome.windows.some((w) => w.remaining <= 0 && w.retryAt > now);
+}
+
+/**
  * How many units this isolate may take optimistically (without a lease, reported later as debt)
  * between the answer `answer` and the next one; 0 when it must wait. The rule, per identity and
  * isolate:
@@ -178,9 +199,8 @@ export function optimismAllowance(
   horizonMs: number,
 ): number {
   if (!answer || answer.windows.length === 0) return 0;
+  if (!isFresh(answer, now)) return 0;
   const age = now - answer.at;
-  const shortest = Math.min(...answer.windows.map((w) => w.windowMs));
-  if (age < 0 || age > Math.min(OPTIMISM_FRESH_MS, shortest * OPTIMISM_FRESH_SHARE)) return 0;
   let allowance = OPTIMISM_MAX_UNITS;
   for (const w of answer.windows) {
     const projected = w.remaining - w.fillRate * (age + horizonMs);

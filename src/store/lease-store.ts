@@ -11,7 +11,9 @@
  *    or no answer yet and the first-contact allowance not used up (`firstContactAllowance`):
  *    allow the unit optimistically and report it as `debt` with the renewal (the one this request
  *    starts, or the next one if a renewal is already on its way).
- * 3. Otherwise wait for the renewal, at most `waitBudgetMs` (the store budget), then fail as any
+ * 3. No usable lease and a recent refusal (`refusalHolds`): reject at once; the renewal started
+ *    meanwhile asks again (refunds may have freed room) for the next requests.
+ * 4. Otherwise wait for the renewal, at most `waitBudgetMs` (the store budget), then fail as any
  *    store failure does (open or closed, by policy). The renewal goes on, up to its own
  *    `RENEWAL_BUDGET_MS` in the leaser, and its lease lands for the next requests.
  * At most one renewal is in flight per identity in this isolate: two would each replace the
@@ -62,6 +64,7 @@ import {
   observeRate,
   optimismAllowance,
   RENEWAL_BUDGET_MS,
+  refusalHolds,
 } from './lease-rules';
 
 /** Options of {@link withLeases}; defaults in `lease-rules.ts`. */
@@ -376,6 +379,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const allowed = optimistic(entry, now, request);
         const renewal = entry.renewal ?? startRenewal(request, entry);
         if (allowed) return allowed;
+        // A recent refusal is answered at once; the renewal just started (or on its way) asks
+        // again, and what it brings serves the next requests.
+        if (entry.answer && refusalHolds(entry.answer, now)) {
+          return refusal({ ...entry.answer.outcome, now });
+        }
         // The object failed the last renewal: do not make every request wait for it again (the
         // breaker's job on the exact path); one renewal probes, requests fail as the policy says.
         if (entry.failing) {

@@ -9,6 +9,7 @@ import {
   OPTIMISM_MAX_UNITS,
   observeRate,
   optimismAllowance,
+  refusalHolds,
 } from '../../src/store/lease-rules';
 
 const T = 1_800_000_000_000;
@@ -81,5 +82,28 @@ describe('optimismAllowance', () => {
     expect(optimismAllowance(answerOf(outcome(100, 60, 100), T), T + 10, 500)).toBe(0);
     // The same 60 spread over 50 s leaves room.
     expect(optimismAllowance(answerOf(outcome(100, 60, 50_000), T), T + 10, 500)).toBe(5);
+  });
+});
+
+describe('refusalHolds', () => {
+  it('holds a fresh refusal until its retry time, and nothing else', () => {
+    const full = outcome(100, 100, 30_000);
+    const refused = {
+      ...full,
+      allowed: false,
+      windows: full.windows.map((w) => ({ ...w, retryAt: T + 5_000 })),
+    };
+    expect(refusalHolds(answerOf(refused, T), T + 1_000)).toBe(true);
+    expect(refusalHolds(answerOf(refused, T), T + 5_000)).toBe(false);
+    expect(refusalHolds(answerOf(full, T), T + 1_000)).toBe(false);
+    expect(
+      refusalHolds(
+        answerOf(
+          { ...refused, windows: refused.windows.map((w) => ({ ...w, retryAt: T + 60_000 })) },
+          T,
+        ),
+        T + 7_000,
+      ),
+    ).toBe(false);
   });
 });

@@ -357,6 +357,37 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     }
   });
 
+  it('rejects at once after a recent refusal, while one renewal asks the object again', async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const small: WindowSpec[] = [{ id: 'minute', limit: 5, windowMs: 60_000 }];
+    const slow = slowLeaser(clock, 100);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      waitBudgetMs: 10_000,
+    });
+    const identity = `c:${uniqueId('refused')}`;
+    for (let i = 0; i < 5; i++) {
+      await createDurableObjectStore(namespace).check({
+        identity,
+        windows: small,
+        now: clock.now(),
+      });
+    }
+    // The first contact takes its one unit (the stated price); its renewal brings the refusal.
+    await slow.finish(store.check({ identity, windows: small, now: clock.now(), fast: true }));
+    await slow.finish(store.settled());
+    const asked = slow.asks.length;
+    clock.advance(500);
+    const next = store.check({ identity, windows: small, now: clock.now(), fast: true });
+    expect(await settlesAtOnce(next)).toBe(true);
+    const outcome = await next;
+    expect(outcome.allowed).toBe(false);
+    // Retry within a ttl: units other isolates hold come back when they ask again.
+    expect(outcome.windows[0]?.retryAt).toBeLessThanOrEqual(clock.now() + 2_000);
+    expect(slow.asks.length).toBe(asked + 1);
+    await slow.finish(store.settled());
+  });
+
   it('refuses optimism when the last answer left less than a quarter of the limit', async () => {
     const clock = manualClock(1_800_000_000_000);
     const small: WindowSpec[] = [{ id: 'minute', limit: 20, windowMs: 60_000 }];
