@@ -1,6 +1,6 @@
 /**
  * The simulated Cloudflare fleet: isolates per location (each with the worker's own composed
- * store: L1 -> breaker -> leases -> time budget -> Durable Object store) that start and die, and
+ * store: L1 -> leases -> breaker -> time budget -> Durable Object store) that start and die, and
  * the limiter objects, placed where an identity's first request arrived, one request at a time.
  */
 import type { Clock } from '../../src/clock';

@@ -11,6 +11,17 @@ export interface LeaseAsk {
   readonly ttlMs: number;
   /** What became of the previous lease (see {@link LeaseRefund}). */
   readonly refund?: LeaseRefund;
+  /**
+   * Further leases settled by this ask (each as `refund`): with refills before a lease runs out,
+   * an isolate may have both a replaced lease and an expired one to settle.
+   */
+  readonly refunds?: readonly LeaseRefund[];
+  /**
+   * Units the isolate already allowed without a lease (optimistically, within the bound of
+   * `store/lease-rules.ts`) and not yet reported. The object records them at its own `now`,
+   * whatever the windows say (they were served), before it grants anything.
+   */
+  readonly debt?: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-/** Assembles the counter store for a store mode: L1 -> breaker -> time budget -> store(s). */
+/** Assembles the counter store for a store mode: L1 -> leases -> breaker -> time budget -> store(s). */
 import type { Clock } from '../clock';
 import type { Bindings, Settings } from '../env';
 import type { CheckRequest, CounterStore } from '../limiter/contract';
@@ -21,6 +21,8 @@ export interface ComposedStore {
   redisCommands(): number;
   /** Breaker transitions not yet reported to telemetry; taking them empties the list. */
   takeBreakerChanges(): BreakerChange[];
+  /** Resolves once no `fast` lease renewal is in flight (tests and the 0 ms agreement run). */
+  settled(): Promise<void>;
 }
 
 /**
@@ -29,7 +31,8 @@ export interface ComposedStore {
  * - `durable-object`: one object per identity; no Redis.
  * - `redis`: one Lua script call per check.
  * - `hybrid`: the object per identity decides and writes behind to Redis in batches.
- * With a Durable Object, policies with `consistency: "fast"` decide from leases in the isolate.
+ * With a Durable Object, policies with `consistency: "fast"` decide from leases in the isolate,
+ * above the breaker (see below).
  * Every mode gets the time budget, the circuit breaker and the L1 for blocked windows.
  */
 export function composeStore(env: Bindings, settings: Settings, clock: Clock): ComposedStore {
@@ -45,9 +48,9 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
     });
   };
   const budget = (store: CounterStore) => withTimeBudget(store, settings.storeBudgetMs);
-  const leaser = (callOptions: LimiterCallOptions) =>
-    durableObjectLeaser(env.LIMITER, callOptions, settings.storeBudgetMs);
-
+  // A renewal has its own, longer budget (RENEWAL_BUDGET_MS): only a request with nothing to
+  // decide from waits for it, and that request waits at most the store budget.
+  let leaserOptions: LimiterCallOptions | undefined;
   let base: CounterStore;
   switch (settings.storeMode) {
     case 'memory':
@@ -57,7 +60,8 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
       base = budget(redis());
       break;
     case 'durable-object':
-      base = withLeases(budget(createDurableObjectStore(env.LIMITER)), leaser({}), { clock });
+      base = budget(createDurableObjectStore(env.LIMITER));
+      leaserOptions = {};
       break;
     case 'hybrid': {
       // No direct-Redis fallback: Redis lags the object by the write-behind batch, so deciding
@@ -69,8 +73,8 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
       const callOptions = settings.redis
         ? { writeBehind: settings.redis, reloadBudgetMs }
         : { reloadBudgetMs };
-      const object = budget(createDurableObjectStore(env.LIMITER, callOptions));
-      base = withLeases(object, leaser(callOptions), { clock });
+      base = budget(createDurableObjectStore(env.LIMITER, callOptions));
+      leaserOptions = callOptions;
       break;
     }
   }
@@ -86,8 +90,18 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
       if (changes.length < 100) changes.push({ store, state, at: clock.now() });
     },
   });
+  // Leases decide above the breaker: a renewal is not a request, and requests served from a lease
+  // must not be failed open by a breaker that slow renewals opened. The lease store has its own
+  // rule for a failing object (after a failed renewal, requests with nothing to decide from fail
+  // at once while one renewal probes); the exact path keeps the breaker.
+  const leases = leaserOptions
+    ? withLeases(breaker, durableObjectLeaser(env.LIMITER, leaserOptions), {
+        clock,
+        waitBudgetMs: settings.storeBudgetMs,
+      })
+    : undefined;
   return {
-    store: withBlockedCache(breaker, clock),
+    store: withBlockedCache(leases ?? breaker, clock),
     breaker: () => breaker.state(),
     redisCommands: () => commands,
     takeBreakerChanges: () => {
@@ -95,5 +109,6 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
       changes = [];
       return taken;
     },
+    settled: () => leases?.settled() ?? Promise.resolve(),
   };
 }

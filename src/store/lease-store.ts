@@ -1,14 +1,42 @@
 /**
- * The `fast` consistency mode: an isolate decides locally from a short lease of units granted by
- * the identity's Durable Object, and only calls the object when its lease runs out or expires.
+ * The `fast` consistency mode: an isolate decides locally from a lease of units granted by the
+ * identity's Durable Object, refills it in the background before it runs out, and calls the
+ * object on the request's path only when it has nothing to decide from.
  *
- * Bound on overshoot: zero against the exact sliding log. The object records leased units at the
- * lease's end (`at`), and the isolate stops using a lease at `sentAt + ttlMs`, which is no later
- * than `at` because the grant happened after `sentAt`. Every unit is therefore counted from an
- * instant at or after its real use, for a full window. What `fast` gives up is the other side:
- * units leased but unused stay counted until the next lease returns them (or, if the isolate goes
- * away, until they expire), so near the limit it can reject slightly early. Used units are moved
- * back to the last instant they can have been used when the next lease is asked for.
+ * How a request is decided (per identity and window set, in this isolate):
+ * 1. A lease with units and time left: take a unit. Below the low-water mark (see
+ *    `lease-rules.ts`: fewer units than the observed rate uses in `LOW_WATER_MS`, or less than
+ *    half its ttl left) a renewal starts in the background; requests keep using the current lease.
+ * 2. No usable lease, but a recent answer of the object showed ample room (`optimismAllowance`),
+ *    or no answer yet and the first-contact allowance not used up (`firstContactAllowance`):
+ *    allow the unit optimistically and report it as `debt` with the renewal (the one this request
+ *    starts, or the next one if a renewal is already on its way).
+ * 3. No usable lease and a recent refusal (`refusalHolds`): reject at once; the renewal started
+ *    meanwhile asks again (refunds may have freed room) for the next requests.
+ * 4. Otherwise wait for the renewal, at most `waitBudgetMs` (the store budget), then fail as any
+ *    store failure does (open or closed, by policy). The renewal goes on, up to its own
+ *    `RENEWAL_BUDGET_MS` in the leaser, and its lease lands for the next requests.
+ * At most one renewal is in flight per identity in this isolate: two would each replace the
+ * other's lease, and the replaced units would never be returned.
+ *
+ * Bound on overshoot from leases: zero against the exact sliding log. The object records leased
+ * units at the lease's end (`at` = grant + ttl), and the isolate uses a lease only within
+ * `[sentAt, sentAt + ttl)`, which ends no later than `at` because the grant happened after
+ * `sentAt`. A lease is settled (unused units refunded, used units moved back to
+ * `grant + (last use - sentAt)`, still at or after the last real use) only with an ask sent after
+ * it was retired, i.e. after its last use: with prefetch the lease in use when an ask is sent is
+ * not settled by that ask but by the next one, once the grant that replaced it has landed. So
+ * every unit is counted from an instant at or after its real use, for a full window. A refund
+ * whose call fails is dropped (its units stay counted: early rejections, never overshoot); debt
+ * whose call fails is sent again (counted twice at worst, never not at all).
+ * Bound on overshoot from optimism: the units of step 2 are counted when their debt reaches the
+ * object (at its own `now`, forced). Units taken while a renewal flies still count against the
+ * allowance of the answer it brings, so at any instant one isolate has at most one allowance
+ * (`OPTIMISM_MAX_UNITS` = 8, and at most `max(1, floor(limit / 8))`) of units the object has not
+ * counted: a window holds at most `limit + 8 * (isolates serving the identity)`. After the first
+ * contact, optimism needs every window's projected room above a quarter of its limit.
+ * What `fast` gives up besides: units leased but unused stay counted until the next ask returns
+ * them (or, if the isolate goes away, until they expire), so near the limit it can reject early.
  */
 import type { Clock } from '../clock';
 import { BoundedMap } from '../limiter/bounded-map';
@@ -18,28 +46,58 @@ import {
   type CounterStore,
   isConcurrency,
   StoreError,
+  windowState,
 } from '../limiter/contract';
 import { withBudget } from '../limiter/decide';
 import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../limiter/lease-protocol';
 import type { LimiterCallOptions, LimiterNamespace } from './durable-object-store';
+import {
+  type Answer,
+  answerOf,
+  askUnits,
+  belowLowWater,
+  correctedRate,
+  firstContactAllowance,
+  LEASE_TTL_MS,
+  LOW_WATER_MS,
+  MAX_ASK_UNITS,
+  observeRate,
+  optimismAllowance,
+  RENEWAL_BUDGET_MS,
+  refusalHolds,
+} from './lease-rules';
 
-/** How long a lease may be used [1000 ms] and the most units one lease may carry [64]. */
+/** Options of {@link withLeases}; defaults in `lease-rules.ts`. */
 export interface LeaseOptions {
   readonly clock: Clock;
+  /** How long a lease may be used [LEASE_TTL_MS, 2,000 ms]. */
   readonly ttlMs?: number;
+  /** Most units one ask may carry [MAX_ASK_UNITS, 10,000]. */
   readonly maxUnits?: number;
-  /** Most identities whose lease and ask size are remembered [10,000]. */
+  /** Most identities remembered (lease, rate, last answer) [10,000]. */
   readonly maxKeys?: number;
+  /**
+   * Longest a request waits for a renewal before it fails [50 ms, the store budget]. The
+   * renewal itself is bounded by the leaser (see {@link durableObjectLeaser}).
+   */
+  readonly waitBudgetMs?: number;
+  /** `false` turns optimism (step 2) off [true]. */
+  readonly optimism?: boolean;
 }
 
 /** A store deciding `fast` requests from leases. */
 export interface LeaseStore extends CounterStore {
   /** Identities with a lease or a remembered ask size in this isolate (memory-bound tests). */
   trackedIdentities(): number;
+  /** Resolves once no renewal is in flight (tests, and the simulator's 0 ms agreement run). */
+  settled(): Promise<void>;
 }
 
 /** Default bound of the lease maps. */
 export const MAX_LEASE_KEYS = 10_000;
+
+/** Default wait of a request for a renewal: the store budget (`STORE_BUDGET_MS`). */
+const WAIT_BUDGET_MS = 50;
 
 /** Asks the object for a lease; the Durable Object in production, anything alike in tests. */
 export type Leaser = (request: CheckRequest, ask: LeaseAsk) => Promise<LeaseGrant>;
@@ -56,11 +114,33 @@ interface Lease {
   readonly outcome: CheckOutcome;
 }
 
-/** A leaser that calls the identity's Durable Object. */
+/** What a renewal came to: a grant (maybe of 0 units: refused) or a failure. */
+type Renewal = { readonly grant: LeaseGrant } | { readonly error: StoreError };
+
+/** Everything this isolate knows of one identity and window set. */
+interface Entry {
+  /** The lease requests are served from. */
+  current: Lease | undefined;
+  /** A lease replaced by a newer one and no longer used: settled with the next ask. */
+  retired: Lease | undefined;
+  renewal: Promise<Renewal> | undefined;
+  rate: number;
+  seenAt: number;
+  readonly firstSeenAt: number;
+  answer: Answer | undefined;
+  /** Units taken optimistically since the last answer (the bound is on this). */
+  optimistic: number;
+  /** Units taken optimistically and not yet sent to the object. */
+  debt: number;
+  /** The last renewal failed: until one succeeds, requests with nothing to decide from fail at once. */
+  failing: boolean;
+}
+
+/** A leaser that calls the identity's Durable Object, given up after `budgetMs`. */
 export function durableObjectLeaser(
   namespace: LimiterNamespace,
   callOptions: LimiterCallOptions = {},
-  budgetMs = 50,
+  budgetMs = RENEWAL_BUDGET_MS,
 ): Leaser {
   return async (request, ask) => {
     const stub = namespace.get(namespace.idFromName(request.identity));
@@ -74,19 +154,37 @@ export function durableObjectLeaser(
   };
 }
 
+/** The rate estimate of an entry, corrected for its age (see `correctedRate`). */
+function rateOf(entry: Entry, now: number): number {
+  return correctedRate(entry.rate, now - entry.firstSeenAt);
+}
+
+/** The refund that settles a retired lease (see lease-protocol.ts). */
+function settlement(lease: Lease, ttlMs: number): LeaseRefund {
+  return {
+    units: lease.units,
+    at: lease.at,
+    used: lease.used,
+    usedWithinMs: lease.lastUseAt - lease.sentAt,
+    ttlMs,
+  };
+}
+
 /**
- * Wraps `store`: requests with `fast: true` are decided from a lease, everything else goes to
- * `store` unchanged. Lease sizes adapt: a lease used up before it expires doubles the next ask,
- * one that expires half unused halves it.
+ * Wraps `store`: requests with `fast: true` are decided from leases (see the module comment),
+ * everything else goes to `store` unchanged.
  */
 export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOptions): LeaseStore {
-  const ttlMs = options.ttlMs ?? 1_000;
-  const maxUnits = options.maxUnits ?? 64;
-  // Keyed by identity: bounded, so attacker-chosen identities cannot grow the isolate. A lease
-  // dropped from the bound is simply not refunded (its units expire with the window).
-  const leases = new BoundedMap<string, Lease>(options.maxKeys ?? MAX_LEASE_KEYS);
-  const asks = new BoundedMap<string, number>(options.maxKeys ?? MAX_LEASE_KEYS);
-  const inflight = new Map<string, Promise<CheckOutcome>>();
+  const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
+  const maxUnits = options.maxUnits ?? MAX_ASK_UNITS;
+  const waitBudgetMs = options.waitBudgetMs ?? WAIT_BUDGET_MS;
+  const optimism = options.optimism ?? true;
+  const clock = options.clock;
+  // Keyed by identity: bounded, so attacker-chosen identities cannot grow the isolate. An entry
+  // dropped from the bound is simply not refunded (its units expire with the window); its debt,
+  // at most OPTIMISM_MAX_UNITS, is lost with it.
+  const entries = new BoundedMap<string, Entry>(options.maxKeys ?? MAX_LEASE_KEYS);
+  const flights = new Set<Promise<Renewal>>();
 
   const keyOf = (r: CheckRequest) =>
     `${r.identity}|${r.windows.map((w) => `${w.id}:${w.limit}:${w.windowMs}`).join(',')}`;
@@ -106,47 +204,135 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     };
   };
 
-  async function renew(request: CheckRequest, key: string): Promise<CheckOutcome> {
-    const previous = leases.get(key);
-    const lastAsk = asks.get(key) ?? 4;
-    let nextAsk = lastAsk;
-    if (previous) {
-      if (previous.units === 0) nextAsk = Math.min(maxUnits, lastAsk * 2);
-      else if (previous.used < previous.size / 2) nextAsk = Math.max(1, Math.floor(lastAsk / 2));
+  const usable = (lease: Lease | undefined, now: number): lease is Lease =>
+    lease !== undefined && lease.units > 0 && now < lease.usableUntil;
+
+  /** What became of a renewal, applied to the entry. Returns it for waiting requests. */
+  const land = (entry: Entry, sentAt: number, debt: number, renewal: Renewal): Renewal => {
+    if ('error' in renewal) {
+      // Unknown whether the object recorded the debt: send it again (counted twice at worst).
+      entry.debt += debt;
+      entry.failing = true;
+      return renewal;
     }
-    asks.set(key, nextAsk);
-    const sentAt = options.clock.now();
-    const refund: LeaseRefund | undefined = previous
-      ? {
-          units: previous.units,
-          at: previous.at,
-          used: previous.used,
-          usedWithinMs: previous.lastUseAt - previous.sentAt,
-          ttlMs,
-        }
-      : undefined;
-    leases.delete(key);
-    const grant = await leaser(request, { units: nextAsk, ttlMs, ...(refund ? { refund } : {}) });
-    if (grant.granted === 0) return grant.outcome;
-    const lease: Lease = {
-      units: grant.granted,
-      used: 0,
-      lastUseAt: sentAt,
-      sentAt,
-      size: grant.granted,
-      usableUntil: sentAt + ttlMs,
-      at: grant.at,
-      outcome: grant.outcome,
+    const { grant } = renewal;
+    const now = clock.now();
+    entry.failing = false;
+    entry.answer = answerOf(grant.outcome, now);
+    // Units taken while this renewal flew are not in its answer: they still count against the
+    // allowance, so that what the object has not counted never exceeds one allowance.
+    entry.optimistic = entry.debt;
+    if (grant.granted > 0) {
+      // The lease in use (if any) is retired now: no unit of it is used after this point, so the
+      // next ask may settle it. The previous retired one was settled by the ask just answered.
+      entry.retired = entry.current;
+      entry.current = {
+        units: grant.granted,
+        size: grant.granted,
+        used: 0,
+        lastUseAt: sentAt,
+        sentAt,
+        usableUntil: sentAt + ttlMs,
+        at: grant.at,
+        outcome: grant.outcome,
+      };
+    }
+    return renewal;
+  };
+
+  const startRenewal = (request: CheckRequest, entry: Entry): Promise<Renewal> => {
+    const sentAt = clock.now();
+    // Settled: the replaced lease, and the current one if it can serve no more (expired or used
+    // up). Either way no unit of them is used after this point.
+    const done = [entry.retired, usable(entry.current, sentAt) ? undefined : entry.current];
+    const refunds = done.flatMap((lease) => (lease ? [settlement(lease, ttlMs)] : []));
+    entry.retired = undefined;
+    if (!usable(entry.current, sentAt)) entry.current = undefined;
+    const debt = entry.debt;
+    entry.debt = 0;
+    const ask: LeaseAsk = {
+      // Nothing known yet (no answer): one unit, so that an isolate seeing an identity once does
+      // not hold units it will never use.
+      units: entry.answer ? askUnits(rateOf(entry, sentAt), ttlMs, maxUnits) : 1,
+      ttlMs,
+      ...(refunds.length > 0 ? { refunds } : {}),
+      ...(debt > 0 ? { debt } : {}),
     };
-    leases.set(key, lease);
-    return fromLease(lease, options.clock.now());
-  }
+    const flight: Promise<Renewal> = leaser(request, ask)
+      .then(
+        (grant): Renewal => ({ grant }),
+        (error: unknown): Renewal => ({
+          error:
+            error instanceof StoreError
+              ? error
+              : new StoreError(store.name, 'unavailable', String(error)),
+        }),
+      )
+      .then((renewal) => {
+        const landed = land(entry, sentAt, debt, renewal);
+        if (entry.renewal === flight) entry.renewal = undefined;
+        flights.delete(flight);
+        // Debt taken while this renewal flew is reported at once, not whenever traffic returns.
+        if (entry.debt > 0 && !('error' in landed) && !entry.renewal) {
+          entry.renewal = startRenewal(request, entry);
+        }
+        return landed;
+      });
+    entry.renewal = flight;
+    flights.add(flight);
+    return flight;
+  };
+
+  const optimistic = (
+    entry: Entry,
+    now: number,
+    request: CheckRequest,
+  ): CheckOutcome | undefined => {
+    if (!optimism) return undefined;
+    if (!entry.answer) {
+      if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
+      entry.optimistic++;
+      entry.debt++;
+      return {
+        allowed: true,
+        now,
+        windows: request.windows.map((w) => windowState(w, 1, now, now + w.windowMs)),
+      };
+    }
+    if (entry.optimistic >= optimismAllowance(entry.answer, now, LOW_WATER_MS)) return undefined;
+    entry.optimistic++;
+    entry.debt++;
+    const taken = entry.optimistic;
+    return {
+      allowed: true,
+      now,
+      windows: entry.answer.outcome.windows.map((w) => ({
+        ...w,
+        remaining: Math.max(0, w.remaining - taken),
+      })),
+    };
+  };
+
+  // A refusal counts units other isolates hold in leases; they come back when those isolates
+  // ask again, within about a ttl if they are still used. So a refusal is not "full until
+  // retryAt" as the L1 above reads it: retry no later than a ttl from now, or units refunded
+  // meanwhile would stay unused while every isolate's L1 keeps rejecting.
+  const refusal = (outcome: CheckOutcome): CheckOutcome => ({
+    ...outcome,
+    windows: outcome.windows.map((w) => ({
+      ...w,
+      retryAt: Math.min(w.retryAt, outcome.now + ttlMs),
+    })),
+  });
 
   const release = store.release?.bind(store);
   return {
     name: store.name,
     ...(release ? { release } : {}),
-    trackedIdentities: () => Math.max(leases.size, asks.size),
+    trackedIdentities: () => entries.size,
+    async settled() {
+      while (flights.size > 0) await Promise.all([...flights]);
+    },
     async check(request: CheckRequest): Promise<CheckOutcome> {
       // Slots and origin charges must be counted where every isolate sees them: requests with a
       // concurrency limit or a window the origin charges take the exact path.
@@ -160,26 +346,55 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         return store.check(request);
       }
       const key = keyOf(request);
+      const arrived = clock.now();
+      let entry = entries.get(key);
+      if (!entry) {
+        entry = {
+          current: undefined,
+          retired: undefined,
+          renewal: undefined,
+          rate: 0,
+          seenAt: arrived,
+          firstSeenAt: arrived,
+          answer: undefined,
+          optimistic: 0,
+          debt: 0,
+          failing: false,
+        };
+        entries.set(key, entry);
+      }
+      entry.rate = observeRate(entry.rate, entry.seenAt, arrived);
+      entry.seenAt = arrived;
       for (;;) {
-        const now = options.clock.now();
-        const lease = leases.get(key);
-        if (lease && lease.units > 0 && now < lease.usableUntil) return fromLease(lease, now);
-        const pending = inflight.get(key);
-        if (pending) {
-          // At most one renewal per identity in this isolate: two in flight would each replace
-          // the other's lease, and the replaced units would never be returned. Wait for it and
-          // share its answer: a refusal (no quota) or a failure holds for us too; a new lease
-          // is taken from on the next turn of the loop.
-          const shared = await pending;
-          if (!shared.allowed) return shared;
-          continue;
+        const now = clock.now();
+        const lease = entry.current;
+        if (usable(lease, now)) {
+          const outcome = fromLease(lease, now);
+          if (!entry.renewal && belowLowWater(lease, rateOf(entry, now), now, ttlMs)) {
+            startRenewal(request, entry);
+          }
+          return outcome;
         }
-        const renewal = renew(request, key);
-        inflight.set(key, renewal);
-        try {
-          return await renewal;
-        } finally {
-          if (inflight.get(key) === renewal) inflight.delete(key);
+        // Optimism first, so that a renewal this request starts carries its debt.
+        const allowed = optimistic(entry, now, request);
+        const renewal = entry.renewal ?? startRenewal(request, entry);
+        if (allowed) return allowed;
+        // A recent refusal is answered at once; the renewal just started (or on its way) asks
+        // again, and what it brings serves the next requests.
+        if (entry.answer && refusalHolds(entry.answer, now)) {
+          return refusal({ ...entry.answer.outcome, now });
+        }
+        // The object failed the last renewal: do not make every request wait for it again (the
+        // breaker's job on the exact path); one renewal probes, requests fail as the policy says.
+        if (entry.failing) {
+          throw new StoreError(store.name, 'unavailable', 'last lease renewal failed');
+        }
+        // The wait is bounded by the store budget; the renewal is not cut short by it.
+        const waited = now - arrived;
+        const result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name);
+        if ('error' in result) throw result.error;
+        if (result.grant.granted === 0 && !usable(entry.current, clock.now())) {
+          return refusal(result.grant.outcome);
         }
       }
     },

@@ -3,7 +3,7 @@
  * and where they are recorded so that no sliding window can ever hold more than its limit.
  */
 import type { WindowSpec } from '../../contract';
-import type { LeaseAsk, LeaseGrant } from '../../lease-protocol';
+import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../../lease-protocol';
 import { type Buckets, checkAll, currentBucket, record } from './arithmetic';
 
 /** A change of units at an instant, for persistence and write-behind. */
@@ -13,7 +13,9 @@ export interface UnitChange {
 }
 
 /**
- * Grants a lease at `now`, first taking back the refund. Granted units are recorded at
+ * Grants a lease at `now`, first taking back the refund and recording the debt (units the isolate
+ * served optimistically, recorded at `now`, forced: they were served whatever the windows say).
+ * Granted units are recorded at
  * `now + ttlMs`, the last instant the isolate may use them, so every unit is counted from an
  * instant at or after its real use. An isolate gets at most a quarter of what is left (at least
  * one unit), so leases shrink as the limit nears. Mutates `counters`.
@@ -26,31 +28,14 @@ export function grantLease(
   ask: LeaseAsk,
 ): { grant: LeaseGrant; changes: UnitChange[] } {
   const changes: UnitChange[] = [];
-  if (ask.refund) {
-    const { at } = ask.refund;
-    const used = Math.max(0, ask.refund.used ?? 0);
-    // Never take back more than every window still holds at that instant.
-    let take = Math.max(0, ask.refund.units) + used;
-    for (const spec of specs) {
-      const held = counters.get(spec.id)?.get(currentBucket(at, spec.windowMs, spec.limit)) ?? 0;
-      take = Math.min(take, held);
-    }
-    if (take > 0) {
-      const moved = Math.min(used, take);
-      const ttl = Math.max(0, ask.refund.ttlMs ?? 0);
-      const within = Math.max(0, ask.refund.usedWithinMs ?? ttl);
-      // The grant came after the ask was sent, so a use `within` ms after sending happened no
-      // later than `grant + within` on the object's clock.
-      const lastUse = Math.min(at, at - ttl + within);
-      for (const spec of specs) {
-        const buckets = counters.get(spec.id);
-        const b = currentBucket(at, spec.windowMs, spec.limit);
-        buckets?.set(b, (buckets.get(b) ?? 0) - take);
-        if (buckets && moved > 0) record(buckets, lastUse, spec.windowMs, moved, spec.limit);
-      }
-      changes.push({ at, units: -take });
-      if (moved > 0) changes.push({ at: lastUse, units: moved });
-    }
+  for (const refund of [...(ask.refund ? [ask.refund] : []), ...(ask.refunds ?? [])]) {
+    changes.push(...settle(specs, counters, refund));
+  }
+  const debt = Math.max(0, Math.floor(ask.debt ?? 0));
+  if (debt > 0) {
+    // Already served: counted at the first instant the object knows of them, limit or not.
+    checkAll(specs, counters, now, debt, 'force');
+    changes.push({ at: now, units: debt });
   }
   const before = checkAll(specs, counters, now, 1, false);
   if (!before.allowed) return { grant: { granted: 0, at: now, outcome: before }, changes };
@@ -64,4 +49,41 @@ export function grantLease(
   changes.push({ at, units: granted });
   const after = checkAll(specs, counters, now, 0, false);
   return { grant: { granted, at, outcome: { ...after, allowed: true } }, changes };
+}
+
+/**
+ * Takes back one settled lease: its unused units leave the lease's bucket, its used units move to
+ * the last instant they can have been used. Mutates `counters`; returns the unit changes.
+ */
+function settle(
+  specs: readonly WindowSpec[],
+  counters: Map<string, Buckets>,
+  refund: LeaseRefund,
+): UnitChange[] {
+  const changes: UnitChange[] = [];
+  const { at } = refund;
+  const used = Math.max(0, refund.used ?? 0);
+  // Never take back more than every window still holds at that instant.
+  let take = Math.max(0, refund.units) + used;
+  for (const spec of specs) {
+    const held = counters.get(spec.id)?.get(currentBucket(at, spec.windowMs, spec.limit)) ?? 0;
+    take = Math.min(take, held);
+  }
+  if (take > 0) {
+    const moved = Math.min(used, take);
+    const ttl = Math.max(0, refund.ttlMs ?? 0);
+    const within = Math.max(0, refund.usedWithinMs ?? ttl);
+    // The grant came after the ask was sent, so a use `within` ms after sending happened no
+    // later than `grant + within` on the object's clock.
+    const lastUse = Math.min(at, at - ttl + within);
+    for (const spec of specs) {
+      const buckets = counters.get(spec.id);
+      const b = currentBucket(at, spec.windowMs, spec.limit);
+      buckets?.set(b, (buckets.get(b) ?? 0) - take);
+      if (buckets && moved > 0) record(buckets, lastUse, spec.windowMs, moved, spec.limit);
+    }
+    changes.push({ at, units: -take });
+    if (moved > 0) changes.push({ at: lastUse, units: moved });
+  }
+  return changes;
 }

@@ -1,0 +1,230 @@
+/**
+ * The isolate's rules for `fast` leases (pure): how fast an identity is used here, how much to
+ * ask for, when to refill, and when a request may be allowed optimistically without a lease.
+ * `lease-store.ts` holds the state and does the I/O; every number it decides by comes from here.
+ */
+import type { CheckOutcome } from '../limiter/contract';
+
+/**
+ * How long a lease may be used [2,000 ms]. Longer means fewer renewals per isolate (the big
+ * customer's object sees about one per isolate per `ttl / 2`), but units leased and unused stay
+ * counted at the object until the next ask returns them, which can reject early near the limit.
+ */
+export const LEASE_TTL_MS = 2_000;
+
+/**
+ * How long a renewal may take before it is given up [1,000 ms]: far above a p99 cross-location
+ * round trip (about 200 ms), below the lease ttl so a late grant still lands usable. Only a
+ * request that has nothing to decide from waits for it, and then only the store budget.
+ */
+export const RENEWAL_BUDGET_MS = 1_000;
+
+/**
+ * Refill horizon [500 ms]: a renewal starts in the background once the lease holds fewer units
+ * than this isolate uses in that time (or has less than half its time left), so that a renewal
+ * as slow as a p99 round trip, twice over, lands before the lease runs dry.
+ */
+export const LOW_WATER_MS = 500;
+
+/** An ask covers this many times what the observed rate uses in one ttl [2]. */
+export const ASK_HEADROOM = 2;
+
+/** Most units one ask may carry [10,000]; the object grants at most a quarter of what is left. */
+export const MAX_ASK_UNITS = 10_000;
+
+/** Time constant of the rate estimate [1,000 ms]. */
+export const RATE_TAU_MS = 1_000;
+
+/** Most units one isolate takes optimistically per identity between two answers [8]. */
+export const OPTIMISM_MAX_UNITS = 8;
+
+/** ... and at most this share of the last answer's smallest remaining [1/8]. */
+export const OPTIMISM_SHARE = 1 / 8;
+
+/** An answer is recent enough for optimism for this share of the shortest window [1/10] ... */
+export const OPTIMISM_FRESH_SHARE = 1 / 10;
+
+/** ... and never longer than this [10,000 ms]. */
+export const OPTIMISM_FRESH_MS = 10_000;
+
+/**
+ * Room a window must still have after the projection (see {@link optimismAllowance}), as a
+ * share of its limit [1/4]: optimism is for identities far from their limit, never near it.
+ */
+export const OPTIMISM_MARGIN_SHARE = 1 / 4;
+
+/**
+ * Exponentially decaying rate estimate, units per ms: each use adds `1 / tau` and the estimate
+ * decays by `exp(-dt / tau)` in between, so a steady rate `r` settles near `r + 1 / (2 tau)` and an
+ * identity that stops being used fades within a few `tau`. The first use gives `1 / tau`.
+ * @example observeRate(0, 0, 1000, 1000) // 0.001 (one unit per second)
+ */
+export function observeRate(
+  rate: number,
+  lastAt: number,
+  now: number,
+  tauMs = RATE_TAU_MS,
+): number {
+  const dt = Math.max(0, now - lastAt);
+  return rate * Math.exp(-dt / tauMs) + 1 / tauMs;
+}
+
+/**
+ * Units to ask for: what `ratePerMs` uses in one ttl, times the headroom, at least 1 and at most
+ * `maxUnits`. A first ask (rate `1 / tau`) is 4 units at the defaults.
+ * @example askUnits(0.1, 2000) // 400: an isolate seeing 100 requests/s
+ */
+export function askUnits(
+  ratePerMs: number,
+  ttlMs: number,
+  maxUnits = MAX_ASK_UNITS,
+  headroom = ASK_HEADROOM,
+): number {
+  return Math.max(1, Math.min(maxUnits, Math.ceil(ratePerMs * ttlMs * headroom)));
+}
+
+/**
+ * The rate estimate of an identity first seen `sinceMs` ago, corrected for starting at 0 (as a
+ * bias-corrected moving average is): a steady rate is seen at once instead of after a few
+ * `tau`. The correction is capped (`sinceMs` counted as at least `tau / 2`), so two requests in a
+ * row do not look like a flood (they read as about 5 units per second).
+ */
+export function correctedRate(rate: number, sinceMs: number, tauMs = RATE_TAU_MS): number {
+  return rate / (1 - Math.exp(-Math.max(sinceMs, tauMs / 2) / tauMs));
+}
+
+/**
+ * Whether a lease in use should be refilled now: fewer units left than `ratePerMs` uses in
+ * `lowWaterMs`, half of it used (a lease sized while the rate was still unknown runs out fast),
+ * or less than half its ttl left.
+ */
+export function belowLowWater(
+  lease: { readonly units: number; readonly size: number; readonly usableUntil: number },
+  ratePerMs: number,
+  now: number,
+  ttlMs: number,
+  lowWaterMs = LOW_WATER_MS,
+): boolean {
+  return (
+    lease.units < ratePerMs * lowWaterMs ||
+    lease.units <= lease.size / 2 ||
+    lease.usableUntil - now < ttlMs / 2
+  );
+}
+
+/** One window of the object's last answer, as optimism needs it. */
+export interface AnsweredWindow {
+  readonly limit: number;
+  readonly windowMs: number;
+  /** Units left for everybody after the answer (this isolate's lease excluded). */
+  readonly remaining: number;
+  /**
+   * Units per ms the window was filled at: what it counts over the time since its oldest
+   * counted unit. Every isolate's use is in it, not only this one's.
+   */
+  readonly fillRate: number;
+}
+
+/** The object's last answer for one identity, on this isolate's clock. */
+export interface Answer {
+  readonly at: number;
+  readonly windows: readonly AnsweredWindow[];
+  readonly outcome: CheckOutcome;
+}
+
+/**
+ * Shortest span a window's fill rate is measured over [1,000 ms]: leased units are recorded at
+ * the lease's end, so the oldest counted unit may lie in the future, and a handful of units
+ * over a few ms is no rate.
+ */
+export const FILL_SPAN_MIN_MS = 1_000;
+
+/** Digests a lease answer (`outcome` from the object, received at `at` on this isolate's clock). */
+export function answerOf(outcome: CheckOutcome, at: number): Answer {
+  return {
+    at,
+    outcome,
+    windows: outcome.windows.map((w) => {
+      // resetAt is when the oldest counted unit leaves: that unit is windowMs older.
+      const since = outcome.now - (w.resetAt - w.windowMs);
+      return {
+        limit: w.limit,
+        windowMs: w.windowMs,
+        remaining: w.remaining,
+        fillRate: w.used > 0 ? w.used / Math.max(FILL_SPAN_MIN_MS, since) : 0,
+      };
+    }),
+  };
+}
+
+/**
+ * Whether an answer is recent enough to act on without asking again: younger than
+ * `min(OPTIMISM_FRESH_MS, shortest window * OPTIMISM_FRESH_SHARE)` (6 s for a minute window).
+ */
+export function isFresh(answer: Answer, now: number): boolean {
+  const age = now - answer.at;
+  const shortest = Math.min(...answer.windows.map((w) => w.windowMs));
+  return age >= 0 && age <= Math.min(OPTIMISM_FRESH_MS, shortest * OPTIMISM_FRESH_SHARE);
+}
+
+/**
+ * Whether a recent refusal still holds at `now`: the object refused, the answer is fresh, and
+ * some window said it stays full past `now`. Such a request is rejected at once, without waiting
+ * for the renewal that checks again (refunds may have freed room meanwhile: that renewal's
+ * answer is for the next requests).
+ */
+export function refusalHolds(answer: Answer | undefined, now: number): boolean {
+  if (!answer || answer.outcome.allowed || !isFresh(answer, now)) return false;
+  return answer.outcome.windows.some((w) => w.remaining <= 0 && w.retryAt > now);
+}
+
+/**
+ * How many units this isolate may take optimistically (without a lease, reported later as debt)
+ * between the answer `answer` and the next one; 0 when it must wait. The rule, per identity and
+ * isolate:
+ * - no answer (see {@link firstContactAllowance} for that case), or one older than
+ *   `min(OPTIMISM_FRESH_MS, shortest window * OPTIMISM_FRESH_SHARE)`: 0;
+ * - every window, projected forward at its fill rate from the answer to `horizonMs` past now
+ *   (the debt's way to the object), must keep at least `OPTIMISM_MARGIN_SHARE` of its limit;
+ * - then at most `min(OPTIMISM_MAX_UNITS, floor(smallest remaining * OPTIMISM_SHARE))`.
+ * The bound this gives (with the first-contact allowance, and because units taken while a
+ * renewal flies still count against the next answer's allowance): at any instant one isolate
+ * holds at most `OPTIMISM_MAX_UNITS` (8) optimistic units per identity that the object has not
+ * yet counted, so any window holds at most `limit + 8 * (isolates serving the identity)`, and
+ * at most `limit + max(1, floor(limit / 8)) * isolates` for limits up to 64.
+ */
+export function optimismAllowance(
+  answer: Answer | undefined,
+  now: number,
+  horizonMs: number,
+): number {
+  if (!answer || answer.windows.length === 0) return 0;
+  if (!isFresh(answer, now)) return 0;
+  const age = now - answer.at;
+  let allowance = OPTIMISM_MAX_UNITS;
+  for (const w of answer.windows) {
+    const projected = w.remaining - w.fillRate * (age + horizonMs);
+    if (projected < w.limit * OPTIMISM_MARGIN_SHARE) return 0;
+    allowance = Math.min(allowance, Math.floor(w.remaining * OPTIMISM_SHARE));
+  }
+  return Math.max(0, allowance);
+}
+
+/** A first contact may take one unit per this many units of its smallest limit [1,000]. */
+export const FIRST_CONTACT_MIN_LIMIT = 1_000;
+
+/**
+ * Units an isolate may take optimistically for an identity it has no answer for yet (a first
+ * contact): `min(OPTIMISM_MAX_UNITS, max(1, floor(smallest limit / 1,000)))`, i.e. 1 for the free
+ * and anonymous tiers, 8 for 8,000 and above. Without it every identity's first request in every
+ * isolate waits a round trip to its object, which in the simulation is most of what is left above
+ * 1 ms at p99 (callers away from the object's location see 40 ms median, 200 ms p99), and a
+ * timed-out first request fails open anyway. The price: one unit (up to 8 for large limits) per
+ * isolate that meets the identity, counted when the first renewal reaches the object.
+ * @example firstContactAllowance([{ limit: 100 }]) // 1
+ */
+export function firstContactAllowance(windows: readonly { readonly limit: number }[]): number {
+  if (windows.length === 0) return 0;
+  const smallest = Math.min(...windows.map((w) => w.limit));
+  return Math.min(OPTIMISM_MAX_UNITS, Math.max(1, Math.floor(smallest / FIRST_CONTACT_MIN_LIMIT)));
+}

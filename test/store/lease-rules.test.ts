@@ -1,0 +1,109 @@
+/** The isolate's lease rules: rate, ask size, low water, and the bound on optimism. */
+import { describe, expect, it } from 'vitest';
+import type { CheckOutcome } from '../../src/limiter/contract';
+import {
+  answerOf,
+  askUnits,
+  belowLowWater,
+  correctedRate,
+  OPTIMISM_MAX_UNITS,
+  observeRate,
+  optimismAllowance,
+  refusalHolds,
+} from '../../src/store/lease-rules';
+
+const T = 1_800_000_000_000;
+
+/** An answer of the object for one window: `used` units since `oldestAgoMs`. */
+function outcome(
+  limit: number,
+  used: number,
+  oldestAgoMs: number,
+  windowMs = 60_000,
+): CheckOutcome {
+  return {
+    allowed: true,
+    now: T,
+    windows: [
+      {
+        id: 'w',
+        limit,
+        windowMs,
+        used,
+        remaining: Math.max(0, limit - used),
+        retryAt: T,
+        resetAt: T - oldestAgoMs + windowMs,
+      },
+    ],
+  };
+}
+
+describe('rate and ask size', () => {
+  it('grows the ask with the observed rate, well past the old cap of 64', () => {
+    let rate = 0;
+    let at = T;
+    for (let i = 0; i < 300; i++) {
+      rate = observeRate(rate, at, at + 10);
+      at += 10;
+    }
+    // 100 requests/s: about 0.1 per ms, a 2 s lease with headroom 2 asks about 400.
+    expect(rate).toBeGreaterThan(0.095);
+    expect(rate).toBeLessThan(0.11);
+    expect(askUnits(rate, 2_000)).toBeGreaterThan(380);
+    expect(askUnits(correctedRate(observeRate(0, T, T), 0), 2_000)).toBeLessThanOrEqual(11);
+  });
+
+  it('refills before the lease runs out: by units, by half used, by half the time', () => {
+    const lease = { units: 40, size: 60, usableUntil: T + 1_500 };
+    expect(belowLowWater(lease, 0.01, T, 2_000)).toBe(false);
+    expect(belowLowWater(lease, 0.1, T, 2_000)).toBe(true); // 50 units in 500 ms
+    expect(belowLowWater({ ...lease, units: 30 }, 0.01, T, 2_000)).toBe(true);
+    expect(belowLowWater(lease, 0.01, T + 600, 2_000)).toBe(true);
+  });
+});
+
+describe('optimismAllowance', () => {
+  it('gives at most OPTIMISM_MAX_UNITS, and an eighth of the room when that is less', () => {
+    expect(optimismAllowance(answerOf(outcome(100_000, 10, 10_000), T), T + 100, 500)).toBe(
+      OPTIMISM_MAX_UNITS,
+    );
+    expect(optimismAllowance(answerOf(outcome(100, 60, 30_000), T), T + 100, 500)).toBe(5);
+  });
+
+  it('refuses without an answer, with a stale one, or near the limit', () => {
+    expect(optimismAllowance(undefined, T, 500)).toBe(0);
+    // Minute window: an answer is fresh for 6 s.
+    expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 6_001, 500)).toBe(0);
+    expect(optimismAllowance(answerOf(outcome(100, 80, 30_000), T), T + 100, 500)).toBe(0);
+  });
+
+  it('refuses when the window fills fast enough to run out before the debt arrives', () => {
+    // 60 of 100 used in the last 100 ms (a burst): projected past the margin within 500 ms.
+    expect(optimismAllowance(answerOf(outcome(100, 60, 100), T), T + 10, 500)).toBe(0);
+    // The same 60 spread over 50 s leaves room.
+    expect(optimismAllowance(answerOf(outcome(100, 60, 50_000), T), T + 10, 500)).toBe(5);
+  });
+});
+
+describe('refusalHolds', () => {
+  it('holds a fresh refusal until its retry time, and nothing else', () => {
+    const full = outcome(100, 100, 30_000);
+    const refused = {
+      ...full,
+      allowed: false,
+      windows: full.windows.map((w) => ({ ...w, retryAt: T + 5_000 })),
+    };
+    expect(refusalHolds(answerOf(refused, T), T + 1_000)).toBe(true);
+    expect(refusalHolds(answerOf(refused, T), T + 5_000)).toBe(false);
+    expect(refusalHolds(answerOf(full, T), T + 1_000)).toBe(false);
+    expect(
+      refusalHolds(
+        answerOf(
+          { ...refused, windows: refused.windows.map((w) => ({ ...w, retryAt: T + 60_000 })) },
+          T,
+        ),
+        T + 7_000,
+      ),
+    ).toBe(false);
+  });
+});
