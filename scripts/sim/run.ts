@@ -1,6 +1,7 @@
 /**
- * `npm run sim [-- --seed N --duration S --modes exact,fast]`: the production simulation
- * (docs/simulation.md). Runs the default scenario under each consistency mode, prints tables and
+ * `npm run sim [-- --seed N --duration S --modes exact,fast,upstash]`: the production simulation
+ * (docs/simulation.md). Runs the default scenario under each consistency mode (and the
+ * @upstash/ratelimit rows `upstash`, `upstash-cache`, a model of that library), prints tables and
  * the goals of issue 11 for the default mode, and writes bench-results/sim.json.
  */
 import { spawn } from 'node:child_process';
@@ -13,7 +14,7 @@ import { z } from 'zod';
 import { DEFAULT_CONSISTENCY as DEPLOYED_CONSISTENCY } from '../../src/env';
 import { LIST_PRICES, PRICES_CHECKED_ON } from '../lib/list-prices';
 import { DEFAULT_SCENARIO } from './scenario';
-import { type Consistency, type SimRow, simulate } from './simulate';
+import { type Consistency, type Limiter, type SimRow, simulate } from './simulate';
 
 /** The consistency mode a new deployment gets (`CONSISTENCY`, shipped in wrangler.toml). */
 export const DEFAULT_CONSISTENCY: Consistency = DEPLOYED_CONSISTENCY;
@@ -26,7 +27,7 @@ const args = z.object({
   modes: z
     .string()
     .transform((s) => s.split(',').map((m) => m.trim()))
-    .pipe(z.array(z.enum(['exact', 'fast'])).min(1)),
+    .pipe(z.array(z.enum(['exact', 'fast', 'upstash', 'upstash-cache'])).min(1)),
 });
 
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -83,13 +84,16 @@ async function main(): Promise<void> {
     options: {
       seed: { type: 'string', default: String(DEFAULT_SCENARIO.seed) },
       duration: { type: 'string', default: String(DEFAULT_SCENARIO.durationMs / 1000) },
-      modes: { type: 'string', default: 'exact,fast' },
+      // upstash-cache on request: a fourth process on two cores would lengthen every run.
+      modes: { type: 'string', default: 'exact,fast,upstash' },
       child: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('Usage: npm run sim [-- --seed 1 --duration 120 --modes exact,fast]');
+    console.log(
+      'Usage: npm run sim [-- --seed 1 --duration 120 --modes exact,fast,upstash,upstash-cache]',
+    );
     return;
   }
   const parsed = args.safeParse(values);
@@ -257,7 +261,7 @@ const childReply = z.object({
 
 /** Runs one mode in a child process (this script with `--child`) and reads its row. */
 function runChild(
-  mode: Consistency,
+  mode: Limiter,
   seed: number,
   duration: number,
 ): Promise<z.infer<typeof childReply>> {

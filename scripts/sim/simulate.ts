@@ -1,9 +1,10 @@
 /**
  * One simulation run: a scenario under one consistency mode, driving the project's own decision
  * code (`limiter/decide.ts` over the composed store of `store/compose.ts`, the object's plain
- * modules) in virtual time, and the figures of one row of `bench-results/sim.json`.
+ * modules) in virtual time, and the figures of one row of `bench-results/sim.json`. The
+ * `upstash` rows run a model of @upstash/ratelimit instead (`upstash-limiter.ts`).
  */
-import { decide } from '../../src/limiter/decide';
+import { decide, type Outcome } from '../../src/limiter/decide';
 import { setLogSink } from '../../src/telemetry/log';
 import { costPerMillion, DURABLE_OBJECT_GB } from '../lib/list-prices';
 import { Fleet } from './fleet';
@@ -13,10 +14,14 @@ import { Rng } from './rng';
 import type { Scenario } from './scenario';
 import { SimRedis } from './sim-redis';
 import { identities, scheduleTraffic } from './traffic';
+import { isUpstashVariant, UpstashFleet, type UpstashVariant } from './upstash-limiter';
 import { VirtualTime } from './virtual-time';
 
 /** How policies decide: exact (one object round trip per request) or fast (leases). */
 export type Consistency = 'exact' | 'fast';
+
+/** What one row simulates: edgelimit under a consistency mode, or an @upstash/ratelimit row. */
+export type Limiter = Consistency | UpstashVariant;
 
 /** Latency percentiles, ms. */
 export interface Percentiles {
@@ -28,7 +33,8 @@ export interface Percentiles {
 /** One row of the simulation's output. */
 export interface SimRow {
   readonly scenario: string;
-  readonly consistency: Consistency;
+  /** The limiter of the row (the field keeps the name issue 11 gives it). */
+  readonly consistency: Limiter;
   readonly seed: number;
   readonly requests: number;
   readonly overheadMs: Percentiles;
@@ -94,7 +100,7 @@ export function startOf(scenario: Scenario): number {
  */
 export async function simulate(
   scenario: Scenario,
-  consistency: Consistency,
+  consistency: Limiter,
   options: { trace?: boolean; pinNow?: boolean } = {},
 ): Promise<{ row: SimRow; trace: TracedDecision[] }> {
   const wallStart = performance.now();
@@ -104,10 +110,12 @@ export async function simulate(
   const geo = new Geography(scenario.locations, scenario.rtt, vt, root.fork());
   const trafficRng = root.fork();
   const fleetRng = root.fork();
-  const redis = new SimRedis(
-    vt,
-    scenario.redisIncidents.map((i) => ({ ...i, from: start + i.from, to: start + i.to })),
-  );
+  const incidents = scenario.redisIncidents.map((i) => ({
+    ...i,
+    from: start + i.from,
+    to: start + i.to,
+  }));
+  const redis = new SimRedis(vt, incidents);
   const fleet = new Fleet({
     scenario,
     vt,
@@ -116,6 +124,16 @@ export async function simulate(
     rng: fleetRng,
     ...(options.pinNow ? { pinNow: true } : {}),
   });
+  const upstash = isUpstashVariant(consistency)
+    ? new UpstashFleet({
+        scenario,
+        vt,
+        geo,
+        rng: fleetRng.fork(),
+        incidents,
+        variant: consistency,
+      })
+    : undefined;
   const people = identities(scenario, trafficRng.fork());
   const logs = people.map((p) => new DecisionLog(p.windows));
   const tiers = new Map<string, number[]>();
@@ -130,15 +148,11 @@ export async function simulate(
     const who = people[index];
     if (!who) return;
     const arrived = vt.now;
-    const iso = fleet.isolateAt(location);
-    fleet.readConfig(iso, who.key, who.keyed);
-    pending++;
-    const policy = {
-      windows: who.windows,
-      failMode: 'open' as const,
-      ...(consistency === 'fast' ? { consistency: 'fast' as const } : {}),
-    };
-    void decide({ store: iso.store, identity: who.key, policy, clock }).then((decision) => {
+    const settle = (decision: {
+      outcome: Outcome;
+      now: number;
+      windows: readonly { remaining: number }[];
+    }) => {
       pending--;
       const overhead = vt.now - arrived;
       overheads.push(overhead);
@@ -162,7 +176,20 @@ export async function simulate(
           remaining: decision.windows.map((w) => w.remaining),
         });
       }
-    });
+    };
+    pending++;
+    if (upstash) {
+      void upstash.decide(who, location).then((d) => settle({ ...d, windows: [] }));
+      return;
+    }
+    const iso = fleet.isolateAt(location);
+    fleet.readConfig(iso, who.key, who.keyed);
+    const policy = {
+      windows: who.windows,
+      failMode: 'open' as const,
+      ...(consistency === 'fast' ? { consistency: 'fast' as const } : {}),
+    };
+    void decide({ store: iso.store, identity: who.key, policy, clock }).then(settle);
   };
 
   scheduleTraffic(scenario, people, vt, start, trafficRng.fork(), arrive);
@@ -217,10 +244,12 @@ export async function simulate(
     doRowsWritten: per(storageRows.written),
     doRowsRead: per(storageRows.read),
     doGbSeconds: per((fleet.counters.activeMs / 1000) * DURABLE_OBJECT_GB),
-    redisCommands: per(redis.billed),
-    redisHttpCalls: per(fleet.counters.redisCalls),
+    redisCommands: per(upstash ? upstash.billed : redis.billed),
+    redisHttpCalls: per(upstash ? upstash.httpCalls : fleet.counters.redisCalls),
     kvReads: per(fleet.counters.kvReads),
-    analyticsPoints: 1,
+    // edgelimit writes one Analytics Engine point per request; the upstash rows run with
+    // `analytics: false`, as in the bench.
+    analyticsPoints: upstash ? 0 : 1,
   };
   const pct = (n: number) => (100 * n) / Math.max(1, requests);
   const perTier: SimRow['perTier'] = {};
