@@ -72,8 +72,9 @@ describe('optimismAllowance', () => {
 
   it('refuses without an answer, with a stale one, or near the limit', () => {
     expect(optimismAllowance(undefined, T, 500)).toBe(0);
-    // Minute window: an answer is fresh for 6 s.
-    expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 6_001, 500)).toBe(0);
+    // Minute window: an answer is fresh for 30 s.
+    expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 29_000, 500)).toBe(8);
+    expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 30_001, 500)).toBe(0);
     expect(optimismAllowance(answerOf(outcome(100, 80, 30_000), T), T + 100, 500)).toBe(0);
   });
 
@@ -102,7 +103,7 @@ describe('refusalHolds', () => {
           { ...refused, windows: refused.windows.map((w) => ({ ...w, retryAt: T + 60_000 })) },
           T,
         ),
-        T + 7_000,
+        T + 30_001,
       ),
     ).toBe(false);
   });
