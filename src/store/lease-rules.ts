@@ -89,14 +89,25 @@ export function askUnits(
   return Math.max(1, Math.min(maxUnits, Math.ceil(ratePerMs * ttlMs * headroom)));
 }
 
+/** Requests after which the rate estimate is trusted over short spans [8]. */
+export const RATE_TRUSTED_AFTER = 8;
+
 /**
  * The rate estimate of an identity first seen `sinceMs` ago, corrected for starting at 0 (as a
  * bias-corrected moving average is): a steady rate is seen at once instead of after a few
- * `tau`. The correction is capped (`sinceMs` counted as at least `tau / 2`), so two requests in a
- * row do not look like a flood (they read as about 5 units per second).
+ * `tau`. The correction is capped: `sinceMs` counts as at least `tau / 2` until `seen` reaches
+ * RATE_TRUSTED_AFTER requests (two requests in a row are no flood: about 5 units per second),
+ * `tau / 20` after (a stream of 100 requests/s is seen as such within its first 100 ms, so the
+ * lease the first answer is followed by fits it).
  */
-export function correctedRate(rate: number, sinceMs: number, tauMs = RATE_TAU_MS): number {
-  return rate / (1 - Math.exp(-Math.max(sinceMs, tauMs / 2) / tauMs));
+export function correctedRate(
+  rate: number,
+  sinceMs: number,
+  seen = 0,
+  tauMs = RATE_TAU_MS,
+): number {
+  const floor = seen >= RATE_TRUSTED_AFTER ? tauMs / 20 : tauMs / 2;
+  return rate / (1 - Math.exp(-Math.max(sinceMs, floor) / tauMs));
 }
 
 /**
@@ -233,4 +244,15 @@ export function firstContactAllowance(windows: readonly { readonly limit: number
   if (windows.length === 0) return 0;
   const smallest = Math.min(...windows.map((w) => w.limit));
   return Math.min(OPTIMISM_MAX_UNITS, Math.max(1, Math.floor(smallest / FIRST_CONTACT_MIN_LIMIT)));
+}
+
+/**
+ * Units of a first ask (nothing known of the identity here): 1, so that an isolate meeting a
+ * small identity once holds nothing it will not use; for large limits (first-contact allowance
+ * above 1) four times that allowance, at most 32, so that a busy identity's first lease is not
+ * used up before its second can land.
+ */
+export function firstAsk(windows: readonly { readonly limit: number }[]): number {
+  const allowance = firstContactAllowance(windows);
+  return allowance > 1 ? 4 * allowance : 1;
 }

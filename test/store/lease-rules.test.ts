@@ -6,6 +6,7 @@ import {
   askUnits,
   belowLowWater,
   correctedRate,
+  firstAsk,
   OPTIMISM_MAX_UNITS,
   observeRate,
   optimismAllowance,
@@ -51,6 +52,21 @@ describe('rate and ask size', () => {
     expect(rate).toBeLessThan(0.11);
     expect(askUnits(rate, 2_000)).toBeGreaterThan(380);
     expect(askUnits(correctedRate(observeRate(0, T, T), 0), 2_000)).toBeLessThanOrEqual(11);
+  });
+
+  it('asks 1 unit at a first contact of a small identity, up to 32 for a large one', () => {
+    expect(firstAsk([{ limit: 100 }])).toBe(1);
+    expect(firstAsk([{ limit: 1_000 }, { limit: 100_000 }])).toBe(1);
+    expect(firstAsk([{ limit: 5_000 }])).toBe(20);
+    expect(firstAsk([{ limit: 1_500_000 }])).toBe(32);
+  });
+
+  it('trusts a short span once enough requests were seen', () => {
+    // 10 requests in 100 ms (100/s): the estimate reads at least half of it.
+    let rate = 0;
+    for (let i = 0; i < 10; i++) rate = observeRate(rate, T + i * 10, T + (i + 1) * 10);
+    expect(correctedRate(rate, 100, 10)).toBeGreaterThan(0.05);
+    expect(correctedRate(rate, 100, 2)).toBeLessThan(0.03);
   });
 
   it('refills before the lease runs out: by units, by half used, by half the time', () => {
