@@ -57,6 +57,7 @@ import {
   askUnits,
   belowLowWater,
   correctedRate,
+  firstAsk,
   firstContactAllowance,
   LEASE_TTL_MS,
   LOW_WATER_MS,
@@ -127,6 +128,8 @@ interface Entry {
   rate: number;
   seenAt: number;
   readonly firstSeenAt: number;
+  /** Requests seen (up to a few dozen; only whether there were many matters). */
+  seen: number;
   answer: Answer | undefined;
   /** Units taken optimistically since the last answer (the bound is on this). */
   optimistic: number;
@@ -156,7 +159,7 @@ export function durableObjectLeaser(
 
 /** The rate estimate of an entry, corrected for its age (see `correctedRate`). */
 function rateOf(entry: Entry, now: number): number {
-  return correctedRate(entry.rate, now - entry.firstSeenAt);
+  return correctedRate(entry.rate, now - entry.firstSeenAt, entry.seen);
 }
 
 /** The refund that settles a retired lease (see lease-protocol.ts). */
@@ -251,9 +254,10 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     const debt = entry.debt;
     entry.debt = 0;
     const ask: LeaseAsk = {
-      // Nothing known yet (no answer): one unit, so that an isolate seeing an identity once does
-      // not hold units it will never use.
-      units: entry.answer ? askUnits(rateOf(entry, sentAt), ttlMs, maxUnits) : 1,
+      // Nothing known yet (no answer): see firstAsk.
+      units: entry.answer
+        ? askUnits(rateOf(entry, sentAt), ttlMs, maxUnits)
+        : firstAsk(request.windows),
       ttlMs,
       ...(refunds.length > 0 ? { refunds } : {}),
       ...(debt > 0 ? { debt } : {}),
@@ -356,6 +360,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           rate: 0,
           seenAt: arrived,
           firstSeenAt: arrived,
+          seen: 0,
           answer: undefined,
           optimistic: 0,
           debt: 0,
@@ -364,6 +369,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         entries.set(key, entry);
       }
       entry.rate = observeRate(entry.rate, entry.seenAt, arrived);
+      if (entry.seen < 64) entry.seen++;
       entry.seenAt = arrived;
       for (;;) {
         const now = clock.now();

@@ -6,6 +6,7 @@ import {
   askUnits,
   belowLowWater,
   correctedRate,
+  firstAsk,
   OPTIMISM_MAX_UNITS,
   observeRate,
   optimismAllowance,
@@ -53,6 +54,21 @@ describe('rate and ask size', () => {
     expect(askUnits(correctedRate(observeRate(0, T, T), 0), 2_000)).toBeLessThanOrEqual(11);
   });
 
+  it('asks 1 unit at a first contact of a small identity, up to 32 for a large one', () => {
+    expect(firstAsk([{ limit: 100 }])).toBe(1);
+    expect(firstAsk([{ limit: 1_000 }, { limit: 100_000 }])).toBe(1);
+    expect(firstAsk([{ limit: 5_000 }])).toBe(20);
+    expect(firstAsk([{ limit: 1_500_000 }])).toBe(32);
+  });
+
+  it('trusts a short span once enough requests were seen', () => {
+    // 10 requests in 100 ms (100/s): the estimate reads at least half of it.
+    let rate = 0;
+    for (let i = 0; i < 10; i++) rate = observeRate(rate, T + i * 10, T + (i + 1) * 10);
+    expect(correctedRate(rate, 100, 10)).toBeGreaterThan(0.05);
+    expect(correctedRate(rate, 100, 2)).toBeLessThan(0.03);
+  });
+
   it('refills before the lease runs out: by units, by half used, by half the time', () => {
     const lease = { units: 40, size: 60, usableUntil: T + 1_500 };
     expect(belowLowWater(lease, 0.01, T, 2_000)).toBe(false);
@@ -72,8 +88,9 @@ describe('optimismAllowance', () => {
 
   it('refuses without an answer, with a stale one, or near the limit', () => {
     expect(optimismAllowance(undefined, T, 500)).toBe(0);
-    // Minute window: an answer is fresh for 6 s.
-    expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 6_001, 500)).toBe(0);
+    // Minute window: an answer is fresh for 30 s.
+    expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 29_000, 500)).toBe(8);
+    expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 30_001, 500)).toBe(0);
     expect(optimismAllowance(answerOf(outcome(100, 80, 30_000), T), T + 100, 500)).toBe(0);
   });
 
@@ -102,7 +119,7 @@ describe('refusalHolds', () => {
           { ...refused, windows: refused.windows.map((w) => ({ ...w, retryAt: T + 60_000 })) },
           T,
         ),
-        T + 7_000,
+        T + 30_001,
       ),
     ).toBe(false);
   });

@@ -274,7 +274,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
       (await slow.finish(store.check({ identity, windows, now: clock.now(), fast: true }))).allowed,
     ).toBe(true);
     await slow.finish(store.settled());
-    // 3 s later the lease has expired, the answer is still fresh (< 6 s): the next request is
+    // 3 s later the lease has expired, the answer is still fresh (< 30 s): the next request is
     // allowed at once and its renewal, still on its way, carries it as debt.
     clock.advance(3_000);
     const optimistic = store.check({ identity, windows, now: clock.now(), fast: true });
