@@ -214,10 +214,8 @@ describe('save plan', () => {
     ).toBeNull();
   });
 
-  it('backs off while Redis refuses the snapshot: 2, 4, 8 s ... at most a minute apart', () => {
-    expect([1, 2, 3, 6, 7, 20].map(retryDelayMs)).toEqual([
-      2_000, 4_000, 8_000, 60_000, 60_000, 60_000,
-    ]);
+  it('backs off while Redis refuses the snapshot: 2, 4, then 8 s apart', () => {
+    expect([1, 2, 3, 4, 20].map(retryDelayMs)).toEqual([2_000, 4_000, 8_000, 8_000, 8_000]);
     const base = { now: EPOCH, unsavedSince: null, expiresAt: EPOCH + 60_000, rows: 1 };
     expect(wantedAlarm({ ...base, unsentSince: EPOCH - 9_000, retryAt: EPOCH + 8_000 })).toBe(
       EPOCH + 8_000,
