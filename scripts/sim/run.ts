@@ -182,6 +182,19 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  console.log('\nWrong decisions by tier (overshoot + false rejections, requests)');
+  console.log(
+    table(
+      ['consistency', ...tiers],
+      rows.map((r) => [
+        r.consistency,
+        ...tiers.map((t) => {
+          const x = r.perTier[t];
+          return x ? `${x.overshoot} + ${x.falseRejections} of ${x.requests}` : 'n/a';
+        }),
+      ]),
+    ),
+  );
   console.log(`\nBilled per request and cost at list price (prices checked ${PRICES_CHECKED_ON})`);
   console.log(
     table(

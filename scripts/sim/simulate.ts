@@ -38,7 +38,10 @@ export interface SimRow {
   readonly seed: number;
   readonly requests: number;
   readonly overheadMs: Percentiles;
-  readonly perTier: Record<string, { requests: number; overheadMs: Percentiles }>;
+  readonly perTier: Record<
+    string,
+    { requests: number; overheadMs: Percentiles; overshoot: number; falseRejections: number }
+  >;
   readonly overshootPct: number;
   readonly falseRejectionPct: number;
   readonly wrongPct: number;
@@ -254,7 +257,20 @@ export async function simulate(
   const pct = (n: number) => (100 * n) / Math.max(1, requests);
   const perTier: SimRow['perTier'] = {};
   for (const [tier, list] of tiers) {
-    perTier[tier] = { requests: list.length, overheadMs: percentiles(Float64Array.from(list)) };
+    // Wrong decisions by tier, as counts: where the goal's 0.01% is lost.
+    let over = 0;
+    let falseRej = 0;
+    people.forEach((p, i) => {
+      if (p.tier !== tier) return;
+      over += judged[i]?.overshoot ?? 0;
+      falseRej += judged[i]?.falseRejections ?? 0;
+    });
+    perTier[tier] = {
+      requests: list.length,
+      overheadMs: percentiles(Float64Array.from(list)),
+      overshoot: over,
+      falseRejections: falseRej,
+    };
   }
   const row: SimRow = {
     scenario: scenario.name,
