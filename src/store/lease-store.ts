@@ -329,6 +329,34 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     })),
   });
 
+  /**
+   * A read (`consume: false`) as this isolate's callers should see it: the object counts every
+   * unit leased here as used, so the units this isolate still holds unused go back into
+   * `remaining`, and units it took optimistically and has not reported yet come out of it.
+   * Leases held by other isolates still read as used until those isolates ask again.
+   */
+  const withHeldUnits = (request: CheckRequest, outcome: CheckOutcome): CheckOutcome => {
+    const prefix = `${request.identity}|`;
+    const held = new Map<string, number>();
+    for (const [key, entry] of entries) {
+      if (!key.startsWith(prefix)) continue;
+      const units = (entry.current?.units ?? 0) + (entry.retired?.units ?? 0) - entry.debt;
+      for (const window of key.slice(prefix.length).split(',')) {
+        held.set(window, (held.get(window) ?? 0) + units);
+      }
+    }
+    if (held.size === 0) return outcome;
+    return {
+      ...outcome,
+      windows: outcome.windows.map((w) => {
+        const units = held.get(`${w.id}:${w.limit}:${w.windowMs}`) ?? 0;
+        if (units === 0) return w;
+        const used = Math.max(0, w.used - units);
+        return { ...w, used, remaining: Math.max(0, Math.min(w.limit, w.limit - used)) };
+      }),
+    };
+  };
+
   const release = store.release?.bind(store);
   return {
     name: store.name,
@@ -338,11 +366,12 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       while (flights.size > 0) await Promise.all([...flights]);
     },
     async check(request: CheckRequest): Promise<CheckOutcome> {
+      // A read (never marked fast: it decides nothing) shows what this isolate holds as unused.
+      if (request.consume === false) return withHeldUnits(request, await store.check(request));
       // Slots and origin charges must be counted where every isolate sees them: requests with a
       // concurrency limit or a window the origin charges take the exact path.
       if (
         !request.fast ||
-        request.consume === false ||
         request.consume === 'force' ||
         (request.cost ?? 1) !== 1 ||
         request.windows.some((w) => isConcurrency(w) || w.charge === 'origin')

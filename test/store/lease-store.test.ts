@@ -193,6 +193,22 @@ describe('withLeases (consistency "fast")', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(20);
     expect(statuses.slice(20)).toEqual([429, 429, 429, 429, 429]);
   });
+
+  it('reads what was used, not what was leased: /rate_limit after 7 requests says 93 left', async () => {
+    // The deployed default: no policy or record sets consistency, CONSISTENCY says fast.
+    const worker = testWorker({ CONSISTENCY: 'fast' });
+    const customer = await createCustomer(env.CONFIG, {
+      tier: 'enterprise',
+      limits: [{ limit: 100, window: '1m' }],
+    });
+    for (let i = 0; i < 7; i++) {
+      const response = await worker.fetch('/v1/fast', { headers: customer.headers });
+      expect(response.status).toBe(200);
+    }
+    const read = await worker.fetch('/_edgelimit/rate_limit', { headers: customer.headers });
+    const body = (await read.json()) as { windows: { id: string; remaining: number }[] };
+    expect(body.windows.find((w) => w.id === 'minute')?.remaining).toBe(93);
+  });
 });
 
 describe('withLeases refilled before they run out', () => {
