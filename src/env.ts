@@ -23,6 +23,11 @@ export interface Secrets {
    * leases in the isolate) or `exact` (one round trip to the identity's object per request).
    */
   CONSISTENCY?: string;
+  /**
+   * Longest a `fast` request with nothing to decide from (no lease, no usable answer) waits for
+   * the identity's object, ms; default 250 (about a p99 round trip between locations).
+   */
+  LEASE_WAIT_MS?: string;
   /** `true`: one `decision` log line per proxied request (`npm run dev` sets it). */
   LOG_DECISIONS?: string;
   CONFIG_TTL_MS?: string;
@@ -68,6 +73,7 @@ const settingsSchema = z.object({
   LOG_DECISIONS: z.enum(['true', 'false']).default('false'),
   STORE_BUDGET_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   CONSISTENCY: z.enum(['exact', 'fast']).default(DEFAULT_CONSISTENCY),
+  LEASE_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(250),
   CONFIG_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   // A share of the limit (0.8) or a percentage (80).
   ALERT_THRESHOLD: z.coerce.number().gt(0).max(100).default(0.8),
@@ -105,6 +111,8 @@ export interface Settings {
   readonly storeBudgetMs: number;
   /** Consistency of policies that set none (`CONSISTENCY`). */
   readonly consistency: 'exact' | 'fast';
+  /** Longest a `fast` request waits for a lease or an answer (`LEASE_WAIT_MS`). */
+  readonly leaseWaitMs: number;
   readonly configTtlMs: number;
   /** Share of a limit (0..1] at which a customer is alerted as approaching it; default 0.8. */
   readonly alertThreshold: number;
@@ -171,6 +179,7 @@ export function readSettings(env: Bindings): Settings {
     logDecisions: v.LOG_DECISIONS === 'true',
     storeBudgetMs: v.STORE_BUDGET_MS,
     consistency: v.CONSISTENCY,
+    leaseWaitMs: v.LEASE_WAIT_MS,
     configTtlMs: v.CONFIG_TTL_MS,
     alertThreshold: v.ALERT_THRESHOLD > 1 ? v.ALERT_THRESHOLD / 100 : v.ALERT_THRESHOLD,
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },

@@ -20,7 +20,10 @@ export interface Services {
   readonly config: ConfigStore;
   readonly counters: CounterStore;
   /** Breaker state and Redis command counts of the counter store. */
-  readonly storeHealth: Pick<ComposedStore, 'breaker' | 'redisCommands' | 'takeBreakerChanges'> & {
+  readonly storeHealth: Pick<
+    ComposedStore,
+    'breaker' | 'redisCommands' | 'takeBreakerChanges' | 'pending' | 'renewalsInFlight'
+  > & {
     readonly store: { hits(): number };
   };
   readonly verifyServiceToken: ServiceTokenVerifier;

@@ -24,6 +24,8 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const args = z.object({
   seed: z.coerce.number().int().nonnegative(),
   duration: z.coerce.number().positive().max(3600),
+  'budget-ms': z.coerce.number().int().min(1).max(10_000),
+  'lease-wait-ms': z.coerce.number().int().min(1).max(10_000),
   modes: z
     .string()
     .transform((s) => s.split(',').map((m) => m.trim()))
@@ -84,6 +86,9 @@ async function main(): Promise<void> {
     options: {
       seed: { type: 'string', default: String(DEFAULT_SCENARIO.seed) },
       duration: { type: 'string', default: String(DEFAULT_SCENARIO.durationMs / 1000) },
+      // STORE_BUDGET_MS of the simulated deployment (the worker's default unless told).
+      'budget-ms': { type: 'string', default: String(DEFAULT_SCENARIO.storeBudgetMs) },
+      'lease-wait-ms': { type: 'string', default: String(DEFAULT_SCENARIO.leaseWaitMs) },
       // upstash-cache on request: a fourth process on two cores would lengthen every run.
       modes: { type: 'string', default: 'exact,fast,upstash' },
       child: { type: 'boolean', default: false },
@@ -92,7 +97,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: npm run sim [-- --seed 1 --duration 120 --modes exact,fast,upstash,upstash-cache]',
+      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --modes exact,fast,upstash,upstash-cache]',
     );
     return;
   }
@@ -103,8 +108,20 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const { seed, duration, modes } = parsed.data;
-  const scenario = { ...DEFAULT_SCENARIO, seed, durationMs: duration * 1000 };
+  const {
+    seed,
+    duration,
+    modes,
+    'budget-ms': budgetMs,
+    'lease-wait-ms': leaseWaitMs,
+  } = parsed.data;
+  const scenario = {
+    ...DEFAULT_SCENARIO,
+    seed,
+    durationMs: duration * 1000,
+    storeBudgetMs: budgetMs,
+    leaseWaitMs,
+  };
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   console.log(
@@ -113,7 +130,7 @@ async function main(): Promise<void> {
       `big customer ${scenario.bigCustomer?.rps ?? 0} req/s, boundary attacker everywhere; ` +
       `RTT lognormal median ${scenario.rtt.medianMs} ms, p99 ${scenario.rtt.p99Ms} ms; ` +
       `Redis ${scenario.redisIncidents.map((i) => `${i.kind} ${i.from / 1000}-${i.to / 1000} s`).join(', ')}; ` +
-      `cores ${cpus().length}`,
+      `STORE_BUDGET_MS ${scenario.storeBudgetMs}, LEASE_WAIT_MS ${scenario.leaseWaitMs}; cores ${cpus().length}`,
   );
   if (values.child) {
     // One mode in this process: its row goes to the parent as JSON on stdout.
@@ -128,7 +145,7 @@ async function main(): Promise<void> {
   const children = await Promise.all(
     modes.map((mode) => {
       process.stderr.write(`  simulating ${mode}...\n`);
-      return runChild(mode, seed, duration);
+      return runChild(mode, seed, duration, budgetMs, leaseWaitMs);
     }),
   );
   const rows: SimRow[] = children.map((c) => c.row);
@@ -277,6 +294,8 @@ function runChild(
   mode: Limiter,
   seed: number,
   duration: number,
+  budgetMs: number,
+  leaseWaitMs: number,
 ): Promise<z.infer<typeof childReply>> {
   return new Promise((resolveRow, reject) => {
     const child = spawn(
@@ -291,6 +310,10 @@ function runChild(
         String(seed),
         '--duration',
         String(duration),
+        '--budget-ms',
+        String(budgetMs),
+        '--lease-wait-ms',
+        String(leaseWaitMs),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

@@ -50,6 +50,8 @@ export interface Scenario {
   readonly attacker: { readonly windows: readonly TierWindow[]; readonly spreadMs: number } | null;
   /** Store budget and breaker, as the worker's settings. */
   readonly storeBudgetMs: number;
+  /** `LEASE_WAIT_MS`: how long a `fast` request with nothing to decide from waits. */
+  readonly leaseWaitMs: number;
   readonly breaker: { readonly failures: number; readonly openMs: number };
   /** In-isolate cache of keys and policies (KV reads), ms. */
   readonly configTtlMs: number;
@@ -105,6 +107,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   bigCustomer: { rps: 20_000, windows: [minute(1_500_000)] },
   attacker: { windows: [minute(100), day(1000)], spreadMs: 200 },
   storeBudgetMs: 50,
+  leaseWaitMs: 250,
   breaker: { failures: 5, openMs: 5_000 },
   configTtlMs: 10_000,
   quantumMs: 0.05,
@@ -143,5 +146,6 @@ export const AGREEMENT_SCENARIO: Scenario = {
   // At 0 ms no budget is reached in the simulation; in workerd on a busy test machine a 50 ms
   // budget could be, and a timeout is a failure to compare, not a decision.
   storeBudgetMs: 10_000,
+  leaseWaitMs: 10_000,
   quantumMs: 0,
 };

@@ -7,7 +7,7 @@ import type { Scenario } from './scenario';
  * budget, breaker and config TTL, every other setting at its default.
  */
 export function hybridSettings(
-  scenario: Pick<Scenario, 'storeBudgetMs' | 'breaker' | 'configTtlMs'>,
+  scenario: Pick<Scenario, 'storeBudgetMs' | 'leaseWaitMs' | 'breaker' | 'configTtlMs'>,
   redis: { readonly url: string; readonly token: string },
 ): Settings {
   const vars = {
@@ -17,6 +17,7 @@ export function hybridSettings(
     DASHBOARD_ORIGIN: 'http://127.0.0.1:8788',
     SEED_DEMO: 'false',
     STORE_BUDGET_MS: String(scenario.storeBudgetMs),
+    LEASE_WAIT_MS: String(scenario.leaseWaitMs),
     CONFIG_TTL_MS: String(scenario.configTtlMs),
     BREAKER_FAILURES: String(scenario.breaker.failures),
     BREAKER_OPEN_MS: String(scenario.breaker.openMs),

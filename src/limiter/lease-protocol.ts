@@ -42,7 +42,10 @@ export interface LeaseRefund {
   readonly ttlMs?: number;
 }
 
-/** The answer: `granted` units, recorded at `at`. `granted = 0` is a rejection. */
+/**
+ * The answer: `granted` units, recorded at `at`. `granted = 0` is a rejection, unless
+ * `outcome.allowed` says there is room (an ask for 0 units, carrying only debt or refunds).
+ */
 export interface LeaseGrant {
   readonly granted: number;
   readonly at: number;

@@ -23,6 +23,13 @@ export interface ComposedStore {
   takeBreakerChanges(): BreakerChange[];
   /** Resolves once no `fast` lease renewal is in flight (tests and the 0 ms agreement run). */
   settled(): Promise<void>;
+  /**
+   * Resolves once the renewals in flight now have landed (not those started later): a request
+   * passes it to `waitUntil`, so a background renewal it started is not cut off with it.
+   */
+  pending(): Promise<void>;
+  /** `fast` lease renewals in flight in this isolate. */
+  renewalsInFlight(): number;
 }
 
 /**
@@ -97,7 +104,9 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
   const leases = leaserOptions
     ? withLeases(breaker, durableObjectLeaser(env.LIMITER, leaserOptions), {
         clock,
-        waitBudgetMs: settings.storeBudgetMs,
+        // A first contact's wait is one round trip to wherever the object lives: failing open
+        // at the 50 ms store budget let most of a boundary attack through (npm run sim).
+        waitBudgetMs: settings.leaseWaitMs,
       })
     : undefined;
   return {
@@ -110,5 +119,7 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
       return taken;
     },
     settled: () => leases?.settled() ?? Promise.resolve(),
+    pending: () => leases?.pending() ?? Promise.resolve(),
+    renewalsInFlight: () => leases?.renewalsInFlight() ?? 0,
   };
 }

@@ -92,6 +92,10 @@ export interface LeaseStore extends CounterStore {
   trackedIdentities(): number;
   /** Resolves once no renewal is in flight (tests, and the simulator's 0 ms agreement run). */
   settled(): Promise<void>;
+  /** Resolves once the renewals in flight now have landed (see `ComposedStore.pending`). */
+  pending(): Promise<void>;
+  /** Renewals in flight. */
+  renewalsInFlight(): number;
 }
 
 /** Default bound of the lease maps. */
@@ -137,6 +141,8 @@ interface Entry {
   debt: number;
   /** The last renewal failed: until one succeeds, requests with nothing to decide from fail at once. */
   failing: boolean;
+  /** The identity had another entry here when this one was made: no first-contact optimism. */
+  readonly sibling: boolean;
 }
 
 /** A leaser that calls the identity's Durable Object, given up after `budgetMs`. */
@@ -188,6 +194,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   // at most OPTIMISM_MAX_UNITS, is lost with it.
   const entries = new BoundedMap<string, Entry>(options.maxKeys ?? MAX_LEASE_KEYS);
   const flights = new Set<Promise<Renewal>>();
+  // Identities with an entry here, whatever their window set (bounded like the entries).
+  const identities = new BoundedMap<string, true>(options.maxKeys ?? MAX_LEASE_KEYS);
 
   const keyOf = (r: CheckRequest) =>
     `${r.identity}|${r.windows.map((w) => `${w.id}:${w.limit}:${w.windowMs}`).join(',')}`;
@@ -257,7 +265,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       // Nothing known yet (no answer): see firstAsk.
       units: entry.answer
         ? askUnits(rateOf(entry, sentAt), ttlMs, maxUnits)
-        : firstAsk(request.windows),
+        : // Units taken at first contact ride along as debt: asking for them again would
+          // strand them here (for a small limit, the whole first lease).
+          Math.max(0, firstAsk(request.windows) - debt),
       ttlMs,
       ...(refunds.length > 0 ? { refunds } : {}),
       ...(debt > 0 ? { debt } : {}),
@@ -294,6 +304,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   ): CheckOutcome | undefined => {
     if (!optimism) return undefined;
     if (!entry.answer) {
+      // Another window set of this identity is known here (an endpoint rule's): nothing may be
+      // guessed for it, the object is asked.
+      if (entry.sibling) return undefined;
       if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
       entry.optimistic++;
       entry.debt++;
@@ -365,6 +378,10 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     async settled() {
       while (flights.size > 0) await Promise.all([...flights]);
     },
+    async pending() {
+      await Promise.all([...flights]);
+    },
+    renewalsInFlight: () => flights.size,
     async check(request: CheckRequest): Promise<CheckOutcome> {
       // A read (never marked fast: it decides nothing) shows what this isolate holds as unused.
       if (request.consume === false) return withHeldUnits(request, await store.check(request));
@@ -394,8 +411,10 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           optimistic: 0,
           debt: 0,
           failing: false,
+          sibling: identities.has(request.identity),
         };
         entries.set(key, entry);
+        identities.set(request.identity, true);
       }
       entry.rate = observeRate(entry.rate, entry.seenAt, arrived);
       if (entry.seen < 64) entry.seen++;
@@ -429,6 +448,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name);
         if ('error' in result) throw result.error;
         if (result.grant.granted === 0 && !usable(entry.current, clock.now())) {
+          // Allowed but nothing granted (an ask that only carried debt): decide again.
+          if (result.grant.outcome.allowed) continue;
           return refusal(result.grant.outcome);
         }
       }

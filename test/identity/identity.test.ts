@@ -177,3 +177,22 @@ describe('identify', () => {
     });
   });
 });
+
+describe('consistency settings', () => {
+  it('give fast decisions a wait of their own (LEASE_WAIT_MS, 250 ms) apart from the store budget', () => {
+    const {
+      CONSISTENCY: _c,
+      LEASE_WAIT_MS: _w,
+      ...unset
+    } = env as typeof env & {
+      LEASE_WAIT_MS?: string;
+    };
+    const defaults = readSettings({ ...unset });
+    expect(defaults.consistency).toBe('fast');
+    expect(defaults.leaseWaitMs).toBe(250);
+    expect(defaults.storeBudgetMs).toBe(50);
+    expect(readSettings({ ...env, LEASE_WAIT_MS: '400' }).leaseWaitMs).toBe(400);
+    expect(() => readSettings({ ...env, LEASE_WAIT_MS: '0' })).toThrow(/LEASE_WAIT_MS/);
+    expect(() => readSettings({ ...env, CONSISTENCY: 'eventual' })).toThrow(/CONSISTENCY/);
+  });
+});

@@ -41,6 +41,10 @@ export function grantLease(
   if (!before.allowed) return { grant: { granted: 0, at: now, outcome: before }, changes };
   const available = Math.min(...before.windows.map((w) => w.limit - w.used));
   const granted = Math.min(ask.units, available, Math.max(1, Math.floor(available / 4)));
+  if (granted <= 0) {
+    // An ask for nothing (it only carried debt or refunds): the answer, no lease.
+    return { grant: { granted: 0, at: now, outcome: before }, changes };
+  }
   const at = now + ask.ttlMs;
   for (const spec of specs) {
     const buckets = counters.get(spec.id);
