@@ -38,6 +38,8 @@ export interface FleetCounters {
   activeMs: number;
   maxObjectRps: number;
   maxObjectRpsIdentity: string;
+  /** Highest requests in one second, per identity whose object saw more than 100. */
+  peakRps: Map<string, number>;
 }
 
 /** One identity's object: where it lives, its storage, its instance while in memory. */
@@ -85,6 +87,7 @@ export class Fleet {
     activeMs: 0,
     maxObjectRps: 0,
     maxObjectRpsIdentity: '',
+    peakRps: new Map(),
   };
   private readonly objects = new Map<string, Hosted>();
   private readonly slots: (Isolate | undefined)[];
@@ -237,6 +240,9 @@ export class Fleet {
       h.inSecond = 0;
     }
     h.inSecond++;
+    if (h.inSecond > 100 && h.inSecond > (this.counters.peakRps.get(h.identity) ?? 0)) {
+      this.counters.peakRps.set(h.identity, h.inSecond);
+    }
     if (h.inSecond > this.counters.maxObjectRps) {
       this.counters.maxObjectRps = h.inSecond;
       this.counters.maxObjectRpsIdentity = h.identity;

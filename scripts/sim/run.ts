@@ -59,9 +59,9 @@ export function goals(row: SimRow): { check: string; measured: string; met: bool
       met: (row.attacker?.maxOverLimit ?? 0) === 0,
     },
     {
-      check: 'no object above 500 requests/s',
-      measured: `${row.maxObjectRps} requests in one second (${row.maxObjectRpsIdentity})`,
-      met: row.maxObjectRps <= 500,
+      check: 'the 20,000 requests/s customer: no object above 500 requests/s',
+      measured: `${row.bigObjectRps} requests in one second (busiest object of all: ${row.maxObjectRps}, ${row.maxObjectRpsIdentity})`,
+      met: row.bigObjectRps <= 500,
     },
     {
       check: 'store cost <= $0.25 per million requests',
@@ -225,6 +225,7 @@ async function main(): Promise<void> {
         'KV reads',
         'AE points',
         'max obj rps',
+        'big obj rps',
         'store $/M',
         'total $/M',
       ],
@@ -238,6 +239,7 @@ async function main(): Promise<void> {
         f(r.perRequest.kvReads, 4),
         f(r.perRequest.analyticsPoints, 0),
         String(r.maxObjectRps),
+        String(r.bigObjectRps),
         f(r.costPerMillionUsd.store, 3),
         f(r.costPerMillionUsd.total, 3),
       ]),

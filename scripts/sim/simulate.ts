@@ -70,6 +70,8 @@ export interface SimRow {
   };
   readonly maxObjectRps: number;
   readonly maxObjectRpsIdentity: string;
+  /** The 20,000 requests/s customer's object: most requests it received in one second. */
+  readonly bigObjectRps: number;
   readonly costPerMillionUsd: { store: number; total: number };
   readonly fleet: { objects: number; evictions: number; overloaded: number; events: number };
   readonly wallMs: number;
@@ -302,6 +304,7 @@ export async function simulate(
     perRequest,
     maxObjectRps: fleet.counters.maxObjectRps,
     maxObjectRpsIdentity: fleet.counters.maxObjectRpsIdentity,
+    bigObjectRps: fleet.counters.peakRps.get('c:big-enterprise') ?? 0,
     costPerMillionUsd: costPerMillion(perRequest),
     fleet: {
       objects: fleet.counters.objectsCreated,

@@ -1,7 +1,7 @@
 /** Credentials, client addresses, service tokens and identification. */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { readSettings } from '../../src/env';
+import { type Bindings, readSettings } from '../../src/env';
 import { clientIp, readCredentials } from '../../src/identity/credentials';
 import { sha256Hex } from '../../src/identity/hash';
 import { identify } from '../../src/identity/identify';
@@ -187,7 +187,8 @@ describe('consistency settings', () => {
     } = env as typeof env & {
       LEASE_WAIT_MS?: string;
     };
-    const defaults = readSettings({ ...unset });
+    // A deployment whose wrangler.toml omits both: the schema's defaults apply.
+    const defaults = readSettings({ ...unset } as Bindings);
     expect(defaults.consistency).toBe('fast');
     expect(defaults.leaseWaitMs).toBe(250);
     expect(defaults.storeBudgetMs).toBe(50);
