@@ -59,13 +59,15 @@ export interface Scenario {
   readonly quantumMs: number;
 }
 
-const minute = (limit: number, id = 'minute'): TierWindow => ({
+/** A one-minute window of `limit` (tiers, endpoint rules, tests). */
+export const minute = (limit: number, id = 'minute'): TierWindow => ({
   id,
   limit,
   windowMs: 60_000,
   window: '1m',
 });
-const day = (limit: number): TierWindow => ({
+/** A one-day window of `limit`. */
+export const day = (limit: number): TierWindow => ({
   id: 'day',
   limit,
   windowMs: 86_400_000,

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { Geography } from '../../scripts/sim/geography';
 import { DecisionLog } from '../../scripts/sim/judge';
 import { Rng } from '../../scripts/sim/rng';
-import { DEFAULT_SCENARIO, type Scenario, type TierWindow } from '../../scripts/sim/scenario';
+import {
+  DEFAULT_SCENARIO,
+  day,
+  minute,
+  type Scenario,
+  type TierWindow,
+} from '../../scripts/sim/scenario';
 import type { RedisIncident } from '../../scripts/sim/sim-redis';
 import { simulate } from '../../scripts/sim/simulate';
 import type { SimIdentity } from '../../scripts/sim/traffic';
@@ -12,18 +18,6 @@ import { UPSTASH_DEFAULT_TIMEOUT_MS } from '../../scripts/sim/upstash-model';
 import { VirtualTime } from '../../scripts/sim/virtual-time';
 
 const T0 = 1_800_000_000_000 - (1_800_000_000_000 % 60_000);
-const minute = (limit: number): TierWindow => ({
-  id: 'minute',
-  limit,
-  windowMs: 60_000,
-  window: '1m',
-});
-const day = (limit: number): TierWindow => ({
-  id: 'day',
-  limit,
-  windowMs: 86_400_000,
-  window: '1d',
-});
 
 /** One location, one isolate, round trips of `rttMs` (0: none). */
 function fleetOf(options: {
