@@ -8,7 +8,8 @@
  *    `lease-rules.ts`: fewer units than the observed rate uses in `LOW_WATER_MS`, or less than
  *    half its ttl left) a renewal starts in the background; requests keep using the current lease.
  * 2. No usable lease, but a recent answer of the object showed ample room (`optimismAllowance`),
- *    or no answer yet and the first-contact allowance not used up (`firstContactAllowance`):
+ *    or no answer yet (or only an allowed one past its freshness) and the first-contact allowance
+ *    not used up (`firstContactAllowance`):
  *    allow the unit optimistically and report it as `debt` with the renewal (the one this request
  *    starts, or the next one if a renewal is already on its way).
  * 3. No usable lease and a recent refusal (`refusalHolds`): reject at once; the renewal started
@@ -59,6 +60,7 @@ import {
   correctedRate,
   firstAsk,
   firstContactAllowance,
+  isFresh,
   LEASE_TTL_MS,
   LOW_WATER_MS,
   MAX_ASK_UNITS,
@@ -303,6 +305,23 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     request: CheckRequest,
   ): CheckOutcome | undefined => {
     if (!optimism) return undefined;
+    // An allowed answer past its freshness says as little as none: the first-contact allowance
+    // applies (the bound is the same, one allowance per isolate between answers), and what it
+    // shows is that answer's remaining less what was taken since. A stale refusal waits.
+    if (entry.answer && entry.answer.outcome.allowed && !isFresh(entry.answer, now)) {
+      if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
+      entry.optimistic++;
+      entry.debt++;
+      const taken = entry.optimistic;
+      return {
+        allowed: true,
+        now,
+        windows: entry.answer.outcome.windows.map((w) => ({
+          ...w,
+          remaining: Math.max(0, w.remaining - taken),
+        })),
+      };
+    }
     if (!entry.answer) {
       // Another window set of this identity is known here (an endpoint rule's): nothing may be
       // guessed for it, the object is asked.
