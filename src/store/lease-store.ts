@@ -308,7 +308,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     // An allowed answer past its freshness says as little as none: the first-contact allowance
     // applies (the bound is the same, one allowance per isolate between answers), and what it
     // shows is that answer's remaining less what was taken since. A stale refusal waits.
-    if (entry.answer && entry.answer.outcome.allowed && !isFresh(entry.answer, now)) {
+    if (entry.answer?.outcome.allowed && !isFresh(entry.answer, now)) {
       if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
       entry.optimistic++;
       entry.debt++;

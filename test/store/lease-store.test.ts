@@ -411,44 +411,6 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     }
   });
 
-  it('treats an answer older than the freshness span as a first contact: its allowance at once, then a wait; a stale refusal waits', async () => {
-    for (const [limit, used, atOnceExpected] of [
-      [100, 0, 1],
-      [100, 100, 0],
-    ] as const) {
-      const clock = manualClock(1_800_000_000_000);
-      const slow = slowLeaser(clock, 100);
-      const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
-        clock,
-        waitBudgetMs: 10_000,
-      });
-      const identity = `c:${uniqueId('stale')}`;
-      const spec: WindowSpec[] = [{ id: 'minute', limit, windowMs: 120_000 }];
-      for (let i = 0; i < used; i++) {
-        await createDurableObjectStore(namespace).check({
-          identity,
-          windows: spec,
-          now: clock.now(),
-        });
-      }
-      await slow.finish(store.check({ identity, windows: spec, now: clock.now(), fast: true }));
-      await slow.finish(store.settled());
-      // 40 s on: the answer is past its 30 s freshness, the window (2 min) still counts it all.
-      clock.advance(40_000);
-      let atOnce = 0;
-      let pending: Promise<unknown> | undefined;
-      for (let i = 0; i < 5 && !pending; i++) {
-        const request = store.check({ identity, windows: spec, now: clock.now(), fast: true });
-        if (await settlesAtOnce(request)) atOnce++;
-        else pending = request;
-      }
-      expect(atOnce).toBe(atOnceExpected);
-      expect(pending).toBeDefined();
-      if (pending) await slow.finish(pending);
-      await slow.finish(store.settled());
-    }
-  });
-
   it('rejects at once after a recent refusal, while one renewal asks the object again', async () => {
     const clock = manualClock(1_800_000_000_000);
     const small: WindowSpec[] = [{ id: 'minute', limit: 5, windowMs: 60_000 }];
