@@ -5,6 +5,7 @@
  * `upstash` rows run a model of @upstash/ratelimit instead (`upstash-limiter.ts`).
  */
 import { decide, type Outcome } from '../../src/limiter/decide';
+import { optimismBoundPerIsolate } from '../../src/store/lease-rules';
 import { setLogSink } from '../../src/telemetry/log';
 import { costPerMillion, DURABLE_OBJECT_GB } from '../lib/list-prices';
 import { Fleet } from './fleet';
@@ -47,7 +48,18 @@ export interface SimRow {
   readonly wrongPct: number;
   readonly failedOpenPct: number;
   readonly rejectedPct: number;
-  readonly attacker: { maxOverLimit: number; overshoot: number; requests: number } | null;
+  /**
+   * The boundary attacker: the most it got beyond its limit in any window, and the stated bound
+   * of `fast` for it (`optimismBoundPerIsolate` units per isolate that served it; 0 for the other
+   * limiters, which state none).
+   */
+  readonly attacker: {
+    maxOverLimit: number;
+    overshoot: number;
+    requests: number;
+    isolates: number;
+    statedBoundOverLimit: number;
+  } | null;
   /**
    * The Redis outage of the scenario: decisions and wrong ones while Redis was down, and the
    * write-behind units still waiting for Redis when it came back and when the run ended.
@@ -144,6 +156,8 @@ export async function simulate(
   const tiers = new Map<string, number[]>();
   const overheads: number[] = [];
   const trace: TracedDecision[] = [];
+  // Isolates that decided for the attacker: its stated bound counts them.
+  const attackerIsolates = new Set<unknown>();
   let failedOpen = 0;
   let rejected = 0;
   let pending = 0;
@@ -188,6 +202,7 @@ export async function simulate(
       return;
     }
     const iso = fleet.isolateAt(location);
+    if (who.tier === 'attacker') attackerIsolates.add(iso);
     fleet.readConfig(iso, who.key, who.keyed);
     const policy = {
       windows: who.windows,
@@ -291,6 +306,12 @@ export async function simulate(
           maxOverLimit: attacker.maxOverLimit,
           overshoot: attacker.overshoot,
           requests: attacker.decisions,
+          isolates: attackerIsolates.size,
+          statedBoundOverLimit:
+            consistency === 'fast'
+              ? attackerIsolates.size *
+                optimismBoundPerIsolate(people[attackerIndex]?.windows ?? [])
+              : 0,
         }
       : null,
     redisOutage: outage

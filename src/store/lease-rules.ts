@@ -256,3 +256,20 @@ export function firstAsk(windows: readonly { readonly limit: number }[]): number
   const allowance = firstContactAllowance(windows);
   return allowance > 1 ? 4 * allowance : 1;
 }
+
+/**
+ * Most units one isolate may hold optimistically for an identity that the object has not
+ * counted, at any instant: the larger of the first-contact allowance and the answer-based one at
+ * its most (`min(OPTIMISM_MAX_UNITS, floor(smallest limit * OPTIMISM_SHARE))`). A window holds at
+ * most its limit plus this many units per isolate serving the identity: the stated bound of
+ * `fast` (README, Consistency), which the simulation checks the boundary attacker against.
+ * @example optimismBoundPerIsolate([{ limit: 100 }]) // 8
+ */
+export function optimismBoundPerIsolate(windows: readonly { readonly limit: number }[]): number {
+  if (windows.length === 0) return 0;
+  const smallest = Math.min(...windows.map((w) => w.limit));
+  return Math.max(
+    firstContactAllowance(windows),
+    Math.min(OPTIMISM_MAX_UNITS, Math.floor(smallest * OPTIMISM_SHARE)),
+  );
+}

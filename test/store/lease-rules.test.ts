@@ -10,6 +10,7 @@ import {
   OPTIMISM_MAX_UNITS,
   observeRate,
   optimismAllowance,
+  optimismBoundPerIsolate,
   refusalHolds,
 } from '../../src/store/lease-rules';
 
@@ -99,6 +100,18 @@ describe('optimismAllowance', () => {
     expect(optimismAllowance(answerOf(outcome(100, 60, 100), T), T + 10, 500)).toBe(0);
     // The same 60 spread over 50 s leaves room.
     expect(optimismAllowance(answerOf(outcome(100, 60, 50_000), T), T + 10, 500)).toBe(5);
+  });
+});
+
+describe('optimismBoundPerIsolate', () => {
+  it('is the larger of the first-contact allowance and the answer-based one at its most', () => {
+    // Small limits: an eighth of the smallest limit, at least 1.
+    expect(optimismBoundPerIsolate([{ limit: 5 }])).toBe(1);
+    expect(optimismBoundPerIsolate([{ limit: 30 }, { limit: 300 }])).toBe(3);
+    // The free tier (the boundary attacker's): 8, by the minute's 100.
+    expect(optimismBoundPerIsolate([{ limit: 100 }, { limit: 1_000 }])).toBe(OPTIMISM_MAX_UNITS);
+    expect(optimismBoundPerIsolate([{ limit: 1_500_000 }])).toBe(OPTIMISM_MAX_UNITS);
+    expect(optimismBoundPerIsolate([])).toBe(0);
   });
 });
 

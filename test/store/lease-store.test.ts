@@ -6,7 +6,10 @@ import type { CheckRequest, WindowSpec } from '../../src/limiter/contract';
 import type { LeaseAsk } from '../../src/limiter/lease-protocol';
 import type { LimiterObject } from '../../src/objects/limiter-object';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
-import { firstContactAllowance, OPTIMISM_MAX_UNITS } from '../../src/store/lease-rules';
+import {
+  OPTIMISM_MAX_UNITS,
+  optimismBoundPerIsolate,
+} from '../../src/store/lease-rules';
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
 import { testWorker } from '../support/app';
 import { createCustomer, uniqueId } from '../support/customers';
@@ -94,11 +97,7 @@ describe('withLeases (consistency "fast")', () => {
     // by an ask sent after its last use); optimism adds at most its stated allowance per isolate.
     // Per isolate at most one allowance is not yet counted by the object: the first-contact one
     // before any answer, the answer's one after.
-    const perIsolate = (limit: number) =>
-      Math.max(
-        firstContactAllowance([{ limit }]),
-        Math.min(OPTIMISM_MAX_UNITS, Math.floor(limit / 8)),
-      );
+    const perIsolate = (limit: number) => optimismBoundPerIsolate([{ limit }]);
     const bound = (limit: number, isolates: number) =>
       optimism ? limit + isolates * perIsolate(limit) : limit;
     it(`never allows more than ${optimism ? 'the limit plus the optimism bound' : 'the limit'} in any sliding window, across many isolates (refills in the background${optimism ? ', optimism on' : ', optimism off'})`, async () => {
