@@ -35,7 +35,7 @@
  * allowance of the answer it brings, so at any instant one isolate has at most one allowance
  * (`OPTIMISM_MAX_UNITS` = 8, and at most `max(1, floor(limit / 8))`) of units the object has not
  * counted: a window holds at most `limit + 8 * (isolates serving the identity)`. After the first
- * contact, optimism needs every window's projected room above a quarter of its limit.
+ * contact, optimism takes no more than every window's room, projected at its fill rate, holds.
  * What `fast` gives up besides: units leased but unused stay counted until the next ask returns
  * them (or, if the isolate goes away, until they expire), so near the limit it can reject early.
  */

@@ -92,12 +92,17 @@ describe('optimismAllowance', () => {
     // Minute window: an answer is fresh for 30 s.
     expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 29_000, 500)).toBe(8);
     expect(optimismAllowance(answerOf(outcome(1_000, 10, 10_000), T), T + 30_001, 500)).toBe(0);
-    expect(optimismAllowance(answerOf(outcome(100, 80, 30_000), T), T + 100, 500)).toBe(0);
+    // 7 left: an eighth of it is no unit.
+    expect(optimismAllowance(answerOf(outcome(100, 93, 30_000), T), T + 100, 500)).toBe(0);
+    // 20 left, filled slowly: an eighth of the room, though it is a fifth of the limit.
+    expect(optimismAllowance(answerOf(outcome(100, 80, 30_000), T), T + 100, 500)).toBe(2);
   });
 
-  it('refuses when the window fills fast enough to run out before the debt arrives', () => {
-    // 60 of 100 used in the last 100 ms (a burst): projected past the margin within 500 ms.
-    expect(optimismAllowance(answerOf(outcome(100, 60, 100), T), T + 10, 500)).toBe(0);
+  it('refuses when the window fills fast enough to run out before the debt arrives, and never takes more than the projected room', () => {
+    // 60 of 100 used in the last 100 ms (a burst): the 40 left are gone within a second.
+    expect(optimismAllowance(answerOf(outcome(100, 60, 100), T), T + 10, 1_000)).toBe(0);
+    // 20 of 100 in the last second: 80 left now, 3 projected by the horizon; 3 it is.
+    expect(optimismAllowance(answerOf(outcome(100, 20, 1_000), T), T + 10, 3_840)).toBe(3);
     // The same 60 spread over 50 s leaves room.
     expect(optimismAllowance(answerOf(outcome(100, 60, 50_000), T), T + 10, 500)).toBe(5);
   });

@@ -6,10 +6,7 @@ import type { CheckRequest, WindowSpec } from '../../src/limiter/contract';
 import type { LeaseAsk } from '../../src/limiter/lease-protocol';
 import type { LimiterObject } from '../../src/objects/limiter-object';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
-import {
-  OPTIMISM_MAX_UNITS,
-  optimismBoundPerIsolate,
-} from '../../src/store/lease-rules';
+import { OPTIMISM_MAX_UNITS, optimismBoundPerIsolate } from '../../src/store/lease-rules';
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
 import { testWorker } from '../support/app';
 import { createCustomer, uniqueId } from '../support/customers';
@@ -441,7 +438,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     await slow.finish(store.settled());
   });
 
-  it('refuses optimism when the last answer left less than a quarter of the limit', async () => {
+  it('refuses optimism when the last answer left too little room (an eighth of it is no unit)', async () => {
     const clock = manualClock(1_800_000_000_000);
     const small: WindowSpec[] = [{ id: 'minute', limit: 20, windowMs: 60_000 }];
     const slow = slowLeaser(clock, 100);
