@@ -33,8 +33,9 @@
  * Bound on overshoot from optimism: the units of step 2 are counted when their debt reaches the
  * object (at its own `now`, forced). Units taken while a renewal flies still count against the
  * allowance of the answer it brings, so at any instant one isolate has at most one allowance
- * (`OPTIMISM_MAX_UNITS` = 8, and at most `max(1, floor(limit / 8))`) of units the object has not
- * counted: a window holds at most `limit + 8 * (isolates serving the identity)`. After the first
+ * (`optimismBoundPerIsolate`: 8 for limits from 64 to 8,000, `max(1, floor(limit / 8))` below,
+ * `min(32, floor(limit / 1,000))` above) of units the object has not counted: a window holds at
+ * most `limit + that allowance * (isolates serving the identity)`. After the first
  * contact, optimism takes no more than every window's room, projected at its fill rate, holds.
  * What `fast` gives up besides: units leased but unused stay counted until the next ask returns
  * them (or, if the isolate goes away, until they expire), so near the limit it can reject early.

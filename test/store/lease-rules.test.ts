@@ -55,11 +55,11 @@ describe('rate and ask size', () => {
     expect(askUnits(correctedRate(observeRate(0, T, T), 0), 2_000)).toBeLessThanOrEqual(11);
   });
 
-  it('asks 1 unit at a first contact of a small identity, up to 32 for a large one', () => {
+  it('asks 1 unit at a first contact of a small identity, four times its first-contact allowance for a large one (128 at most)', () => {
     expect(firstAsk([{ limit: 100 }])).toBe(1);
     expect(firstAsk([{ limit: 1_000 }, { limit: 100_000 }])).toBe(1);
     expect(firstAsk([{ limit: 5_000 }])).toBe(20);
-    expect(firstAsk([{ limit: 1_500_000 }])).toBe(32);
+    expect(firstAsk([{ limit: 1_500_000 }])).toBe(128);
   });
 
   it('trusts a short span once enough requests were seen', () => {
@@ -109,13 +109,15 @@ describe('optimismAllowance', () => {
 });
 
 describe('optimismBoundPerIsolate', () => {
-  it('is the larger of the first-contact allowance and the answer-based one at its most', () => {
+  it('is the larger of the first-contact allowance and the answer-based one at its most: 8 from 64 to 8,000', () => {
     // Small limits: an eighth of the smallest limit, at least 1.
     expect(optimismBoundPerIsolate([{ limit: 5 }])).toBe(1);
     expect(optimismBoundPerIsolate([{ limit: 30 }, { limit: 300 }])).toBe(3);
     // The free tier (the boundary attacker's): 8, by the minute's 100.
     expect(optimismBoundPerIsolate([{ limit: 100 }, { limit: 1_000 }])).toBe(OPTIMISM_MAX_UNITS);
-    expect(optimismBoundPerIsolate([{ limit: 1_500_000 }])).toBe(OPTIMISM_MAX_UNITS);
+    // Large limits: one per 1,000 of the first contact, at most 32.
+    expect(optimismBoundPerIsolate([{ limit: 10_000 }])).toBe(10);
+    expect(optimismBoundPerIsolate([{ limit: 1_500_000 }])).toBe(32);
     expect(optimismBoundPerIsolate([])).toBe(0);
   });
 });

@@ -6,7 +6,11 @@ import type { CheckRequest, WindowSpec } from '../../src/limiter/contract';
 import type { LeaseAsk } from '../../src/limiter/lease-protocol';
 import type { LimiterObject } from '../../src/objects/limiter-object';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
-import { OPTIMISM_MAX_UNITS, optimismBoundPerIsolate } from '../../src/store/lease-rules';
+import {
+  FIRST_CONTACT_MAX_UNITS,
+  OPTIMISM_MAX_UNITS,
+  optimismBoundPerIsolate,
+} from '../../src/store/lease-rules';
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
 import { testWorker } from '../support/app';
 import { createCustomer, uniqueId } from '../support/customers';
@@ -333,11 +337,11 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     if (pending) await slow.finish(pending);
   });
 
-  it('allows a first contact at once only within its allowance: 1 unit for small limits, up to 8 for large ones', async () => {
+  it('allows a first contact at once only within its allowance: 1 unit for small limits, one per 1,000 of large ones, at most 32', async () => {
     for (const [limit, atOnceExpected] of [
       [100, 1],
       [5_000, 5],
-      [1_000_000, OPTIMISM_MAX_UNITS],
+      [1_000_000, FIRST_CONTACT_MAX_UNITS],
     ] as const) {
       const clock = manualClock(1_800_000_000_000);
       const slow = slowLeaser(clock, 100);
@@ -349,7 +353,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
       const spec: WindowSpec[] = [{ id: 'minute', limit, windowMs: 60_000 }];
       let atOnce = 0;
       let pending: Promise<unknown> | undefined;
-      for (let i = 0; i < 20 && !pending; i++) {
+      for (let i = 0; i < 40 && !pending; i++) {
         const request = store.check({ identity, windows: spec, now: clock.now(), fast: true });
         if (await settlesAtOnce(request)) atOnce++;
         else pending = request;
