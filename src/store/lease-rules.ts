@@ -237,6 +237,23 @@ export function optimismAllowance(
   return Math.max(0, allowance);
 }
 
+/**
+ * Units an isolate may take optimistically on an answer past its freshness (see
+ * {@link isFresh}): such an answer says about as little as none, so the first-contact allowance
+ * applies, but never more than the room it showed: an answer that allowed the window's last unit
+ * or refused gives 0 (the request waits for the object).
+ * @example staleAllowance(answerOf(outcome, at), at + 40_000, windows) // 1 when it showed room
+ */
+export function staleAllowance(
+  answer: Answer | undefined,
+  now: number,
+  windows: readonly { readonly limit: number }[],
+): number {
+  if (!answer?.outcome.allowed || isFresh(answer, now)) return 0;
+  const room = Math.min(...answer.windows.map((w) => w.remaining));
+  return Math.max(0, Math.min(firstContactAllowance(windows), room));
+}
+
 /** A first contact may take one unit per this many units of its smallest limit [1,000]. */
 export const FIRST_CONTACT_MIN_LIMIT = 1_000;
 

@@ -69,6 +69,7 @@ import {
   optimismAllowance,
   RENEWAL_BUDGET_MS,
   refusalHolds,
+  staleAllowance,
 } from './lease-rules';
 
 /** Options of {@link withLeases}; defaults in `lease-rules.ts`. */
@@ -306,11 +307,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     request: CheckRequest,
   ): CheckOutcome | undefined => {
     if (!optimism) return undefined;
-    // An allowed answer past its freshness says as little as none: the first-contact allowance
-    // applies (the bound is the same, one allowance per isolate between answers), and what it
-    // shows is that answer's remaining less what was taken since. A stale refusal waits.
+    // An allowed answer past its freshness: the first-contact allowance within the room it
+    // showed (`staleAllowance`; the bound is the same, one allowance per isolate between
+    // answers), shown as that answer's remaining less what was taken since.
     if (entry.answer?.outcome.allowed && !isFresh(entry.answer, now)) {
-      if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
+      if (entry.optimistic >= staleAllowance(entry.answer, now, request.windows)) return undefined;
       entry.optimistic++;
       entry.debt++;
       const taken = entry.optimistic;

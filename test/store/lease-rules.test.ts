@@ -12,6 +12,7 @@ import {
   optimismAllowance,
   optimismBoundPerIsolate,
   refusalHolds,
+  staleAllowance,
 } from '../../src/store/lease-rules';
 
 const T = 1_800_000_000_000;
@@ -105,6 +106,29 @@ describe('optimismAllowance', () => {
     expect(optimismAllowance(answerOf(outcome(100, 20, 1_000), T), T + 10, 3_840)).toBe(3);
     // The same 60 spread over 50 s leaves room.
     expect(optimismAllowance(answerOf(outcome(100, 60, 50_000), T), T + 10, 500)).toBe(5);
+  });
+});
+
+describe('staleAllowance', () => {
+  it('gives the first-contact allowance on an answer past its freshness, within the room it showed', () => {
+    // Minute window: fresh for 30 s.
+    expect(
+      staleAllowance(answerOf(outcome(100, 10, 10_000), T), T + 29_000, [{ limit: 100 }]),
+    ).toBe(0);
+    expect(
+      staleAllowance(answerOf(outcome(100, 10, 10_000), T), T + 31_000, [{ limit: 100 }]),
+    ).toBe(1);
+    expect(
+      staleAllowance(answerOf(outcome(50_000, 49_990, 10_000, 60_000), T), T + 31_000, [
+        { limit: 50_000 },
+      ]),
+    ).toBe(10);
+    // Allowed the last unit: nothing left to guess from.
+    expect(
+      staleAllowance(answerOf(outcome(100, 100, 10_000), T), T + 31_000, [{ limit: 100 }]),
+    ).toBe(0);
+    const refused = { ...outcome(100, 100, 10_000), allowed: false };
+    expect(staleAllowance(answerOf(refused, T), T + 31_000, [{ limit: 100 }])).toBe(0);
   });
 });
 

@@ -373,10 +373,12 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     }
   });
 
-  it('treats an answer older than the freshness span as a first contact: its allowance at once, then a wait; a stale refusal waits', async () => {
-    for (const [limit, used, atOnceExpected] of [
-      [100, 0, 1],
-      [100, 100, 0],
+  it('treats an answer older than the freshness span as a first contact: its allowance at once, then a wait; a stale answer with no room left or a stale refusal waits', async () => {
+    for (const [limit, used, warmups, atOnceExpected] of [
+      [100, 0, 1, 1],
+      // The second request's lease takes the last unit: its answer allows, with nothing left.
+      [100, 98, 2, 0],
+      [100, 100, 1, 0],
     ] as const) {
       const clock = manualClock(1_800_000_000_000);
       const slow = slowLeaser(clock, 100);
@@ -393,8 +395,10 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
           now: clock.now(),
         });
       }
-      await slow.finish(store.check({ identity, windows: spec, now: clock.now(), fast: true }));
-      await slow.finish(store.settled());
+      for (let i = 0; i < warmups; i++) {
+        await slow.finish(store.check({ identity, windows: spec, now: clock.now(), fast: true }));
+        await slow.finish(store.settled());
+      }
       // 40 s on: the answer is past its 30 s freshness, the window (2 min) still counts it all.
       clock.advance(40_000);
       let atOnce = 0;
