@@ -12,8 +12,9 @@
  *    not used up (`firstContactAllowance`):
  *    allow the unit optimistically and report it as `debt` with the renewal (the one this request
  *    starts, or the next one if a renewal is already on its way).
- * 3. No usable lease and a recent refusal (`refusalHolds`): reject at once; the renewal started
- *    meanwhile asks again (refunds may have freed room) for the next requests.
+ * 3. No usable lease and a recent refusal (`refusalHolds`), or a fresh refusal past its retry time
+ *    while a renewal is already on its way: reject at once; the renewal asks again (refunds or
+ *    the window's movement may have freed room) for the next requests.
  * 4. Otherwise wait for the renewal, at most `waitBudgetMs` (the store budget), then fail as any
  *    store failure does (open or closed, by policy). The renewal goes on, up to its own
  *    `RENEWAL_BUDGET_MS` in the leaser, and its lease lands for the next requests.
@@ -452,12 +453,29 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         }
         // Optimism first, so that a renewal this request starts carries its debt.
         const allowed = optimistic(entry, now, request);
+        const flying = entry.renewal !== undefined;
         const renewal = entry.renewal ?? startRenewal(request, entry);
         if (allowed) return allowed;
         // A recent refusal is answered at once; the renewal just started (or on its way) asks
         // again, and what it brings serves the next requests.
         if (entry.answer && refusalHolds(entry.answer, now)) {
           return refusal({ ...entry.answer.outcome, now });
+        }
+        // A fresh refusal whose retry time has passed, and a renewal already on its way (an
+        // earlier request here asks for the units freed since): reject at once rather than queue
+        // behind it. Whatever that renewal brings serves the next requests. Measured (sim, 90 s):
+        // the boundary attacker's requests above 1 ms 11,007 -> 7,755, wrong decisions unchanged
+        // (0.577%): what a window frees one unit at a time goes to the renewal already asking.
+        if (flying && entry.answer && !entry.answer.outcome.allowed && isFresh(entry.answer, now)) {
+          const refused = entry.answer.outcome;
+          return refusal({
+            ...refused,
+            now,
+            // Its retry time has passed: the earliest a unit may come is what the renewal brings.
+            windows: refused.windows.map((w) =>
+              w.remaining <= 0 ? { ...w, retryAt: Math.max(w.retryAt, now + 1) } : w,
+            ),
+          });
         }
         // The object failed the last renewal: do not make every request wait for it again (the
         // breaker's job on the exact path); one renewal probes, requests fail as the policy says.

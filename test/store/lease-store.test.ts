@@ -446,6 +446,39 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     await slow.finish(store.settled());
   });
 
+  it("rejects at once past a fresh refusal's retry time while a renewal is on its way, and the renewal serves the next request", async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const small: WindowSpec[] = [{ id: 'minute', limit: 5, windowMs: 60_000 }];
+    const slow = slowLeaser(clock, 100);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      waitBudgetMs: 10_000,
+    });
+    const identity = `c:${uniqueId('trickle')}`;
+    for (let i = 0; i < 5; i++) {
+      await createDurableObjectStore(namespace).check({
+        identity,
+        windows: small,
+        now: clock.now(),
+      });
+    }
+    // 40 s on, the first contact's renewal brings a refusal: full until 60 s, fresh until 70 s.
+    clock.advance(40_000);
+    await slow.finish(store.check({ identity, windows: small, now: clock.now(), fast: true }));
+    await slow.finish(store.settled());
+    // Past the retry time: the first request asks (and waits), the second does not queue.
+    clock.advance(21_000);
+    const asking = store.check({ identity, windows: small, now: clock.now(), fast: true });
+    expect(await settlesAtOnce(asking)).toBe(false);
+    const second = store.check({ identity, windows: small, now: clock.now(), fast: true });
+    expect(await settlesAtOnce(second)).toBe(true);
+    const rejected = await second;
+    expect(rejected.allowed).toBe(false);
+    expect(rejected.windows[0]?.retryAt).toBeGreaterThan(rejected.now);
+    expect((await slow.finish(asking)).allowed).toBe(true);
+    await slow.finish(store.settled());
+  });
+
   it('refuses optimism when the last answer left too little room (an eighth of it is no unit)', async () => {
     const clock = manualClock(1_800_000_000_000);
     const small: WindowSpec[] = [{ id: 'minute', limit: 20, windowMs: 60_000 }];
