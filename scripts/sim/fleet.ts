@@ -42,6 +42,9 @@ export interface FleetCounters {
   peakRps: Map<string, number>;
 }
 
+/** Requests one object received in each second of the run (index 0: the run's first second). */
+export type PerSecond = readonly number[];
+
 /** One identity's object: where it lives, its storage, its instance while in memory. */
 interface Hosted {
   readonly identity: string;
@@ -52,6 +55,8 @@ interface Hosted {
   alarm: Scheduled | undefined;
   second: number;
   inSecond: number;
+  /** Requests per second of the run, from its first second. */
+  readonly perSecond: number[];
 }
 
 /** One isolate: its composed store and its key/policy cache (KV reads). */
@@ -93,9 +98,12 @@ export class Fleet {
   private readonly slots: (Isolate | undefined)[];
   private readonly settings: Settings;
   private readonly clock: Clock;
+  /** The second (epoch s) the run started in: index 0 of every object's `perSecond`. */
+  private readonly firstSecond: number;
 
   constructor(private readonly o: FleetOptions) {
     const s = o.scenario;
+    this.firstSecond = Math.floor(o.vt.now / 1000);
     this.slots = new Array(s.locations * s.isolatesPerLocation).fill(undefined);
     this.clock = { now: () => o.vt.now };
     // Only passed on to the object, which talks to the simulated Redis.
@@ -154,6 +162,11 @@ export class Fleet {
       read += h.storage.rowsRead;
     }
     return { written, read };
+  }
+
+  /** Requests `identity`'s object received in each second of the run (empty if none). */
+  perSecond(identity: string): PerSecond {
+    return Array.from(this.objects.get(identity)?.perSecond ?? [], (n) => n ?? 0);
   }
 
   /** Evicts a share of the objects in memory: they come back cold, from their storage. */
@@ -224,6 +237,7 @@ export class Fleet {
         alarm: undefined,
         second: -1,
         inSecond: 0,
+        perSecond: [],
       };
       this.objects.set(identity, h);
     }
@@ -240,6 +254,8 @@ export class Fleet {
       h.inSecond = 0;
     }
     h.inSecond++;
+    const index = second - this.firstSecond;
+    h.perSecond[index] = (h.perSecond[index] ?? 0) + 1;
     if (h.inSecond > 100 && h.inSecond > (this.counters.peakRps.get(h.identity) ?? 0)) {
       this.counters.peakRps.set(h.identity, h.inSecond);
     }

@@ -247,6 +247,16 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  console.log(
+    "\nRequests per second received by the big customer's object, and by the busiest object",
+  );
+  for (const r of rows) {
+    if (!r.bigObjectPerSecond.length) continue;
+    console.log(`${r.consistency} big: ${r.bigObjectPerSecond.join(' ')}`);
+    console.log(
+      `${r.consistency} busiest (${r.maxObjectRpsIdentity}): ${r.maxObjectPerSecond.join(' ')}`,
+    );
+  }
   const defaultRow = rows.find((r) => r.consistency === DEFAULT_CONSISTENCY);
   if (defaultRow) {
     console.log(`\nGoals for the default configuration (consistency ${DEFAULT_CONSISTENCY})`);

@@ -84,6 +84,9 @@ export interface SimRow {
   readonly maxObjectRpsIdentity: string;
   /** The 20,000 requests/s customer's object: most requests it received in one second. */
   readonly bigObjectRps: number;
+  /** Requests per second of the run received by the big customer's object, and by the busiest one. */
+  readonly bigObjectPerSecond: readonly number[];
+  readonly maxObjectPerSecond: readonly number[];
   readonly costPerMillionUsd: { store: number; total: number };
   readonly fleet: { objects: number; evictions: number; overloaded: number; events: number };
   readonly wallMs: number;
@@ -326,6 +329,8 @@ export async function simulate(
     maxObjectRps: fleet.counters.maxObjectRps,
     maxObjectRpsIdentity: fleet.counters.maxObjectRpsIdentity,
     bigObjectRps: fleet.counters.peakRps.get('c:big-enterprise') ?? 0,
+    bigObjectPerSecond: fleet.perSecond('c:big-enterprise'),
+    maxObjectPerSecond: fleet.perSecond(fleet.counters.maxObjectRpsIdentity),
     costPerMillionUsd: costPerMillion(perRequest),
     fleet: {
       objects: fleet.counters.objectsCreated,
