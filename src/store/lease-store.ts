@@ -5,8 +5,9 @@
  *
  * How a request is decided (per identity and window set, in this isolate):
  * 1. A lease with units and time left: take a unit. Below the low-water mark (see
- *    `lease-rules.ts`: fewer units than the observed rate uses in `LOW_WATER_MS`, or less than
- *    half its ttl left) a renewal starts in the background; requests keep using the current lease.
+ *    `lease-rules.ts`: fewer units than the observed rate uses in `LOW_WATER_MS` unless the
+ *    object cut the lease short, half of it used, or less than half its ttl left) a renewal
+ *    starts in the background; requests keep using the current lease.
  * 2. No usable lease, but a recent answer of the object showed ample room (`optimismAllowance`),
  *    or no answer yet (or only an allowed one past its freshness) and the first-contact allowance
  *    not used up (`firstContactAllowance`):
@@ -32,7 +33,9 @@
  * whose call fails is dropped (its units stay counted: early rejections, never overshoot); debt
  * whose call fails is sent again (counted twice at worst, never not at all).
  * Bound on overshoot from optimism: the units of step 2 are counted when their debt reaches the
- * object (at its own `now`, forced). Units taken while a renewal flies still count against the
+ * object (at its own `now`, forced), or, taken while a renewal flew that brings a lease granted in
+ * full, as units of that lease (used after its ask was sent, so counted from the grant until its
+ * end plus a window, like any unit of it). Units taken while a renewal flies still count against the
  * allowance of the answer it brings, so at any instant one isolate has at most one allowance
  * (`optimismBoundPerIsolate`: 8 for limits from 64 to 8,000, `max(1, floor(limit / 8))` below,
  * `min(32, floor(limit / 1,000))` above) of units the object has not counted: a window holds at
@@ -119,6 +122,8 @@ interface Lease {
   lastUseAt: number;
   readonly sentAt: number;
   readonly size: number;
+  /** The object granted fewer units than were asked for (see `belowLowWater`). */
+  readonly capped: boolean;
   readonly usableUntil: number;
   readonly at: number;
   readonly outcome: CheckOutcome;
@@ -224,7 +229,13 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     lease !== undefined && lease.units > 0 && now < lease.usableUntil;
 
   /** What became of a renewal, applied to the entry. Returns it for waiting requests. */
-  const land = (entry: Entry, sentAt: number, debt: number, renewal: Renewal): Renewal => {
+  const land = (
+    entry: Entry,
+    sentAt: number,
+    asked: number,
+    debt: number,
+    renewal: Renewal,
+  ): Renewal => {
     if ('error' in renewal) {
       // Unknown whether the object recorded the debt: send it again (counted twice at worst).
       entry.debt += debt;
@@ -235,24 +246,39 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     const now = clock.now();
     entry.failing = false;
     entry.answer = answerOf(grant.outcome, now);
-    // Units taken while this renewal flew are not in its answer: they still count against the
-    // allowance, so that what the object has not counted never exceeds one allowance.
-    entry.optimistic = entry.debt;
     if (grant.granted > 0) {
+      // Units taken optimistically while this renewal flew (entry.debt: what was taken before it
+      // was sent rode along with it) were used after `sentAt`, within the lease's usable span:
+      // they are taken out of the lease, as if it had been there, instead of costing one more
+      // call to report them. The object counts them from its grant (earlier than debt would be)
+      // until `at` plus a window, after their use plus a window. Only from a lease granted in
+      // full and landing within its span: near the limit (a capped grant) its few units serve
+      // the requests waiting for it, and the debt goes to the object at once as before
+      // (measured: taking them there too left more of a boundary attacker's requests waiting
+      // until they failed open).
+      const absorbed =
+        grant.granted >= asked && now < sentAt + ttlMs ? Math.min(entry.debt, grant.granted) : 0;
+      entry.debt -= absorbed;
       // The lease in use (if any) is retired now: no unit of it is used after this point, so the
       // next ask may settle it. The previous retired one was settled by the ask just answered.
       entry.retired = entry.current;
       entry.current = {
-        units: grant.granted,
+        units: grant.granted - absorbed,
         size: grant.granted,
-        used: 0,
-        lastUseAt: sentAt,
+        capped: grant.granted < asked,
+        used: absorbed,
+        // The last absorbed unit was used before now: settling moves used units no earlier.
+        lastUseAt: absorbed > 0 ? now : sentAt,
         sentAt,
         usableUntil: sentAt + ttlMs,
         at: grant.at,
         outcome: grant.outcome,
       };
     }
+    // Units taken while this renewal flew and not in its lease are not in its answer: they still
+    // count against the allowance, so that what the object has not counted never exceeds one
+    // allowance.
+    entry.optimistic = entry.debt;
     return renewal;
   };
 
@@ -272,7 +298,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         ? askUnits(rateOf(entry, sentAt), ttlMs, maxUnits)
         : // Units taken at first contact ride along as debt: asking for them again would
           // strand them here (for a small limit, the whole first lease).
-          Math.max(0, firstAsk(request.windows) - debt),
+          Math.max(0, firstAsk(request.windows, maxUnits) - debt),
       ttlMs,
       ...(refunds.length > 0 ? { refunds } : {}),
       ...(debt > 0 ? { debt } : {}),
@@ -288,7 +314,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         }),
       )
       .then((renewal) => {
-        const landed = land(entry, sentAt, debt, renewal);
+        const landed = land(entry, sentAt, ask.units, debt, renewal);
         if (entry.renewal === flight) entry.renewal = undefined;
         flights.delete(flight);
         // Debt taken while this renewal flew is reported at once, not whenever traffic returns.

@@ -56,11 +56,16 @@ describe('rate and ask size', () => {
     expect(askUnits(correctedRate(observeRate(0, T, T), 0), 2_000)).toBeLessThanOrEqual(11);
   });
 
-  it('asks 1 unit at a first contact of a small identity, four times its first-contact allowance for a large one (128 at most)', () => {
+  it('asks 1 unit at a first contact of a small identity, four times its first-contact allowance for a large one (128 at most), 1/5,000 of a very large limit', () => {
     expect(firstAsk([{ limit: 100 }])).toBe(1);
     expect(firstAsk([{ limit: 1_000 }, { limit: 100_000 }])).toBe(1);
     expect(firstAsk([{ limit: 5_000 }])).toBe(20);
-    expect(firstAsk([{ limit: 1_500_000 }])).toBe(128);
+    expect(firstAsk([{ limit: 100_000 }])).toBe(128);
+    // The big customer of the simulation: a lease that lasts past its refill at 100 requests/s.
+    expect(firstAsk([{ limit: 1_500_000 }])).toBe(300);
+    expect(firstAsk([{ limit: 1_500_000 }, { limit: 500_000 }])).toBe(128);
+    expect(firstAsk([{ limit: 1_000_000_000 }])).toBe(10_000);
+    expect(firstAsk([{ limit: 1_500_000 }], 64)).toBe(64);
   });
 
   it('trusts a short span once enough requests were seen', () => {
@@ -77,6 +82,15 @@ describe('rate and ask size', () => {
     expect(belowLowWater(lease, 0.1, T, 2_000)).toBe(true); // 50 units in 500 ms
     expect(belowLowWater({ ...lease, units: 30 }, 0.01, T, 2_000)).toBe(true);
     expect(belowLowWater(lease, 0.01, T + 600, 2_000)).toBe(true);
+  });
+
+  it('refills a lease the object cut short half used, not for being small against the rate', () => {
+    // 800 requests/s asks for 6,400; near the limit the object grants a quarter of what is left.
+    const capped = { units: 390, size: 400, usableUntil: T + 1_900, capped: true };
+    expect(belowLowWater({ ...capped, capped: false }, 0.8, T, 2_000)).toBe(true);
+    expect(belowLowWater(capped, 0.8, T, 2_000)).toBe(false);
+    expect(belowLowWater({ ...capped, units: 200 }, 0.8, T, 2_000)).toBe(true);
+    expect(belowLowWater(capped, 0.8, T + 1_000, 2_000)).toBe(true);
   });
 });
 

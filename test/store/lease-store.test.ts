@@ -157,6 +157,58 @@ describe('withLeases (consistency "fast")', () => {
     });
   }
 
+  it('never allows more than the limit plus the optimism bound while grants land up to 300 ms after they were asked (units served in flight taken from the lease they wait for)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 30 })), {
+          minLength: 40,
+          maxLength: 150,
+        }),
+        fc.integer({ min: 3, max: 100 }),
+        fc.integer({ min: 0, max: 300 }),
+        // Small asks are granted in full until the limit is near: units served in flight are
+        // taken from leases right up to it.
+        fc.constantFrom(2, 4, 10_000),
+        async (steps, limit, delayMs, maxUnits) => {
+          const clock = manualClock(1_800_000_000_000);
+          const object = createDurableObjectStore(namespace);
+          // Four isolates whose grants land `delayMs` of manual time after their ask (one leaser
+          // for all, delivered once per step); a request with nothing to decide from does not
+          // wait (it fails, and is not counted allowed).
+          const slow = slowLeaser(clock, delayMs);
+          const isolates = Array.from({ length: 4 }, () => ({
+            store: withLeases(object, slow.leaser, {
+              clock,
+              ttlMs: 500,
+              waitBudgetMs: 0,
+              maxUnits,
+            }),
+          }));
+          const windows: WindowSpec[] = [{ id: 'w', limit, windowMs: 2_000 }];
+          const identity = `c:${uniqueId('inflight')}`;
+          const allowed: number[] = [];
+          for (const [isolate, gap] of steps) {
+            clock.advance(gap);
+            await slow.deliver();
+            const request: CheckRequest = { identity, windows, now: clock.now(), fast: true };
+            const outcome = await isolates[isolate]?.store.check(request).catch(() => undefined);
+            if (outcome?.allowed) allowed.push(clock.now());
+          }
+          await slow.finish(Promise.all(isolates.map((i) => i.store.settled())));
+          const perIsolate = optimismBoundPerIsolate([{ limit }]);
+          expect(maxInAnyWindow(allowed, 2_000)).toBeLessThanOrEqual(limit + 4 * perIsolate);
+          // Once nothing flies, the object counts every unit served in the window, each from an
+          // instant at or after its use: none was served without being counted.
+          const now = clock.now();
+          const peek = await object.check({ identity, windows, now, consume: false });
+          const served = allowed.filter((t) => t > now - 2_000).length;
+          expect(peek.windows[0]?.used).toBeGreaterThanOrEqual(served);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  }, 90_000);
+
   it('calls the object far less often than it decides', async () => {
     const clock = manualClock(1_800_000_000_000);
     let calls = 0;
@@ -503,6 +555,67 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     const next = store.check({ identity, windows: small, now: clock.now(), fast: true });
     expect(await settlesAtOnce(next)).toBe(false);
     await slow.finish(next);
+  });
+});
+
+describe("withLeases and the object's load (no object above 500 requests/s)", () => {
+  it('takes the units a first contact served while its first ask flew out of the lease it brings: one call, not a second to report them', async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const slow = slowLeaser(clock, 100);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      waitBudgetMs: 10_000,
+    });
+    const identity = `c:${uniqueId('inflight')}`;
+    const big: WindowSpec[] = [{ id: 'minute', limit: 1_500_000, windowMs: 60_000 }];
+    let pending: Promise<unknown> | undefined;
+    let atOnce = 0;
+    for (let i = 0; i < 40 && !pending; i++) {
+      const request = store.check({ identity, windows: big, now: clock.now(), fast: true });
+      if (await settlesAtOnce(request)) atOnce++;
+      else pending = request;
+    }
+    expect(atOnce).toBe(FIRST_CONTACT_MAX_UNITS);
+    if (pending) await slow.finish(pending);
+    await slow.finish(store.settled());
+    // 100 requests/s for half a second: all from the first lease (300 units, 1/5,000 of the
+    // limit), without another call.
+    for (let i = 0; i < 50; i++) {
+      clock.advance(10);
+      await slow.deliver();
+      const request = store.check({ identity, windows: big, now: clock.now(), fast: true });
+      expect(await settlesAtOnce(request)).toBe(true);
+      expect((await request).allowed).toBe(true);
+    }
+    expect(slow.asks).toHaveLength(1);
+    expect(slow.asks[0]).toMatchObject({ units: 299, debt: 1 });
+    const peek = await createDurableObjectStore(namespace).check({
+      identity,
+      windows: big,
+      now: clock.now(),
+      consume: false,
+    });
+    expect(peek.windows[0]?.used).toBeGreaterThanOrEqual(atOnce + 1 + 50);
+  });
+
+  it('refills a lease the object cut short once half used, not on every request', async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const slow = slowLeaser(clock, 0);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
+    const identity = `c:${uniqueId('capped')}`;
+    // 1,000 requests/s asks for 4,000 units; the object grants at most a quarter of what is left.
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 2_000, windowMs: 60_000 }];
+    let allowed = 0;
+    for (let i = 0; i < 600; i++) {
+      clock.advance(1);
+      await slow.deliver();
+      const outcome = await store.check({ identity, windows, now: clock.now(), fast: true });
+      if (outcome.allowed) allowed++;
+    }
+    await slow.finish(store.settled());
+    expect(allowed).toBe(600);
+    expect(Math.max(...slow.asks.map((a) => a.units))).toBeGreaterThan(500);
+    expect(slow.asks.length).toBeLessThan(30);
   });
 });
 
