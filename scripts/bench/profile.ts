@@ -6,7 +6,7 @@
  * the top functions by self time, and the inclusive time of the worker's own entry points.
  * Bounded: one worker, a few seconds per side.
  */
-import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -160,7 +160,13 @@ async function main(): Promise<void> {
   const bundles = await bundleWorkers();
   const stack = await startRedisStack();
   const inspect = Number(values.cpu) > 0 ? undefined : port;
-  const started = await startEdgelimit(values.store as StoreMode, bundles.edgelimit, stack, {}, inspect);
+  const started = await startEdgelimit(
+    values.store as StoreMode,
+    bundles.edgelimit,
+    stack,
+    {},
+    inspect,
+  );
   try {
     if (!started.available) throw new Error(started.reason);
     const worker = started.worker;
@@ -196,7 +202,9 @@ async function main(): Promise<void> {
       if (pid === undefined) throw new Error('no workerd child found');
       const sums = { limited: { n: 0, cpu: 0, ms: 0 }, bypassed: { n: 0, cpu: 0, ms: 0 } };
       for (let r = 0; r < rounds; r++) {
-        for (const side of (r % 2 ? ['limited', 'bypassed'] : ['bypassed', 'limited']) as (keyof typeof specs)[]) {
+        for (const side of (r % 2
+          ? ['limited', 'bypassed']
+          : ['bypassed', 'limited']) as (keyof typeof specs)[]) {
           const c0 = await cpuMs(pid);
           const u0 = process.cpuUsage();
           const t0 = performance.now();
@@ -235,7 +243,8 @@ async function main(): Promise<void> {
     }[];
     const target = targets.find((t) => (t.id ?? t.title ?? '').includes('edgelimit')) ?? targets[0];
     const wsUrl =
-      target?.webSocketDebuggerUrl ?? `ws://127.0.0.1:${port}/${target?.id ?? 'core:user:edgelimit-hybrid'}`;
+      target?.webSocketDebuggerUrl ??
+      `ws://127.0.0.1:${port}/${target?.id ?? 'core:user:edgelimit-hybrid'}`;
     console.error(`inspector targets: ${targets.map((t) => t.id ?? t.title).join(', ')}`);
     const cdp = await connect(wsUrl);
     await cdp.send('Profiler.enable');
@@ -250,7 +259,9 @@ async function main(): Promise<void> {
         join(ROOT, 'bench-results', `profile-${side}.cpuprofile`),
         JSON.stringify(profile),
       );
-      console.log(`\n== ${side}: ${rps.toFixed(0)} rps while profiling\n${summarize(profile, Number(values.top), requests)}`);
+      console.log(
+        `\n== ${side}: ${rps.toFixed(0)} rps while profiling\n${summarize(profile, Number(values.top), requests)}`,
+      );
     }
     cdp.close();
   } finally {
