@@ -19,7 +19,13 @@ import { toDataPoint } from './data-point';
 import { type UsageNamespace, usageStub } from './embedded-usage';
 import { log } from './log';
 import type { BreakerChange, DecisionEvent, OperatorAlert, Telemetry } from './telemetry';
-import { addDecision, emptyBatch, isEmpty, type UsageBatch } from './usage-batch';
+import {
+  addDecision,
+  emptyBatch,
+  isEmpty,
+  MAX_REJECTIONS_PER_BATCH,
+  type UsageBatch,
+} from './usage-batch';
 import type { RetryOptions } from './webhook';
 
 /** Options of {@link createTelemetry}. */
@@ -46,10 +52,10 @@ export interface TelemetryOptions {
 export const FLUSH_DELAY_MS = 100;
 
 /**
- * Default of `maxBatchEvents`. A batch holds a row per customer, rule and minute (not per
- * decision), so this bounds the time a flush's rows take to fold, not the rows themselves.
+ * Default of `maxBatchEvents`. A batch holds a row per customer, rule and minute, and one per
+ * rejection: as many rejections as a batch keeps, so a full batch drops none.
  */
-export const MAX_BATCH_EVENTS = 1_000;
+export const MAX_BATCH_EVENTS = MAX_REJECTIONS_PER_BATCH;
 
 /** Client address hashes remembered per isolate (Analytics Engine subjects of anonymous callers). */
 const MAX_IP_HASHES = 10_000;

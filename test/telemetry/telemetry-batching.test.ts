@@ -33,9 +33,9 @@ function countingUsage() {
 
 const customer: Caller = { kind: 'customer', customerId: 'acme', keyHash: 'h', ip: '10.0.0.1' };
 
-function allowed(now: number): DecisionEvent {
+function decided(now: number, outcome: 'allowed' | 'rejected' = 'allowed'): DecisionEvent {
   const decision: Decision = {
-    outcome: 'allowed',
+    outcome,
     now,
     windows: [],
     shadow: [],
@@ -60,7 +60,7 @@ describe('telemetry batching', () => {
     const started = Date.now();
     const sent: Promise<void>[] = [];
     for (let i = 0; i < 30; i++) {
-      sent.push(telemetry.onDecision(allowed(Date.now())));
+      sent.push(telemetry.onDecision(decided(Date.now())));
       await pause(10);
     }
     await Promise.all(sent);
@@ -79,10 +79,10 @@ describe('telemetry batching', () => {
       clock: systemClock,
       flushDelayMs: 50,
     });
-    const first = telemetry.onDecision(allowed(Date.now()));
+    const first = telemetry.onDecision(decided(Date.now()));
     await pause(20);
     // Joins the batch the first decision opened: its promise is the same flush.
-    const second = telemetry.onDecision(allowed(Date.now()));
+    const second = telemetry.onDecision(decided(Date.now()));
     await second;
     const span = spanOf('1h', 'minute', Date.now());
     expect((await usage.stub.customerUsage('acme', span)).totals.allowed).toBe(2);
@@ -99,9 +99,22 @@ describe('telemetry batching', () => {
       flushDelayMs: 60_000,
       maxBatchEvents: 5,
     });
-    await Promise.all(Array.from({ length: 10 }, () => telemetry.onDecision(allowed(Date.now()))));
+    await Promise.all(Array.from({ length: 10 }, () => telemetry.onDecision(decided(Date.now()))));
     expect(usage.calls.record).toBe(2);
     const span = spanOf('1h', 'minute', Date.now());
     expect((await usage.stub.customerUsage('acme', span)).totals.allowed).toBe(10);
+  });
+
+  it('keeps every rejection of a full batch, so grouped rejections count them all', async () => {
+    const usage = countingUsage();
+    const telemetry = createTelemetry({ usage: usage.namespace, clock: systemClock });
+    // A flood within one flush delay: one batch of 300 rejections (a batch used to keep 100).
+    await Promise.all(
+      Array.from({ length: 300 }, () => telemetry.onDecision(decided(Date.now(), 'rejected'))),
+    );
+    expect(usage.calls.record).toBe(1);
+    const report = await usage.stub.customerUsage('acme', spanOf('1h', 'minute', Date.now()));
+    expect(report.totals.rejected).toBe(300);
+    expect(report.rejectionGroups.map((g) => g.count)).toEqual([300]);
   });
 });
