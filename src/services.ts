@@ -2,6 +2,7 @@
 import { type Clock, systemClock } from './clock';
 import { type Bindings, readSettings, type Settings } from './env';
 import { createFailedAttemptsGuard, type FailedAttemptsGuard } from './identity/failed-attempts';
+import { createKeyHasher, type KeyHasher } from './identity/key-hasher';
 import { createTokenVerifier, type ServiceTokenVerifier } from './identity/service-tokens';
 import type { CounterStore } from './limiter/contract';
 import { type ConfigStore, createConfigStore } from './policy/config-store';
@@ -30,6 +31,8 @@ export interface Services {
   readonly verifyAdminToken: ServiceTokenVerifier;
   /** Client addresses over the failed-attempts limit in this isolate (keys and admin tokens). */
   readonly failedAttempts: FailedAttemptsGuard;
+  /** SHA-256 of presented API keys, remembered per isolate. */
+  readonly hashKey: KeyHasher;
   readonly telemetry: Telemetry;
   /** Usage history: Analytics Engine when CF_ACCOUNT_ID and CF_API_TOKEN are set, else embedded. */
   readonly usage: UsageSource;
@@ -86,6 +89,7 @@ export function getServices(env: Bindings): Services {
       settings.adminToken !== undefined ? [{ name: 'admin', token: settings.adminToken }] : [],
     ),
     failedAttempts: createFailedAttemptsGuard(),
+    hashKey: createKeyHasher(),
     telemetry,
     usage:
       env.CF_ACCOUNT_ID && env.CF_API_TOKEN

@@ -227,6 +227,8 @@ async function startWorker(opts: {
   scriptPath: string;
   bindings: Record<string, string>;
   fromWrangler: boolean;
+  /** Opens workerd's inspector on 127.0.0.1 at this port (CPU profiles: scripts/bench/profile.ts). */
+  inspectorPort?: number;
 }): Promise<BenchWorker> {
   const base = opts.fromWrangler
     ? wranglerOptions()
@@ -248,6 +250,9 @@ async function startWorker(opts: {
     log: process.env.BENCH_LOG ? new Log(LogLevel.DEBUG) : new NoOpLog(),
     // The worker logs every rejection as JSON; the table is the output here.
     handleStructuredLogs: process.env.BENCH_LOG ? undefined : () => {},
+    ...(opts.inspectorPort !== undefined
+      ? { inspectorPort: opts.inspectorPort, inspectorHost: '127.0.0.1' }
+      : {}),
   } as V4MiniflareOptions;
   const mf = new Miniflare(convertV4MiniflareOptions(options));
   await mf.ready;
@@ -285,8 +290,10 @@ export async function startEdgelimit(
   scriptPath: string,
   stack: RedisStack,
   extra: Record<string, string> = {},
+  inspectorPort?: number,
 ): Promise<EdgelimitWorker> {
   const worker = await startWorker({
+    ...(inspectorPort !== undefined ? { inspectorPort } : {}),
     name: `edgelimit-${mode}`,
     scriptPath,
     fromWrangler: true,

@@ -15,8 +15,11 @@ export interface Profile {
   readonly cellDeadlineMs: number;
   /** All latency cells together; later cells get shorter deadlines when earlier ones ran long. */
   readonly latencyBudgetMs: number;
+  /** Measured throughput per cell, split in ABBA slices of `sliceMs` (see throughput.ts). */
   readonly throughputMs: number;
   readonly sliceMs: number;
+  /** Unmeasured load before each throughput cell, half per side. */
+  readonly throughputWarmupMs: number;
   /** Wait after a cell of a Durable Object store so its last save is counted in that cell. */
   readonly settleMs: number;
   readonly pinnedWindows: number;
@@ -30,8 +33,9 @@ export const PROFILES: Record<'full' | 'quick', Profile> = {
     warmupPairs: 200,
     cellDeadlineMs: 40_000,
     latencyBudgetMs: 390_000,
-    throughputMs: 3000,
+    throughputMs: 4000,
     sliceMs: 500,
+    throughputWarmupMs: 500,
     settleMs: SETTLE_MS,
     pinnedWindows: 50,
     realtimeWindows: 3,
@@ -42,8 +46,9 @@ export const PROFILES: Record<'full' | 'quick', Profile> = {
     warmupPairs: 20,
     cellDeadlineMs: 5000,
     latencyBudgetMs: 40_000,
-    throughputMs: 600,
+    throughputMs: 1200,
     sliceMs: 150,
+    throughputWarmupMs: 300,
     settleMs: SETTLE_MS,
     pinnedWindows: 10,
     realtimeWindows: 1,

@@ -140,12 +140,17 @@ async function runThroughput(
         concurrency: CONCURRENCY,
         durationMs: profile.throughputMs,
         sliceMs: profile.sliceMs,
+        warmupMs: profile.throughputWarmupMs,
         maxPerSlice: 100_000,
       });
       cells.push({ target: target.id, label: target.label, rttMs, result });
       log(
         `  throughput ${target.label} rtt=${rttMs}ms: ${result.limitedRps.toFixed(0)} / ` +
-          `${result.bypassedRps.toFixed(0)} rps = ${fmt(result.ratio, 2)}`,
+          `${result.bypassedRps.toFixed(0)} rps = ${fmt(result.ratio, 2)} (slices ` +
+          result.slices
+            .map((s) => `${s.side[0]}${((1000 * s.answers) / s.ms).toFixed(0)}`)
+            .join(' ') +
+          ')',
       );
     }
   }
@@ -178,7 +183,8 @@ async function main(): Promise<void> {
       `cores ${cpus().length}, node ${v.node}, workerd ${v.workerd}, miniflare ${v.miniflare}\n` +
       `${profile.pairs} interleaved limited/bypassed pairs per cell after ${profile.warmupPairs} ` +
       `warm-up pairs, every cell run twice; throughput at concurrency ${CONCURRENCY}, ` +
-      `${profile.throughputMs / 1000} s per cell. Times in ms.`,
+      `${profile.throughputMs / 1000} s per cell after ${profile.throughputWarmupMs / 1000} s ` +
+      'of warm-up. Times in ms.',
   );
 
   const bundles = await bundleWorkers();

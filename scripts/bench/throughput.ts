@@ -15,6 +15,18 @@ export interface ThroughputOptions {
   readonly sliceMs: number;
   /** Upper bound on requests per slice, whatever the speed. */
   readonly maxPerSlice: number;
+  /**
+   * Unmeasured load before the first slice, half on each side [0]: what the previous cell left
+   * running (its background work, a lease sized for another rate) is not charged to this one.
+   */
+  readonly warmupMs?: number;
+}
+
+/** One measured slice. */
+export interface ThroughputSlice {
+  readonly side: 'limited' | 'bypassed';
+  readonly answers: number;
+  readonly ms: number;
 }
 
 /** Throughput of both sides. */
@@ -25,37 +37,61 @@ export interface ThroughputResult {
   readonly ratio: number;
   /** Limited requests that were not answered 2xx (should be 0: the key has a huge limit). */
   readonly limitedNon2xx: number;
+  /** Every measured slice, in order: how far the sides moved within the cell. */
+  readonly slices: readonly ThroughputSlice[];
 }
 
 /**
- * Alternates slices of bypassed and limited load, each with `concurrency` loops sending back to
- * back, and divides the answers of each side by the time its slices took (in-flight requests at a
- * slice's end are waited for and counted, so the time covers them).
+ * Which side slice `s` measures: bypassed, limited, limited, bypassed, and again (ABBA), so a
+ * drift across the cell (the machine's other load, JIT, caches filling) weighs on both sides
+ * alike; strict alternation would always give one side the earlier slice of each pair.
+ */
+export function sideOf(s: number): 'limited' | 'bypassed' {
+  return s % 4 === 0 || s % 4 === 3 ? 'bypassed' : 'limited';
+}
+
+/**
+ * Alternates slices of bypassed and limited load (ABBA, see {@link sideOf}), each with
+ * `concurrency` loops sending back to back, and divides the answers of each side by the time its
+ * slices took (in-flight requests at a slice's end are waited for and counted, so the time covers
+ * them).
  */
 export async function measureThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
-  const slices = Math.max(2, Math.round(opts.durationMs / opts.sliceMs));
+  // A whole number of ABBA blocks, so both sides get the same number of slices.
+  const slices = 4 * Math.max(1, Math.round(opts.durationMs / opts.sliceMs / 4));
   const totals = { limited: { n: 0, ms: 0 }, bypassed: { n: 0, ms: 0 } };
+  const measured: ThroughputSlice[] = [];
   let limitedNon2xx = 0;
-  for (let s = 0; s < slices; s++) {
-    const side = s % 2 === 0 ? 'bypassed' : 'limited';
+  const run = async (side: 'limited' | 'bypassed', ms: number) => {
     const spec = side === 'limited' ? opts.limited : opts.bypassed;
     const started = performance.now();
-    const end = started + opts.sliceMs;
+    const end = started + ms;
     let sent = 0;
     let done = 0;
+    let non2xx = 0;
     const loop = async () => {
       while (performance.now() < end && sent < opts.maxPerSlice) {
         sent++;
         const response = await opts.worker.fetch(spec.path, spec);
         done++;
-        if (side === 'limited' && (response.status < 200 || response.status > 299)) {
-          limitedNon2xx++;
-        }
+        if (response.status < 200 || response.status > 299) non2xx++;
       }
     };
     await Promise.all(Array.from({ length: opts.concurrency }, loop));
-    totals[side].n += done;
-    totals[side].ms += performance.now() - started;
+    return { answers: done, ms: performance.now() - started, non2xx };
+  };
+  const warmupMs = opts.warmupMs ?? 0;
+  if (warmupMs > 0) {
+    await run('bypassed', warmupMs / 2);
+    await run('limited', warmupMs / 2);
+  }
+  for (let s = 0; s < slices; s++) {
+    const side = sideOf(s);
+    const slice = await run(side, opts.sliceMs);
+    if (side === 'limited') limitedNon2xx += slice.non2xx;
+    totals[side].n += slice.answers;
+    totals[side].ms += slice.ms;
+    measured.push({ side, answers: slice.answers, ms: slice.ms });
   }
   const rps = (t: { n: number; ms: number }) => (t.ms > 0 ? (1000 * t.n) / t.ms : 0);
   const limitedRps = rps(totals.limited);
@@ -65,5 +101,6 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
     bypassedRps,
     ratio: bypassedRps > 0 ? limitedRps / bypassedRps : 0,
     limitedNon2xx,
+    slices: measured,
   };
 }

@@ -4,6 +4,7 @@ import type { ConfigStore } from '../policy/config-store';
 import { clientSubject, readCredentials } from './credentials';
 import type { FailedAttemptsGuard } from './failed-attempts';
 import { sha256Hex } from './hash';
+import type { KeyHasher } from './key-hasher';
 import type { ServiceTokenVerifier } from './service-tokens';
 
 /** Who is calling, verified. */
@@ -38,6 +39,8 @@ export interface IdentifyDeps {
   /** Addresses over the failed-attempts limit; their keys are refused unread. */
   readonly failedAttempts?: Pick<FailedAttemptsGuard, 'blocked'>;
   readonly clock?: Clock;
+  /** Hashes presented API keys (a per-isolate cache in the worker); default SHA-256 each time. */
+  readonly hashKey?: KeyHasher;
   /** Where API keys are read from (`API_KEY_HEADERS`); default X-API-Key and Bearer. */
   readonly settings?: {
     readonly apiKeyHeaders: readonly string[];
@@ -71,7 +74,7 @@ export async function identify(headers: Headers, deps: IdentifyDeps): Promise<Id
       if (deps.failedAttempts?.blocked(ip, deps.clock?.now() ?? Date.now())) {
         return fail('too-many-failures', 'too many failed attempts from this address', ip);
       }
-      const keyHash = await sha256Hex(presented.key);
+      const keyHash = await (deps.hashKey ?? sha256Hex)(presented.key);
       const record = await deps.config.apiKey(keyHash);
       if (!record) return fail('unknown-api-key', 'the API key is not recognised', ip);
       if (record.revoked) return fail('revoked-api-key', 'the API key has been revoked', ip);

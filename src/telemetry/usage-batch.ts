@@ -84,8 +84,12 @@ export interface UsageBatch {
   alerts: AlertCandidate[];
 }
 
-/** Rejections kept per batch: the usage API shows 20 per customer, a flood adds nothing. */
-export const MAX_REJECTIONS_PER_BATCH = 100;
+/**
+ * Rejections kept per batch. The usage API's recent rejections show 20 per customer, but its
+ * grouped rejections count every row, so a batch keeps as many as it may hold decisions
+ * (`MAX_BATCH_EVENTS` of create-telemetry.ts): a full batch drops none.
+ */
+export const MAX_REJECTIONS_PER_BATCH = 1_000;
 
 /** An empty batch. */
 export function emptyBatch(): UsageBatch {
