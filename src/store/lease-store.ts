@@ -334,24 +334,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     request: CheckRequest,
   ): CheckOutcome | undefined => {
     if (!optimism) return undefined;
-    // An allowed answer past its freshness: the first-contact allowance within the room it
-    // showed (`staleAllowance`; the bound is the same, one allowance per isolate between
-    // answers), shown as that answer's remaining less what was taken since.
-    if (entry.answer?.outcome.allowed && !isFresh(entry.answer, now)) {
-      if (entry.optimistic >= staleAllowance(entry.answer, now, request.windows)) return undefined;
-      entry.optimistic++;
-      entry.debt++;
-      const taken = entry.optimistic;
-      return {
-        allowed: true,
-        now,
-        windows: entry.answer.outcome.windows.map((w) => ({
-          ...w,
-          remaining: Math.max(0, w.remaining - taken),
-        })),
-      };
-    }
-    if (!entry.answer) {
+    const answer = entry.answer;
+    if (!answer) {
       // Another window set of this identity is known here (an endpoint rule's): nothing may be
       // guessed for it, the object is asked.
       if (entry.sibling) return undefined;
@@ -364,14 +348,20 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         windows: request.windows.map((w) => windowState(w, 1, now, now + w.windowMs)),
       };
     }
-    if (entry.optimistic >= optimismAllowance(entry.answer, now, LOW_WATER_MS)) return undefined;
+    // An answer past its freshness says about as little as none: the first-contact allowance
+    // within the room it showed (`staleAllowance`; the bound is the same, one allowance per
+    // isolate between answers). Either way what is shown is that answer less what was taken.
+    const allowance = isFresh(answer, now)
+      ? optimismAllowance(answer, now, LOW_WATER_MS)
+      : staleAllowance(answer, now, request.windows);
+    if (entry.optimistic >= allowance) return undefined;
     entry.optimistic++;
     entry.debt++;
     const taken = entry.optimistic;
     return {
       allowed: true,
       now,
-      windows: entry.answer.outcome.windows.map((w) => ({
+      windows: answer.outcome.windows.map((w) => ({
         ...w,
         remaining: Math.max(0, w.remaining - taken),
       })),
