@@ -13,6 +13,41 @@ import type { CheckOutcome } from '../limiter/contract';
 export const LEASE_TTL_MS = 2_000;
 
 /**
+ * Lease ttl near the limit [500 ms]: once the object's last answer shows a window with little
+ * room (see {@link leaseTtl}), units leased and unused must come back soon, or other isolates
+ * are refused units nobody uses. A shorter lease costs more renewals, but near the limit the
+ * object grants a quarter of what is left anyway, and a lease that short is refilled half used.
+ */
+export const NEAR_LIMIT_TTL_MS = 500;
+
+/** A window is near its limit below this share of it left [1/4] ... */
+export const NEAR_LIMIT_SHARE = 1 / 4;
+
+/** ... or below this many units left, whichever is fewer [1,000]. */
+export const NEAR_LIMIT_ROOM = 1_000;
+
+/**
+ * The ttl of the next lease of an identity: {@link NEAR_LIMIT_TTL_MS} when the object's last
+ * answer showed a window with fewer than `min(limit * NEAR_LIMIT_SHARE, NEAR_LIMIT_ROOM)` units
+ * left (a refusal included), else `ttlMs`; never more than `ttlMs`. Nothing known yet: `ttlMs`.
+ * @example leaseTtl(answerOf(outcomeWith({ limit: 100, remaining: 20 }), at)) // 500
+ */
+export function leaseTtl(answer: Answer | undefined, ttlMs = LEASE_TTL_MS): number {
+  if (!answer) return ttlMs;
+  const near = answer.windows.some(
+    (w) => w.remaining < Math.min(w.limit * NEAR_LIMIT_SHARE, NEAR_LIMIT_ROOM),
+  );
+  return near ? Math.min(ttlMs, NEAR_LIMIT_TTL_MS) : ttlMs;
+}
+
+/**
+ * Most leases that expired with unused units one request returns to their objects [4], for
+ * whichever identities they are (see `lease-store.ts`): one object call each, in the
+ * background, so a busy isolate returns what it strands about as fast as it strands it.
+ */
+export const MAX_RETURNS_PER_REQUEST = 4;
+
+/**
  * How long a renewal may take before it is given up [1,000 ms]: far above a p99 cross-location
  * round trip (about 200 ms), below the lease ttl so a late grant still lands usable. Only a
  * request that has nothing to decide from waits for it, and then only the store budget.

@@ -57,6 +57,7 @@ import {
 import { withBudget } from '../limiter/decide';
 import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../limiter/lease-protocol';
 import type { LimiterCallOptions, LimiterNamespace } from './durable-object-store';
+import { ExpiryQueue } from './expiry-queue';
 import {
   type Answer,
   answerOf,
@@ -68,7 +69,9 @@ import {
   isFresh,
   LEASE_TTL_MS,
   LOW_WATER_MS,
+  leaseTtl,
   MAX_ASK_UNITS,
+  MAX_RETURNS_PER_REQUEST,
   observeRate,
   optimismAllowance,
   RENEWAL_BUDGET_MS,
@@ -102,7 +105,7 @@ export interface LeaseStore extends CounterStore {
   settled(): Promise<void>;
   /** Resolves once the renewals in flight now have landed (see `ComposedStore.pending`). */
   pending(): Promise<void>;
-  /** Renewals in flight. */
+  /** Renewals in flight (returns of expired leases included). */
   renewalsInFlight(): number;
 }
 
@@ -121,12 +124,21 @@ interface Lease {
   /** When the last unit was used, on this isolate's clock. */
   lastUseAt: number;
   readonly sentAt: number;
+  /** How long it may be used from `sentAt` (see `leaseTtl`): the ttl its ask asked for. */
+  readonly ttlMs: number;
   readonly size: number;
   /** The object granted fewer units than were asked for (see `belowLowWater`). */
   readonly capped: boolean;
   readonly usableUntil: number;
   readonly at: number;
   readonly outcome: CheckOutcome;
+}
+
+/** A lease that may expire with unused units, and how to ask its object to take them back. */
+interface Expiring {
+  readonly key: string;
+  readonly request: CheckRequest;
+  readonly lease: Lease;
 }
 
 /** What a renewal came to: a grant (maybe of 0 units: refused) or a failure. */
@@ -179,13 +191,13 @@ function rateOf(entry: Entry, now: number): number {
 }
 
 /** The refund that settles a retired lease (see lease-protocol.ts). */
-function settlement(lease: Lease, ttlMs: number): LeaseRefund {
+function settlement(lease: Lease): LeaseRefund {
   return {
     units: lease.units,
     at: lease.at,
     used: lease.used,
     usedWithinMs: lease.lastUseAt - lease.sentAt,
-    ttlMs,
+    ttlMs: lease.ttlMs,
   };
 }
 
@@ -206,6 +218,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   const flights = new Set<Promise<Renewal>>();
   // Identities with an entry here, whatever their window set (bounded like the entries).
   const identities = new BoundedMap<string, true>(options.maxKeys ?? MAX_LEASE_KEYS);
+  // Leases by the end of their usable span, so that units an isolate will not use come back
+  // whatever identity its next request is for (bounded: a lease dropped is not returned early).
+  const expiring = new ExpiryQueue<Expiring>();
 
   const keyOf = (r: CheckRequest) =>
     `${r.identity}|${r.windows.map((w) => `${w.id}:${w.limit}:${w.windowMs}`).join(',')}`;
@@ -231,8 +246,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   /** What became of a renewal, applied to the entry. Returns it for waiting requests. */
   const land = (
     entry: Entry,
+    sent: Omit<Expiring, 'lease'>,
     sentAt: number,
-    asked: number,
+    ask: LeaseAsk,
     debt: number,
     renewal: Renewal,
   ): Renewal => {
@@ -257,23 +273,28 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       // (measured: taking them there too left more of a boundary attacker's requests waiting
       // until they failed open).
       const absorbed =
-        grant.granted >= asked && now < sentAt + ttlMs ? Math.min(entry.debt, grant.granted) : 0;
+        grant.granted >= ask.units && now < sentAt + ask.ttlMs
+          ? Math.min(entry.debt, grant.granted)
+          : 0;
       entry.debt -= absorbed;
       // The lease in use (if any) is retired now: no unit of it is used after this point, so the
       // next ask may settle it. The previous retired one was settled by the ask just answered.
       entry.retired = entry.current;
-      entry.current = {
+      const lease: Lease = {
         units: grant.granted - absorbed,
         size: grant.granted,
-        capped: grant.granted < asked,
+        capped: grant.granted < ask.units,
         used: absorbed,
         // The last absorbed unit was used before now: settling moves used units no earlier.
         lastUseAt: absorbed > 0 ? now : sentAt,
         sentAt,
-        usableUntil: sentAt + ttlMs,
+        ttlMs: ask.ttlMs,
+        usableUntil: sentAt + ask.ttlMs,
         at: grant.at,
         outcome: grant.outcome,
       };
+      entry.current = lease;
+      expiring.add(lease.usableUntil, { ...sent, lease });
     }
     // Units taken while this renewal flew and not in its lease are not in its answer: they still
     // count against the allowance, so that what the object has not counted never exceeds one
@@ -282,24 +303,37 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     return renewal;
   };
 
-  const startRenewal = (request: CheckRequest, entry: Entry): Promise<Renewal> => {
+  /**
+   * Sends the entry's next ask: settles what no longer serves, reports debt, and asks for a lease
+   * sized by the rate, or for none (`units: 0`: a return of expired leases, see `returnStranded`).
+   */
+  const startRenewal = (
+    request: CheckRequest,
+    entry: Entry,
+    key: string,
+    units?: number,
+  ): Promise<Renewal> => {
     const sentAt = clock.now();
     // Settled: the replaced lease, and the current one if it can serve no more (expired or used
     // up). Either way no unit of them is used after this point.
     const done = [entry.retired, usable(entry.current, sentAt) ? undefined : entry.current];
-    const refunds = done.flatMap((lease) => (lease ? [settlement(lease, ttlMs)] : []));
+    const refunds = done.flatMap((lease) => (lease ? [settlement(lease)] : []));
     entry.retired = undefined;
     if (!usable(entry.current, sentAt)) entry.current = undefined;
     const debt = entry.debt;
     entry.debt = 0;
+    // Near the limit a shorter lease, so that what this isolate does not use comes back sooner.
+    const leaseTtlMs = leaseTtl(entry.answer, ttlMs);
     const ask: LeaseAsk = {
       // Nothing known yet (no answer): see firstAsk.
-      units: entry.answer
-        ? askUnits(rateOf(entry, sentAt), ttlMs, maxUnits)
-        : // Units taken at first contact ride along as debt: asking for them again would
-          // strand them here (for a small limit, the whole first lease).
-          Math.max(0, firstAsk(request.windows, maxUnits) - debt),
-      ttlMs,
+      units:
+        units ??
+        (entry.answer
+          ? askUnits(rateOf(entry, sentAt), leaseTtlMs, maxUnits)
+          : // Units taken at first contact ride along as debt: asking for them again would
+            // strand them here (for a small limit, the whole first lease).
+            Math.max(0, firstAsk(request.windows, maxUnits) - debt)),
+      ttlMs: leaseTtlMs,
       ...(refunds.length > 0 ? { refunds } : {}),
       ...(debt > 0 ? { debt } : {}),
     };
@@ -314,12 +348,12 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         }),
       )
       .then((renewal) => {
-        const landed = land(entry, sentAt, ask.units, debt, renewal);
+        const landed = land(entry, { key, request }, sentAt, ask, debt, renewal);
         if (entry.renewal === flight) entry.renewal = undefined;
         flights.delete(flight);
         // Debt taken while this renewal flew is reported at once, not whenever traffic returns.
         if (entry.debt > 0 && !('error' in landed) && !entry.renewal) {
-          entry.renewal = startRenewal(request, entry);
+          entry.renewal = startRenewal(request, entry, key);
         }
         return landed;
       });
@@ -408,6 +442,32 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     };
   };
 
+  /**
+   * Returns to their objects, whatever identity `request` is for, up to MAX_RETURNS_PER_REQUEST
+   * leases whose usable span ended with units unused: a 0-unit ask carrying the settlement the
+   * next renewal would have sent, in the background (a flight like any renewal). Only for an
+   * entry nothing serves any more (no usable lease, no renewal on its way): its leases are past
+   * their last use, so settling them now keeps the bound, and they are never refunded twice
+   * (the ask takes them off the entry). The request's own entry is left to the request, which
+   * settles it with its own ask.
+   */
+  const returnStranded = (request: CheckRequest): void => {
+    const now = clock.now();
+    if ((expiring.nextDueAt() ?? Number.POSITIVE_INFINITY) > now) return;
+    const own = keyOf(request);
+    expiring.takeDue(now, MAX_RETURNS_PER_REQUEST, (item) => {
+      const entry = entries.get(item.key);
+      // Dropped from the bound, settled already, or in use: the next renewal settles the rest.
+      if (!entry || item.key === own || entry.renewal || entry.failing) return false;
+      if (entry.current !== item.lease && entry.retired !== item.lease) return false;
+      const unused = (entry.current?.units ?? 0) + (entry.retired?.units ?? 0);
+      if (unused <= 0 || usable(entry.current, now)) return false;
+      const pinned = item.request.now === undefined ? item.request : { ...item.request, now };
+      startRenewal(pinned, entry, item.key, 0);
+      return true;
+    });
+  };
+
   const release = store.release?.bind(store);
   return {
     name: store.name,
@@ -421,6 +481,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     },
     renewalsInFlight: () => flights.size,
     async check(request: CheckRequest): Promise<CheckOutcome> {
+      returnStranded(request);
       // A read (never marked fast: it decides nothing) shows what this isolate holds as unused.
       if (request.consume === false) return withHeldUnits(request, await store.check(request));
       // Slots and origin charges must be counted where every isolate sees them: requests with a
@@ -462,15 +523,15 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const lease = entry.current;
         if (usable(lease, now)) {
           const outcome = fromLease(lease, now);
-          if (!entry.renewal && belowLowWater(lease, rateOf(entry, now), now, ttlMs)) {
-            startRenewal(request, entry);
+          if (!entry.renewal && belowLowWater(lease, rateOf(entry, now), now, lease.ttlMs)) {
+            startRenewal(request, entry, key);
           }
           return outcome;
         }
         // Optimism first, so that a renewal this request starts carries its debt.
         const allowed = optimistic(entry, now, request);
         const flying = entry.renewal !== undefined;
-        const renewal = entry.renewal ?? startRenewal(request, entry);
+        const renewal = entry.renewal ?? startRenewal(request, entry, key);
         if (allowed) return allowed;
         // A recent refusal is answered at once; the renewal just started (or on its way) asks
         // again, and what it brings serves the next requests.

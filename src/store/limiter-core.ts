@@ -6,7 +6,8 @@
  * Decisions change memory only (`hot-cache.ts`). The object saves its whole identity as one
  * snapshot row (`storage-layout.ts`) from its alarm, at most `SAVE_INTERVAL_MS` after the first
  * unsaved change, or within the decision once a window's unsaved units reach `unsavedLimit` of its
- * limit or a concurrency slot is taken (`save-plan.ts`). In hybrid mode the alarm then sends Redis
+ * limit or a concurrency slot is taken (`save-plan.ts`); a lease call that only gives units back
+ * waits for the next save something else asks for (`onlyGivesBack`). In hybrid mode the alarm then sends Redis
  * the same snapshot, coarsened (`Algorithm.coarsen`), in one `SET ... PX`; a cold object without
  * storage reads it back with one `GET` (`cold-reload.ts`).
  */
@@ -18,7 +19,7 @@ import { log } from '../telemetry/log';
 import { ColdReload } from './cold-reload';
 import type { LimiterCallOptions } from './durable-object-store';
 import { type Commit, HotCache } from './hot-cache';
-import { bringsForward, retryDelayMs, unsavedLimit, wantedAlarm } from './save-plan';
+import { bringsForward, onlyGivesBack, retryDelayMs, unsavedLimit, wantedAlarm } from './save-plan';
 import { decodeWindows, encodeWindows } from './snapshot-codec';
 import { deleteBatches, rowName, snapshotRows, stateFromEntries } from './storage-layout';
 
@@ -117,7 +118,8 @@ export class LimiterCore {
     await this.open(request, options);
     const now = request.now ?? this.runtime.now();
     const { result, commit } = this.cache.lease(request, now, ask);
-    if (commit) this.changed(commit, now);
+    // Refunds alone wait for the next save something else needs (see `onlyGivesBack`).
+    if (commit && !onlyGivesBack(ask, result)) this.changed(commit, now);
     return result;
   }
 

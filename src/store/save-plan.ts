@@ -4,8 +4,10 @@
  * {@link SAVE_INTERVAL_MS} after the first unsaved change, and at once — before the answer
  * leaves — when a window's unsaved units reach {@link unsavedLimit} of its limit. So an object that
  * crashes (or is evicted at an arbitrary instant) forgets at most `unsavedLimit(limit) - 1` units
- * per window, and nothing older than the interval.
+ * per window, and nothing older than the interval. A lease call that only gives units back is no
+ * change of its own ({@link onlyGivesBack}): it goes to storage with the next save.
  */
+import type { LeaseAsk, LeaseGrant } from '../limiter/lease-protocol';
 
 /** Longest a change waits in memory before the alarm saves it. */
 export const SAVE_INTERVAL_MS = 2_000;
@@ -39,6 +41,21 @@ const SWEEP_GRACE_MS = 60_000;
  */
 export function unsavedLimit(limit: number): number {
   return Math.max(MIN_UNSAVED_UNITS, Math.ceil(limit * UNSAVED_SHARE));
+}
+
+/**
+ * Whether a lease call only gave units back: it carried no debt and was granted nothing (a
+ * return of an expired lease, or a refusal carrying refunds). Its changes are saved with the
+ * next save that something else asks for, not on their own (no alarm, no row): forgotten in a
+ * crash, the refunded units stay counted where the lease put them, at or after their use, so
+ * the object counts more for a while, never less.
+ * @example onlyGivesBack({ units: 0, ttlMs: 2000, refunds: [refund] }, { granted: 0, ... }) // true
+ */
+export function onlyGivesBack(
+  ask: Pick<LeaseAsk, 'debt'>,
+  grant: Pick<LeaseGrant, 'granted'>,
+): boolean {
+  return (ask.debt ?? 0) <= 0 && grant.granted <= 0;
 }
 
 /** What the alarm plan looks at. */

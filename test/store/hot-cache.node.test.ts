@@ -364,6 +364,45 @@ describe('LimiterCore', () => {
     );
   });
 
+  it('writes nothing for a lease call that only gives units back: the next save carries it, and a crash before that only counts more', async () => {
+    const o = memoryObject();
+    let core = o.start();
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
+    const request = { identity: 'c:back', windows, now: EPOCH };
+    const grant = await core.lease(request, { units: 10, ttlMs: 2_000 });
+    expect(grant.granted).toBe(10);
+    const rows = o.billed.rows;
+    const alarm = o.alarmAt();
+    // The lease expired with one unit used: a return carries only its settlement.
+    const refund = { units: 9, at: grant.at, used: 1, usedWithinMs: 5, ttlMs: 2_000 };
+    const back = { ...request, now: EPOCH + 2_500 };
+    await core.lease(back, { units: 0, ttlMs: 2_000, refunds: [refund] });
+    expect(o.billed.rows).toBe(rows);
+    expect(o.alarmAt()).toBe(alarm);
+    expect(core.unsavedUnits()).toBe(0);
+    const seen = async (c: LimiterCore, now: number) =>
+      (await c.check({ ...request, consume: false, now })).windows[0]?.used;
+    expect(await seen(core, EPOCH + 2_500)).toBe(1);
+    // Lost in a crash: the ten leased units stay counted, never fewer than were served.
+    expect(await seen(o.start(), EPOCH + 2_500)).toBe(10);
+    // Kept: the next decision's save writes the refund too.
+    await core.check({ ...request, now: EPOCH + 3_000 });
+    o.clock.now = EPOCH + 3_000 + SAVE_INTERVAL_MS;
+    await o.tick(core);
+    core = o.start();
+    expect(await seen(core, o.clock.now)).toBe(2);
+  });
+
+  it('saves a lease call that carries debt or grants units, as any decision', async () => {
+    const o = memoryObject();
+    const core = o.start();
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 100_000, windowMs: 60_000 }];
+    const request = { identity: 'c:debt', windows, now: EPOCH };
+    await core.lease(request, { units: 0, ttlMs: 2_000, debt: 1 });
+    expect(core.unsavedUnits()).toBe(1);
+    expect(o.alarmAt()).toBe(EPOCH + SAVE_INTERVAL_MS);
+  });
+
   it('deletes its rows by the sweep once nothing counts any more', async () => {
     const o = memoryObject();
     const core = o.start();

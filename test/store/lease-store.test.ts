@@ -8,6 +8,8 @@ import type { LimiterObject } from '../../src/objects/limiter-object';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import {
   FIRST_CONTACT_MAX_UNITS,
+  LEASE_TTL_MS,
+  NEAR_LIMIT_TTL_MS,
   OPTIMISM_MAX_UNITS,
   optimismBoundPerIsolate,
 } from '../../src/store/lease-rules';
@@ -324,6 +326,152 @@ describe('withLeases refilled before they run out', () => {
     expect(refunded.length).toBeGreaterThan(0);
     expect(refunded.reduce((n, r) => n + (r.used ?? 0), 0)).toBeLessThanOrEqual(300);
     expect(peek.windows[0]?.used).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe('withLeases and units leased but never used', () => {
+  const minute: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
+  const usedAtObject = async (identity: string, windows: WindowSpec[], now: number) =>
+    (await createDurableObjectStore(namespace).check({ identity, windows, now, consume: false }))
+      .windows[0]?.used ?? Number.NaN;
+
+  it("returns a lease that expired unused on the isolate's next request, for another identity", async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const slow = slowLeaser(clock, 0);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      optimism: false,
+    });
+    const idle = `c:${uniqueId('stranded')}`;
+    const other = `c:${uniqueId('other')}`;
+    // Two requests: the second's lease is sized by the rate, and all but one unit of it is unused.
+    for (let i = 0; i < 2; i++) {
+      clock.advance(10);
+      const outcome = await store.check({
+        identity: idle,
+        windows: minute,
+        now: clock.now(),
+        fast: true,
+      });
+      expect(outcome.allowed).toBe(true);
+    }
+    await store.settled();
+    const leased = await usedAtObject(idle, minute, clock.now());
+    expect(leased).toBeGreaterThan(2);
+    // Within the lease's span another identity's request returns nothing: it may still be used.
+    clock.advance(1_000);
+    await store.check({ identity: other, windows: minute, now: clock.now(), fast: true });
+    await store.settled();
+    expect(await usedAtObject(idle, minute, clock.now())).toBe(leased);
+    // Past it, the next request here (for the other identity) gives the unused units back.
+    clock.advance(1_500);
+    const asks = slow.asks.length;
+    await store.check({ identity: other, windows: minute, now: clock.now(), fast: true });
+    await store.settled();
+    expect(await usedAtObject(idle, minute, clock.now())).toBe(2);
+    const returned = slow.asks.slice(asks).find((a) => a.units === 0);
+    expect(returned?.refunds?.reduce((n, r) => n + r.units, 0)).toBe(leased - 2);
+    // Settled once: later requests return nothing more, and the object still counts both served.
+    clock.advance(3_000);
+    const after = slow.asks.length;
+    await store.check({ identity: other, windows: minute, now: clock.now(), fast: true });
+    await store.settled();
+    expect(slow.asks.slice(after).filter((a) => a.units === 0)).toEqual([]);
+    expect(await usedAtObject(idle, minute, clock.now())).toBe(2);
+  });
+
+  it('keeps the bound when requests for other identities return expired leases (grants landing up to 300 ms late)', async () => {
+    let returns = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 3 }),
+            fc.integer({ min: 0, max: 2 }),
+            fc.integer({ min: 0, max: 400 }),
+          ),
+          { minLength: 40, maxLength: 150 },
+        ),
+        fc.integer({ min: 3, max: 60 }),
+        fc.integer({ min: 0, max: 300 }),
+        async (steps, limit, delayMs) => {
+          const clock = manualClock(1_800_000_000_000);
+          const object = createDurableObjectStore(namespace);
+          const slow = slowLeaser(clock, delayMs);
+          const isolates = Array.from({ length: 4 }, () =>
+            withLeases(object, slow.leaser, { clock, ttlMs: 500, waitBudgetMs: 0 }),
+          );
+          const windows: WindowSpec[] = [{ id: 'w', limit, windowMs: 2_000 }];
+          const identities = [0, 1, 2].map((i) => `c:${uniqueId(`returns${i}`)}`);
+          const allowed = identities.map((): number[] => []);
+          for (const [isolate, who, gap] of steps) {
+            clock.advance(gap);
+            await slow.deliver();
+            const identity = identities[who] ?? '';
+            const request: CheckRequest = { identity, windows, now: clock.now(), fast: true };
+            const outcome = await isolates[isolate]?.check(request).catch(() => undefined);
+            if (outcome?.allowed) allowed[who]?.push(clock.now());
+          }
+          await slow.finish(Promise.all(isolates.map((i) => i.settled())));
+          const perIsolate = optimismBoundPerIsolate([{ limit }]);
+          const now = clock.now();
+          for (const [who, identity] of identities.entries()) {
+            const times = allowed[who] ?? [];
+            expect(maxInAnyWindow(times, 2_000)).toBeLessThanOrEqual(limit + 4 * perIsolate);
+            // Every unit served is still counted, from an instant at or after its use.
+            const peek = await object.check({ identity, windows, now, consume: false });
+            const served = times.filter((t) => t > now - 2_000).length;
+            expect(peek.windows[0]?.used).toBeGreaterThanOrEqual(served);
+          }
+          returns += slow.asks.filter((a) => a.units === 0 && (a.refunds?.length ?? 0)).length;
+        },
+      ),
+      { numRuns: 20 },
+    );
+    // The runs did return leases (asks for 0 units that only carry refunds).
+    expect(returns).toBeGreaterThan(0);
+  }, 90_000);
+
+  it(`leases for ${NEAR_LIMIT_TTL_MS} ms once the object's answer shows a window near its limit, and uses such a lease no longer`, async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const base = durableObjectLeaser(namespace);
+    // Each ask, with the smallest remaining of the answer before it.
+    const asks: { ask: LeaseAsk; before: number }[] = [];
+    let remaining = Number.POSITIVE_INFINITY;
+    const leaser: Leaser = async (request, ask) => {
+      asks.push({ ask, before: remaining });
+      const grant = await base(request, ask);
+      remaining = Math.min(...grant.outcome.windows.map((w) => w.remaining));
+      return grant;
+    };
+    const store = withLeases(createDurableObjectStore(namespace), leaser, {
+      clock,
+      optimism: false,
+    });
+    const identity = `c:${uniqueId('near')}`;
+    // Near the limit below min(100 / 4, 1,000) = 25 left.
+    for (let i = 0; i < 90; i++) {
+      clock.advance(20);
+      await store.check({ identity, windows: minute, now: clock.now(), fast: true });
+      await store.settled();
+    }
+    expect(asks[0]?.ask.ttlMs).toBe(LEASE_TTL_MS);
+    for (const { ask, before } of asks.slice(1)) {
+      expect(ask.ttlMs).toBe(before < 25 ? NEAR_LIMIT_TTL_MS : LEASE_TTL_MS);
+    }
+    expect(asks.filter((a) => a.ask.ttlMs === NEAR_LIMIT_TTL_MS).length).toBeGreaterThan(0);
+    expect(asks.filter((a) => a.ask.ttlMs === LEASE_TTL_MS).length).toBeGreaterThan(1);
+    // A short lease with units left is not used past its 500 ms: the next request asks again,
+    // settling it with the ttl it was granted for.
+    const last = asks.at(-1)?.ask;
+    expect(last?.ttlMs).toBe(NEAR_LIMIT_TTL_MS);
+    const count = asks.length;
+    clock.advance(NEAR_LIMIT_TTL_MS);
+    await store.check({ identity, windows: minute, now: clock.now(), fast: true });
+    await store.settled();
+    expect(asks.length).toBeGreaterThan(count);
+    const refunds = asks[count]?.ask.refunds ?? [];
+    expect(refunds.some((r) => r.ttlMs === NEAR_LIMIT_TTL_MS)).toBe(true);
   });
 });
 
