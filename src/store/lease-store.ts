@@ -21,6 +21,15 @@
  *    `RENEWAL_BUDGET_MS` in the leaser, and its lease lands for the next requests.
  * At most one renewal is in flight per identity in this isolate: two would each replace the
  * other's lease, and the replaced units would never be returned.
+ * A lease lasts `ttl` (`LEASE_TTL_MS`, 2 s), or `NEAR_LIMIT_TTL_MS` (500 ms) when the object's
+ * last answer showed a window near its limit (`leaseTtl`): there, units unused must come back
+ * soon. Each lease keeps the ttl its ask asked for; its span, refill and settlement go by it.
+ * Returns: every request (for any identity) first sends up to `MAX_RETURNS_PER_REQUEST` (4)
+ * 0-unit asks, in the background, for leases whose span ended with units unused
+ * (`expiry-queue.ts` holds them by the end of their span) and whose identity nothing here serves
+ * any more (no usable lease, no renewal on its way): each carries the settlement the next renewal
+ * would have sent, so units an identity that went quiet here leaves behind come back one object
+ * call later instead of a window later.
  *
  * Bound on overshoot from leases: zero against the exact sliding log. The object records leased
  * units at the lease's end (`at` = grant + ttl), and the isolate uses a lease only within
@@ -28,7 +37,9 @@
  * `sentAt`. A lease is settled (unused units refunded, used units moved back to
  * `grant + (last use - sentAt)`, still at or after the last real use) only with an ask sent after
  * it was retired, i.e. after its last use: with prefetch the lease in use when an ask is sent is
- * not settled by that ask but by the next one, once the grant that replaced it has landed. So
+ * not settled by that ask but by the next one, once the grant that replaced it has landed; a
+ * return settles only leases past their span or retired, which no request uses again, and takes
+ * them off the entry, so none is refunded twice. So
  * every unit is counted from an instant at or after its real use, for a full window. A refund
  * whose call fails is dropped (its units stay counted: early rejections, never overshoot); debt
  * whose call fails is sent again (counted twice at worst, never not at all).
@@ -42,7 +53,9 @@
  * most `limit + that allowance * (isolates serving the identity)`. After the first
  * contact, optimism takes no more than every window's room, projected at its fill rate, holds.
  * What `fast` gives up besides: units leased but unused stay counted until the next ask returns
- * them (or, if the isolate goes away, until they expire), so near the limit it can reject early.
+ * them: this identity's next renewal, or, once the lease's span ended, the isolate's next request
+ * for any identity (a return); if the isolate gets no request or goes away, until they leave the
+ * window. So near the limit it can still reject early, for about a (shorter) ttl.
  */
 import type { Clock } from '../clock';
 import { BoundedMap } from '../limiter/bounded-map';

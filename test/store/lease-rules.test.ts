@@ -7,6 +7,9 @@ import {
   belowLowWater,
   correctedRate,
   firstAsk,
+  LEASE_TTL_MS,
+  leaseTtl,
+  NEAR_LIMIT_TTL_MS,
   OPTIMISM_MAX_UNITS,
   observeRate,
   optimismAllowance,
@@ -180,5 +183,31 @@ describe('refusalHolds', () => {
         T + 30_001,
       ),
     ).toBe(false);
+  });
+});
+
+describe('leaseTtl', () => {
+  it(`leases for ${NEAR_LIMIT_TTL_MS} ms once a window shows less than min(limit / 4, 1,000) left`, () => {
+    expect(NEAR_LIMIT_TTL_MS).toBe(500);
+    const ttl = (limit: number, used: number) => leaseTtl(answerOf(outcome(limit, used, 1_000), T));
+    expect(leaseTtl(undefined)).toBe(LEASE_TTL_MS);
+    // limit 100: near below 25 left.
+    expect(ttl(100, 75)).toBe(LEASE_TTL_MS);
+    expect(ttl(100, 76)).toBe(NEAR_LIMIT_TTL_MS);
+    expect(ttl(100, 100)).toBe(NEAR_LIMIT_TTL_MS);
+    // limit 1,000,000: near below 1,000 left, not a quarter.
+    expect(ttl(1_000_000, 999_000)).toBe(LEASE_TTL_MS);
+    expect(ttl(1_000_000, 999_001)).toBe(NEAR_LIMIT_TTL_MS);
+    // Never longer than the ttl configured.
+    expect(leaseTtl(answerOf(outcome(100, 90, 1_000), T), 300)).toBe(300);
+    expect(leaseTtl(answerOf(outcome(100, 0, 1_000), T), 300)).toBe(300);
+  });
+
+  it('looks at every window: one near its limit is enough', () => {
+    const minute = outcome(1_000, 10, 1_000).windows[0];
+    const day = outcome(10_000, 9_500, 1_000, 86_400_000).windows[0];
+    if (!minute || !day) throw new Error('no window');
+    const both: CheckOutcome = { allowed: true, now: T, windows: [minute, { ...day, id: 'd' }] };
+    expect(leaseTtl(answerOf(both, T))).toBe(NEAR_LIMIT_TTL_MS);
   });
 });
