@@ -169,14 +169,20 @@ export class Fleet {
     return Array.from(this.objects.get(identity)?.perSecond ?? [], (n) => n ?? 0);
   }
 
-  /** Evicts a share of the objects in memory: they come back cold, from their storage. */
-  evict(share: number): void {
+  /**
+   * Evicts a share of the objects in memory: they come back cold, from their storage. Returns
+   * who was evicted and the units each forgot (decided since its last save).
+   */
+  evict(share: number): { identity: string; unsavedUnits: number }[] {
+    const evicted: { identity: string; unsavedUnits: number }[] = [];
     for (const h of this.objects.values()) {
       if (h.instance && this.o.rng.next() < share) {
+        evicted.push({ identity: h.identity, unsavedUnits: h.instance.unsavedUnits() });
         h.instance = undefined;
         this.counters.evictions++;
       }
     }
+    return evicted;
   }
 
   private startIsolate(location: number): Isolate {

@@ -15,25 +15,41 @@ export interface Judgement {
   readonly maxOverLimit: number;
   /** Decisions, and wrong ones, taken while `during` held (e.g. a Redis outage). */
   readonly during: { readonly decisions: number; readonly wrong: number };
+  /** Wrong decisions by the cause each was added with (`causes.ts`); empty without causes. */
+  readonly byCause: ReadonlyMap<string, CauseCount>;
 }
+
+/** Wrong decisions of one cause. */
+export interface CauseCount {
+  overshoot: number;
+  falseRejections: number;
+  /** Overshoot in a window whose object lost unsaved units to an eviction within it. */
+  overshootAfterLoss: number;
+}
+
+/** Whether the object lost units within `(t − windowMs, t]` (an eviction of unsaved units). */
+export type LossWithin = (t: number, windowMs: number) => boolean;
 
 /** Collects one identity's decisions (instant, allowed) and judges them at the end. */
 export class DecisionLog {
   private readonly at: number[] = [];
   private readonly allowed: boolean[] = [];
+  private readonly causes: string[] = [];
 
   constructor(readonly windows: readonly TierWindow[]) {}
 
-  add(at: number, allowed: boolean): void {
+  /** One decision; `cause` (the path that took it, see `causes.ts`) only sorts wrong ones. */
+  add(at: number, allowed: boolean, cause = ''): void {
     this.at.push(at);
     this.allowed.push(allowed);
+    this.causes.push(cause);
   }
 
   get size(): number {
     return this.at.length;
   }
 
-  judge(during: (t: number) => boolean = () => false): Judgement {
+  judge(during: (t: number) => boolean = () => false, lossWithin?: LossWithin): Judgement {
     const order = this.at.map((_, i) => i).sort((a, b) => (this.at[a] ?? 0) - (this.at[b] ?? 0));
     // One ring of allowed instants per window, oldest first.
     const logs = this.windows.map(() => ({ times: [] as number[], head: 0 }));
@@ -42,12 +58,23 @@ export class DecisionLog {
     let maxOverLimit = 0;
     let inside = 0;
     let wrongInside = 0;
+    const byCause = new Map<string, CauseCount>();
+    const countOf = (i: number): CauseCount => {
+      const cause = this.causes[i] ?? '';
+      let count = byCause.get(cause);
+      if (!count) {
+        count = { overshoot: 0, falseRejections: 0, overshootAfterLoss: 0 };
+        byCause.set(cause, count);
+      }
+      return count;
+    };
     for (const i of order) {
       const t = this.at[i] ?? 0;
       const phase = during(t);
       if (phase) inside++;
       let over = 0;
       let room = true;
+      let afterLoss = false;
       this.windows.forEach((w, k) => {
         const log = logs[k];
         if (!log) return;
@@ -57,6 +84,7 @@ export class DecisionLog {
         if (count + 1 > w.limit) {
           room = false;
           over = Math.max(over, count + 1 - w.limit);
+          if (lossWithin?.(t, w.windowMs)) afterLoss = true;
         }
         if (log.head > 4096 && log.head * 2 > log.times.length) {
           log.times = log.times.slice(log.head);
@@ -68,11 +96,15 @@ export class DecisionLog {
           overshoot++;
           if (phase) wrongInside++;
           maxOverLimit = Math.max(maxOverLimit, over);
+          const count = countOf(i);
+          count.overshoot++;
+          if (afterLoss) count.overshootAfterLoss++;
         }
         for (const log of logs) log.times.push(t);
       } else if (room) {
         falseRejections++;
         if (phase) wrongInside++;
+        countOf(i).falseRejections++;
       }
     }
     return {
@@ -81,6 +113,7 @@ export class DecisionLog {
       falseRejections,
       maxOverLimit,
       during: { decisions: inside, wrong: wrongInside },
+      byCause,
     };
   }
 }

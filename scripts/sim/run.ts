@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_CONSISTENCY as DEPLOYED_CONSISTENCY } from '../../src/env';
 import { LIST_PRICES, PRICES_CHECKED_ON } from '../lib/list-prices';
+import { causeLines } from './causes';
 import { DEFAULT_SCENARIO } from './scenario';
 import { type Consistency, type Limiter, type SimRow, simulate } from './simulate';
 
@@ -214,6 +215,9 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  for (const r of rows) {
+    if (r.causes) console.log(`\n${causeLines(r.consistency, r.requests, r.causes, tiers, table)}`);
+  }
   console.log(`\nBilled per request and cost at list price (prices checked ${PRICES_CHECKED_ON})`);
   console.log(
     table(

@@ -8,6 +8,7 @@ import { decide, type Outcome } from '../../src/limiter/decide';
 import { optimismBoundPerIsolate } from '../../src/store/lease-rules';
 import { setLogSink } from '../../src/telemetry/log';
 import { costPerMillion, DURABLE_OBJECT_GB } from '../lib/list-prices';
+import { type CauseReport, CauseTracker, causeReport, EvictionLosses } from './causes';
 import { Fleet } from './fleet';
 import { Geography } from './geography';
 import { DecisionLog, type Judgement } from './judge';
@@ -89,6 +90,8 @@ export interface SimRow {
   readonly maxObjectPerSecond: readonly number[];
   readonly costPerMillionUsd: { store: number; total: number };
   readonly fleet: { objects: number; evictions: number; overloaded: number; events: number };
+  /** Wrong decisions by the path that took them (edgelimit rows; see `causes.ts`). */
+  readonly causes?: CauseReport;
   readonly wallMs: number;
 }
 
@@ -165,16 +168,21 @@ export async function simulate(
   let rejected = 0;
   let pending = 0;
   const clock = { now: () => vt.now };
+  const causes = new CauseTracker();
+  const losses = new EvictionLosses();
 
   const arrive = (index: number, location: number) => {
     const who = people[index];
     if (!who) return;
     const arrived = vt.now;
-    const settle = (decision: {
-      outcome: Outcome;
-      now: number;
-      windows: readonly { remaining: number }[];
-    }) => {
+    const settle = (
+      decision: {
+        outcome: Outcome;
+        now: number;
+        windows: readonly { remaining: number }[];
+      },
+      cause = '',
+    ) => {
       pending--;
       const overhead = vt.now - arrived;
       overheads.push(overhead);
@@ -187,7 +195,7 @@ export async function simulate(
       const allowed = decision.outcome !== 'rejected' && decision.outcome !== 'failed-closed';
       if (decision.outcome === 'failed-open') failedOpen++;
       if (decision.outcome === 'rejected') rejected++;
-      logs[index]?.add(decision.now, allowed);
+      logs[index]?.add(decision.now, allowed, cause);
       if (options.trace) {
         trace.push({
           at: arrived,
@@ -212,7 +220,10 @@ export async function simulate(
       failMode: 'open' as const,
       ...(consistency === 'fast' ? { consistency: 'fast' as const } : {}),
     };
-    void decide({ store: iso.store, identity: who.key, policy, clock }).then(settle);
+    const tracked = causes.track(iso.store);
+    void decide({ store: tracked.store, identity: who.key, policy, clock }).then((d) =>
+      settle(d, tracked.cause(d.outcome)),
+    );
   };
 
   scheduleTraffic(scenario, people, vt, start, trafficRng.fork(), arrive);
@@ -227,26 +238,30 @@ export async function simulate(
     t < start + scenario.durationMs;
     t += scenario.evictEveryMs
   ) {
-    vt.at(t, () => fleet.evict(scenario.evictShare));
+    vt.at(t, () => losses.record(vt.now, fleet.evict(scenario.evictShare)));
   }
 
   let logLines = 0;
   const previousSink = setLogSink(() => {
     logLines++;
   });
+  causes.start();
   try {
     // Past the end, only what is in flight finishes (late answers, flushes); no new traffic.
     await vt.run(start + scenario.durationMs);
     await vt.run(start + scenario.durationMs + 5_000);
   } finally {
     setLogSink(previousSink);
+    causes.stop();
   }
   void logLines;
   void pending;
 
   const down = (t: number) =>
     outage !== undefined && t >= start + outage.from && t < start + outage.to;
-  const judged: Judgement[] = logs.map((l) => l.judge(down));
+  const judged: Judgement[] = logs.map((l, i) =>
+    l.judge(down, losses.lossWithin(people[i]?.key ?? '')),
+  );
   const duringOutage = judged.reduce(
     (acc, j) => ({
       decisions: acc.decisions + j.during.decisions,
@@ -338,6 +353,15 @@ export async function simulate(
       overloaded: fleet.counters.overloaded,
       events: vt.events,
     },
+    ...(upstash
+      ? {}
+      : {
+          causes: causeReport(
+            people.map((p) => p.tier),
+            judged,
+            losses,
+          ),
+        }),
     wallMs: performance.now() - wallStart,
   };
   return { row, trace };

@@ -69,6 +69,7 @@ import {
 } from '../limiter/contract';
 import { withBudget } from '../limiter/decide';
 import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../limiter/lease-protocol';
+import { notePath } from './decision-path';
 import type { LimiterCallOptions, LimiterNamespace } from './durable-object-store';
 import { ExpiryQueue } from './expiry-queue';
 import {
@@ -505,6 +506,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         (request.cost ?? 1) !== 1 ||
         request.windows.some((w) => isConcurrency(w) || w.charge === 'origin')
       ) {
+        notePath(request, 'exact');
         return store.check(request);
       }
       const key = keyOf(request);
@@ -536,6 +538,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const lease = entry.current;
         if (usable(lease, now)) {
           const outcome = fromLease(lease, now);
+          notePath(request, 'lease');
           if (!entry.renewal && belowLowWater(lease, rateOf(entry, now), now, lease.ttlMs)) {
             startRenewal(request, entry, key);
           }
@@ -545,10 +548,19 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const allowed = optimistic(entry, now, request);
         const flying = entry.renewal !== undefined;
         const renewal = entry.renewal ?? startRenewal(request, entry, key);
-        if (allowed) return allowed;
+        if (allowed) {
+          // Which allowance `optimistic` used (for the simulation's causes; decides nothing).
+          const answer = entry.answer;
+          notePath(
+            request,
+            !answer ? 'first-contact' : isFresh(answer, now) ? 'fresh-answer' : 'stale-answer',
+          );
+          return allowed;
+        }
         // A recent refusal is answered at once; the renewal just started (or on its way) asks
         // again, and what it brings serves the next requests.
         if (entry.answer && refusalHolds(entry.answer, now)) {
+          notePath(request, 'refusal-held');
           return refusal({ ...entry.answer.outcome, now });
         }
         // A fresh refusal whose retry time has passed, and a renewal already on its way (an
@@ -558,6 +570,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // (0.577%): what a window frees one unit at a time goes to the renewal already asking.
         if (flying && entry.answer && !entry.answer.outcome.allowed && isFresh(entry.answer, now)) {
           const refused = entry.answer.outcome;
+          notePath(request, 'refusal-in-flight');
           return refusal({
             ...refused,
             now,
@@ -570,15 +583,18 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // The object failed the last renewal: do not make every request wait for it again (the
         // breaker's job on the exact path); one renewal probes, requests fail as the policy says.
         if (entry.failing) {
+          notePath(request, 'failing');
           throw new StoreError(store.name, 'unavailable', 'last lease renewal failed');
         }
         // The wait is bounded by the store budget; the renewal is not cut short by it.
         const waited = now - arrived;
+        notePath(request, 'wait');
         const result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name);
         if ('error' in result) throw result.error;
         if (result.grant.granted === 0 && !usable(entry.current, clock.now())) {
           // Allowed but nothing granted (an ask that only carried debt): decide again.
           if (result.grant.outcome.allowed) continue;
+          notePath(request, 'refusal-answer');
           return refusal(result.grant.outcome);
         }
       }

@@ -1,0 +1,49 @@
+/**
+ * Which path of the `fast` lease store decided a request, told to an observer the simulation
+ * installs (`npm run sim`'s table of wrong decisions by cause). Nothing in the worker installs
+ * one: a note is then one call that finds no observer, and decisions never depend on it.
+ */
+import type { CheckRequest } from '../limiter/contract';
+
+/**
+ * A step of the lease store for one request: the path that decided it, or `wait` (it waited for
+ * a renewal; another note follows unless the wait failed).
+ */
+export type DecisionPath =
+  /** A unit of a lease held here. */
+  | 'lease'
+  /** Optimism with no answer of the object yet (`firstContactAllowance`). */
+  | 'first-contact'
+  /** Optimism within the room a fresh answer showed (`optimismAllowance`). */
+  | 'fresh-answer'
+  /** Optimism within a stale answer's room (`staleAllowance`). */
+  | 'stale-answer'
+  /** Rejected at once: a recent refusal holds (`refusalHolds`). */
+  | 'refusal-held'
+  /** Rejected at once: a fresh refusal past its retry time, a renewal already on its way. */
+  | 'refusal-in-flight'
+  /** Rejected by the refusal a renewal brought (after waiting for it). */
+  | 'refusal-answer'
+  /** Failed at once: the last renewal failed (`failing`). */
+  | 'failing'
+  /** Waited for a renewal (a later note says what came of it; none if the wait failed). */
+  | 'wait'
+  /** Not decided from leases: the exact path below (concurrency, origin charge, cost, not fast). */
+  | 'exact';
+
+/** Told each step; the request is the object the lease store was called with. */
+export type PathObserver = (request: CheckRequest, path: DecisionPath) => void;
+
+let observer: PathObserver | undefined;
+
+/** Installs `next` (or none) and returns the observer it replaces. */
+export function setPathObserver(next: PathObserver | undefined): PathObserver | undefined {
+  const previous = observer;
+  observer = next;
+  return previous;
+}
+
+/** Tells the observer, if any, that `path` decided (or delayed) `request`. */
+export function notePath(request: CheckRequest, path: DecisionPath): void {
+  if (observer) observer(request, path);
+}

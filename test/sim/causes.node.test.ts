@@ -1,0 +1,118 @@
+/** The simulation's causes of wrong decisions: the paths noted, the judge's sums, evictions. */
+import { describe, expect, it } from 'vitest';
+import { CauseTracker, causeOf, causeReport, EvictionLosses } from '../../scripts/sim/causes';
+import { DecisionLog } from '../../scripts/sim/judge';
+import { SimStorage, simLimiterObject } from '../../scripts/sim/sim-object';
+import { manualClock } from '../../src/clock';
+import { decide } from '../../src/limiter/decide';
+import { withBlockedCache } from '../../src/store/blocked-cache';
+import { withLeases } from '../../src/store/lease-store';
+import { createMemoryStore } from '../../src/store/memory-store';
+
+const minute = { id: 'minute', limit: 3, windowMs: 60_000, window: '1m' };
+
+describe('causeOf', () => {
+  it('names the last path, after a wait, failures by where they failed, the L1', () => {
+    expect(causeOf(['lease'], 'allowed')).toBe('lease');
+    expect(causeOf(['wait', 'lease'], 'allowed')).toBe('lease after wait');
+    expect(causeOf(['wait'], 'failed-open')).toBe('failed: wait for renewal');
+    expect(causeOf(['failing'], 'failed-open')).toBe('failed: last renewal failed');
+    expect(causeOf([], 'rejected')).toBe('L1 block');
+    expect(causeOf([], 'allowed')).toBe('untagged');
+  });
+});
+
+describe('DecisionLog by cause', () => {
+  it('sorts overshoot and false rejections by cause, marking overshoot after a loss', () => {
+    const log = new DecisionLog([minute]);
+    for (let i = 0; i < 3; i++) log.add(1_000 + i, true, 'lease');
+    log.add(2_000, true, 'first-contact'); // 4th in the minute: overshoot
+    log.add(3_000, false, 'refusal-held'); // no room: right
+    log.add(70_000, false, 'L1 block'); // the first three left the window: room
+    const lost = new EvictionLosses();
+    lost.record(1_500, [
+      { identity: 'a', unsavedUnits: 3 },
+      { identity: 'b', unsavedUnits: 0 },
+    ]);
+    const j = log.judge(undefined, lost.lossWithin('a'));
+    expect(j.byCause.get('first-contact')).toEqual({
+      overshoot: 1,
+      falseRejections: 0,
+      overshootAfterLoss: 1,
+    });
+    expect(j.byCause.get('L1 block')?.falseRejections).toBe(1);
+    expect(j.byCause.get('refusal-held')).toBeUndefined();
+    expect(lost.lossWithin('b')).toBeUndefined();
+    const report = causeReport(['free'], [j], lost);
+    expect(report.rows.map((r) => r.cause)).toEqual(['first-contact', 'L1 block']);
+    expect(report.rows[0]?.perTier.free?.overshoot).toBe(1);
+    expect(report.evictions).toEqual({ count: 2, withLoss: 1, unitsLost: 3 });
+  });
+
+  it('does not mark overshoot whose loss left the window before it', () => {
+    const log = new DecisionLog([minute]);
+    for (let i = 0; i < 4; i++) log.add(100_000 + i, true, 'lease');
+    const lost = new EvictionLosses();
+    lost.record(10_000, [{ identity: 'a', unsavedUnits: 5 }]);
+    const j = log.judge(undefined, lost.lossWithin('a'));
+    expect(j.byCause.get('lease')).toEqual({
+      overshoot: 1,
+      falseRejections: 0,
+      overshootAfterLoss: 0,
+    });
+  });
+});
+
+describe('CauseTracker over the real lease store and object', () => {
+  it('notes the path of each decision without changing it', async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const storage = new SimStorage();
+    const core = simLimiterObject({
+      now: clock.now,
+      storage,
+      scheduleAlarm: () => {},
+      redis: { get: async () => null, set: async () => {} },
+      onRedisCall: () => {},
+      redisConfigured: false,
+    });
+    const leases = withLeases(createMemoryStore(clock), (r, ask) => core.lease(r, ask), {
+      clock,
+    });
+    const store = withBlockedCache(leases, clock);
+    const tracker = new CauseTracker();
+    const policy = { windows: [minute], failMode: 'open' as const, consistency: 'fast' as const };
+    const once = async (
+      p: typeof policy | { windows: (typeof minute)[]; failMode: 'open' },
+      who = 'who',
+    ) => {
+      const tracked = tracker.track(store);
+      const d = await decide({ store: tracked.store, identity: who, policy: p, clock });
+      await leases.settled();
+      clock.advance(1);
+      return `${d.outcome}: ${tracked.cause(d.outcome)}`;
+    };
+    tracker.start();
+    try {
+      const causes = [];
+      for (let i = 0; i < 5; i++) causes.push(await once(policy));
+      causes.push(await once({ windows: [minute], failMode: 'open' }, 'other'));
+      // limit 3: one unit at first contact (its ask carries it as debt and asks for no more),
+      // the next request waits for a lease, then uses it; the 4th is refused by the answer
+      // that refusal brought, the 5th by the L1 that remembered it.
+      expect(causes).toEqual([
+        'allowed: first-contact',
+        'allowed: lease after wait',
+        'allowed: lease',
+        'rejected: refusal-held',
+        'rejected: L1 block',
+        'allowed: exact',
+      ]);
+    } finally {
+      tracker.stop();
+    }
+    // Stopped: notes go nowhere.
+    const tracked = tracker.track(store);
+    const d = await decide({ store: tracked.store, identity: 'who2', policy, clock });
+    expect(tracked.cause(d.outcome)).toBe('untagged');
+  });
+});
