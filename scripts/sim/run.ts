@@ -27,6 +27,7 @@ const args = z.object({
   duration: z.coerce.number().positive().max(3600),
   'budget-ms': z.coerce.number().int().min(1).max(10_000),
   'lease-wait-ms': z.coerce.number().int().min(1).max(10_000),
+  isolates: z.coerce.number().int().min(1).max(1_000),
   modes: z
     .string()
     .transform((s) => s.split(',').map((m) => m.trim()))
@@ -92,6 +93,8 @@ async function main(): Promise<void> {
       // STORE_BUDGET_MS of the simulated deployment (the worker's default unless told).
       'budget-ms': { type: 'string', default: String(DEFAULT_SCENARIO.storeBudgetMs) },
       'lease-wait-ms': { type: 'string', default: String(DEFAULT_SCENARIO.leaseWaitMs) },
+      // Isolate slots per location: production runs many more than the default's 4.
+      isolates: { type: 'string', default: String(DEFAULT_SCENARIO.isolatesPerLocation) },
       // upstash-cache on request: a fourth process on two cores would lengthen every run.
       modes: { type: 'string', default: 'exact,fast,upstash' },
       child: { type: 'boolean', default: false },
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --modes exact,fast,upstash,upstash-cache]',
+      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --isolates 4 --modes exact,fast,upstash,upstash-cache]',
     );
     return;
   }
@@ -117,6 +120,7 @@ async function main(): Promise<void> {
     modes,
     'budget-ms': budgetMs,
     'lease-wait-ms': leaseWaitMs,
+    isolates,
   } = parsed.data;
   const scenario = {
     ...DEFAULT_SCENARIO,
@@ -124,6 +128,7 @@ async function main(): Promise<void> {
     durationMs: duration * 1000,
     storeBudgetMs: budgetMs,
     leaseWaitMs,
+    isolatesPerLocation: isolates,
   };
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -133,7 +138,8 @@ async function main(): Promise<void> {
       `big customer ${scenario.bigCustomer?.rps ?? 0} req/s, boundary attacker everywhere; ` +
       `RTT lognormal median ${scenario.rtt.medianMs} ms, p99 ${scenario.rtt.p99Ms} ms; ` +
       `Redis ${scenario.redisIncidents.map((i) => `${i.kind} ${i.from / 1000}-${i.to / 1000} s`).join(', ')}; ` +
-      `STORE_BUDGET_MS ${scenario.storeBudgetMs}, LEASE_WAIT_MS ${scenario.leaseWaitMs}; cores ${cpus().length}`,
+      `STORE_BUDGET_MS ${scenario.storeBudgetMs}, LEASE_WAIT_MS ${scenario.leaseWaitMs}; ` +
+      `${scenario.isolatesPerLocation} isolates per location; cores ${cpus().length}`,
   );
   if (values.child) {
     // One mode in this process: its row goes to the parent as JSON on stdout.
@@ -148,7 +154,7 @@ async function main(): Promise<void> {
   const children = await Promise.all(
     modes.map((mode) => {
       process.stderr.write(`  simulating ${mode}...\n`);
-      return runChild(mode, seed, duration, budgetMs, leaseWaitMs);
+      return runChild(mode, seed, duration, budgetMs, leaseWaitMs, isolates);
     }),
   );
   const rows: SimRow[] = children.map((c) => c.row);
@@ -314,6 +320,7 @@ function runChild(
   duration: number,
   budgetMs: number,
   leaseWaitMs: number,
+  isolates: number,
 ): Promise<z.infer<typeof childReply>> {
   return new Promise((resolveRow, reject) => {
     const child = spawn(
@@ -332,6 +339,8 @@ function runChild(
         String(budgetMs),
         '--lease-wait-ms',
         String(leaseWaitMs),
+        '--isolates',
+        String(isolates),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
