@@ -165,8 +165,11 @@ export interface Bundles {
   cleanup(): Promise<void>;
 }
 
-/** Bundles src/index.ts and the @upstash/ratelimit worker into one ESM module each. */
-export async function bundleWorkers(): Promise<Bundles> {
+/**
+ * Bundles src/index.ts (through `entry`, the counting entry by default) and the
+ * @upstash/ratelimit worker into one ESM module each.
+ */
+export async function bundleWorkers(entry = 'scripts/bench/counting-entry.ts'): Promise<Bundles> {
   const dir = await mkdtemp(join(tmpdir(), 'edgelimit-bench-'));
   const one = async (entry: string, name: string) => {
     const outfile = join(dir, `${name}.mjs`);
@@ -186,7 +189,7 @@ export async function bundleWorkers(): Promise<Bundles> {
   };
   const [edgelimit, upstashRatelimit] = await Promise.all([
     // The worker as deployed, plus counters of the limiter object's billed units.
-    one('scripts/bench/counting-entry.ts', 'edgelimit'),
+    one(entry, 'edgelimit'),
     one('scripts/bench/upstash-ratelimit-worker.ts', 'upstash-ratelimit'),
   ]);
   return { edgelimit, upstashRatelimit, cleanup: () => rm(dir, { recursive: true, force: true }) };

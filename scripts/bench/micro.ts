@@ -7,7 +7,6 @@
  * `fast` customer against a service token (the bypass). Not part of `npm run bench`.
  */
 import { createHash } from 'node:crypto';
-import { systemClock } from '../../src/clock';
 import { readSettings } from '../../src/env';
 import { type LimitedCaller, policyFor } from '../../src/http/caller-policy';
 import { checkRequest } from '../../src/http/check-request';
@@ -37,6 +36,15 @@ Object.defineProperty(crypto.subtle, 'digest', {
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   },
 });
+
+/**
+ * A clock that moves 1.4 ms per timed call (about the throughput phase's 700 requests/s): on the
+ * system clock Node decides so fast that the lease's rate estimate asks for a renewal on most
+ * requests, which the worker under the benchmark's load never does.
+ */
+let now = Date.now();
+const clock = { now: () => now };
+const STEP_MS = 1.4;
 
 const KEY = 'bench-micro-key-0123456789';
 /** Lease renewals the decisions started (the object's work in production). */
@@ -68,7 +76,6 @@ async function services(): Promise<Services> {
     SEED_DEMO: 'false',
     DOCS_URL: '',
   } as never);
-  const clock = systemClock;
   const leaser = createMemoryLeaser(clock);
   const store = withBlockedCache(
     withLeases(
@@ -94,9 +101,15 @@ async function services(): Promise<Services> {
 }
 
 async function time(label: string, n: number, fn: () => unknown): Promise<number> {
-  for (let i = 0; i < n / 10; i++) await fn();
+  for (let i = 0; i < n / 10; i++) {
+    now += STEP_MS;
+    await fn();
+  }
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) await fn();
+  for (let i = 0; i < n; i++) {
+    now += STEP_MS;
+    await fn();
+  }
   const us = ((performance.now() - t0) * 1000) / n;
   console.log(`${label.padEnd(48)} ${us.toFixed(2).padStart(8)} µs`);
   return us;

@@ -6,7 +6,7 @@
  * the top functions by self time, and the inclusive time of the worker's own entry points.
  * Bounded: one worker, a few seconds per side.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -18,6 +18,7 @@ import {
   startEdgelimit,
   startRedisStack,
 } from './harness';
+import { cpuMs, workerdPids } from './proc-cpu';
 import { HUGE_LIMIT } from './profiles';
 import { IP, PATH } from './targets';
 
@@ -119,29 +120,6 @@ function summarize(profile: CpuProfile, top: number, requests: number): string {
   return lines.join('\n');
 }
 
-/** workerd processes started by this process (Miniflare's children), by pid. */
-async function workerdPids(): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === process.pid && stat.includes('(workerd)')) pids.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
-
-/** CPU time (user + system, all threads) of `pid` so far, ms; 10 ms resolution (CLK_TCK 100). */
-async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -153,11 +131,19 @@ async function main(): Promise<void> {
       top: { type: 'string', default: '30' },
       /** Instead of profiling: alternate sides for this many rounds, report workerd CPU per request. */
       cpu: { type: 'string', default: '0' },
+      /**
+       * Send the load from inside the isolate (`loop-entry.ts`, 16 lanes, no pause), so the
+       * profile holds the worker's own work only.
+       */
+      'in-isolate': { type: 'boolean', default: false },
     },
   });
   const seconds = Math.min(20, Number(values.seconds));
   const port = Number(values.port);
-  const bundles = await bundleWorkers();
+  const inIsolate = values['in-isolate'];
+  const bundles = await bundleWorkers(
+    inIsolate ? 'scripts/bench/loop-entry.ts' : 'scripts/bench/counting-entry.ts',
+  );
   const stack = await startRedisStack();
   const inspect = Number(values.cpu) > 0 ? undefined : port;
   const started = await startEdgelimit(
@@ -183,6 +169,14 @@ async function main(): Promise<void> {
     const load = async (side: keyof typeof specs, ms: number) => {
       const end = performance.now() + ms;
       let n = 0;
+      if (inIsolate) {
+        const query = `n=2000&c=16&wait=0&path=${encodeURIComponent(PATH)}`;
+        while (performance.now() < end) {
+          await worker.fetchJson(`/__bench/loop?${query}`, specs[side]);
+          n += 2000;
+        }
+        return n;
+      }
       await Promise.all(
         Array.from({ length: 16 }, async () => {
           while (performance.now() < end) {

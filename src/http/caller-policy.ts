@@ -1,7 +1,14 @@
 /** The policy of a verified caller: resolved from KV config for a path, or for every path at once. */
 import type { Caller } from '../identity/identify';
-import { type ResolvedPolicy, type ResolvedWindow, resolvePolicy } from '../policy/resolve-policy';
+import { createPolicyMemo } from '../policy/policy-memo';
+import type { ResolvedPolicy, ResolvedWindow } from '../policy/resolve-policy';
 import type { Services } from '../services';
+
+/**
+ * This isolate's resolved policies: keyed by the config objects themselves, so a KV edit applies
+ * when the config cache reads it again, as without the memo.
+ */
+const resolvePolicy = createPolicyMemo();
 
 /** A caller that is limited (services bypass the limiter). */
 export type LimitedCaller = Exclude<Caller, { kind: 'service' }>;

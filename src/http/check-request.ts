@@ -286,7 +286,8 @@ export function decisionReporter(
     );
     // A `fast` renewal this request started runs on after its answer: without waitUntil the
     // runtime may cancel it with the request, and the lease (and its debt) would be lost.
-    waitUntil(services.storeHealth.pending());
+    // None in flight (most requests): nothing to wait for, so nothing is registered.
+    if (services.storeHealth.renewalsInFlight() > 0) waitUntil(services.storeHealth.pending());
     // Breaker transitions happen inside store calls, which have no execution context of their
     // own; the request that saw them reports them.
     for (const change of services.storeHealth.takeBreakerChanges()) {

@@ -77,5 +77,6 @@ function limitItem(w: WindowResult, now: number): string {
 
 /** An RFC 8941 sf-string: quoted, with `"` and `\` escaped. */
 function sfString(value: string): string {
+  if (!value.includes('"') && !value.includes('\\')) return `"${value}"`;
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }

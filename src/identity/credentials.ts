@@ -37,15 +37,14 @@ export function readCredentials(
         found.push({ name: 'Authorization: Bearer', key: value.replace(/^bearer\s+/i, '').trim() });
     } else found.push({ name, key: value.trim() });
   }
-  const distinct = new Set(found.map((f) => f.key));
-  if (distinct.size > 1) {
+  const key = found[0]?.key ?? null;
+  if (found.some((f) => f.key !== key)) {
     const names = found.map((f) => (f.name === 'x-api-key' ? 'X-API-Key' : f.name));
     return {
       kind: 'malformed',
       message: `${names.join(' and ')} carry different keys; send one of them`,
     };
   }
-  const key = found[0]?.key ?? null;
   if (key === null) return { kind: 'none' };
   if (key.length === 0) return { kind: 'malformed', message: 'the API key is empty' };
   if (!KEY_FORMAT.test(key)) {

@@ -7,8 +7,11 @@
 import { BoundedMap } from '../limiter/bounded-map';
 import { sha256Hex } from './hash';
 
-/** Hashes an API key as the KV records are keyed (lowercase hex SHA-256). */
-export type KeyHasher = (key: string) => Promise<string>;
+/**
+ * Hashes an API key as the KV records are keyed (lowercase hex SHA-256): the hash itself when it
+ * is remembered (no promise on the hot path), else a promise of it. Callers `await` either.
+ */
+export type KeyHasher = (key: string) => string | Promise<string>;
 
 /** Default bound: as many keys as the config cache holds records. */
 export const MAX_KEY_HASHES = 10_000;
@@ -19,11 +22,12 @@ export const MAX_KEY_HASHES = 10_000;
  */
 export function createKeyHasher(max = MAX_KEY_HASHES): KeyHasher {
   const known = new BoundedMap<string, string>(max);
-  return async (key) => {
+  return (key) => {
     const hit = known.get(key);
     if (hit !== undefined) return hit;
-    const hash = await sha256Hex(key);
-    known.set(key, hash);
-    return hash;
+    return sha256Hex(key).then((hash) => {
+      known.set(key, hash);
+      return hash;
+    });
   };
 }

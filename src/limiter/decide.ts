@@ -85,12 +85,16 @@ export async function decide(input: DecideInput): Promise<Decision> {
     return input.budgetMs === undefined ? pending : withBudget(pending, input.budgetMs, store.name);
   };
 
-  const [main, shadow] = await Promise.allSettled([
-    enforced.length ? check(enforced, slotToken) : Promise.resolve(undefined),
-    shadowed.length ? check(shadowed) : Promise.resolve(undefined),
-  ]);
+  // Without shadow windows (most policies) the one call is awaited alone: the same outcome as
+  // settling both, without a second promise and the allSettled array per request.
+  const [main, shadow] = shadowed.length
+    ? await Promise.allSettled([
+        enforced.length ? check(enforced, slotToken) : Promise.resolve(undefined),
+        check(shadowed),
+      ])
+    : [await settle(enforced.length ? check(enforced, slotToken) : undefined), undefined];
   const storeLatencyMs = Math.max(0, clock.now() - started);
-  const shadowOutcome = shadow.status === 'fulfilled' ? shadow.value : undefined;
+  const shadowOutcome = shadow?.status === 'fulfilled' ? shadow.value : undefined;
   const shadowResults = shadowOutcome
     ? shadowOutcome.windows.map((w, i) => ({
         ...(shadowed[i] as PolicyWindow),
@@ -134,6 +138,15 @@ export async function decide(input: DecideInput): Promise<Decision> {
     ...(allowed ? {} : { retryAt: Math.max(...windows.map((w) => w.retryAt)) }),
     ...(allowed && slots ? { slots } : {}),
   };
+}
+
+/** `Promise.allSettled` of one promise (or a value), without the array. */
+async function settle<T>(pending: Promise<T> | T): Promise<PromiseSettledResult<T>> {
+  try {
+    return { status: 'fulfilled', value: await pending };
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
 }
 
 /** A window whose count is unknown (the store failed): reported as untouched. */

@@ -31,11 +31,17 @@ export interface ConfigProblem {
   readonly keptLastGood: boolean;
 }
 
+/**
+ * A value now (a fresh cache hit) or once KV answers. Callers `await` either: a hit then costs
+ * no promise of its own, which on the request path is three reads per request.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
 /** Read side of the configuration. */
 export interface ConfigStore {
-  apiKey(hash: string): Promise<ApiKeyRecord | null>;
-  customer(id: string): Promise<CustomerRecord | null>;
-  policy(): Promise<PolicyConfig>;
+  apiKey(hash: string): MaybePromise<ApiKeyRecord | null>;
+  customer(id: string): MaybePromise<CustomerRecord | null>;
+  policy(): MaybePromise<PolicyConfig>;
   /** Drops cached entries so the next read goes to KV (after admin writes in this isolate). */
   invalidate(key?: string): void;
   /** Entries held in memory (fresh and last good), for the memory-bound tests. */
@@ -78,13 +84,22 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   /** Last value that passed validation, kept past its TTL as the fallback for bad edits. */
   const lastGood = new BoundedMap<string, unknown>(max);
 
-  async function read<T>(key: string, schema: z.ZodType<T>, fallback: T | null): Promise<T | null> {
+  function read<T>(key: string, schema: z.ZodType<T>, fallback: T | null): MaybePromise<T | null> {
     const now = clock.now();
     const hit = fresh.get(key);
+    // The value as validated when it was read: nothing is parsed again until the TTL ends.
     if (hit && now - hit.fetchedAt < ttl) return hit.value as T | null;
     // Past its TTL an entry is only memory: drop it before reading again.
     if (hit) fresh.delete(key);
+    return load(key, schema, fallback, now);
+  }
 
+  async function load<T>(
+    key: string,
+    schema: z.ZodType<T>,
+    fallback: T | null,
+    now: number,
+  ): Promise<T | null> {
     const raw = await kv.get(key, 'text');
     let value: T | null;
     if (raw === null) {
@@ -112,8 +127,12 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   return {
     apiKey: (hash) => read(kvKeys.apiKey(hash), apiKeyRecordSchema, null),
     customer: (id) => read(kvKeys.customer(id), customerRecordSchema, null),
-    policy: async () =>
-      (await read(kvKeys.policy, policyConfigSchema, DEFAULT_POLICY)) ?? DEFAULT_POLICY,
+    policy: () => {
+      const value = read(kvKeys.policy, policyConfigSchema, DEFAULT_POLICY);
+      return value instanceof Promise
+        ? value.then((v) => v ?? DEFAULT_POLICY)
+        : (value ?? DEFAULT_POLICY);
+    },
     invalidate: (key) => {
       if (key === undefined) fresh.clear();
       else fresh.delete(key);

@@ -64,10 +64,15 @@ export const METHOD_OVERRIDE_HEADERS = [
  * @example effectiveMethods('GET', new Headers({ 'X-HTTP-Method-Override': 'post' })) // GET, POST
  */
 export function effectiveMethods(method: string, headers: Headers): string[] {
-  const methods = new Set([method.toUpperCase()]);
+  const methods = [method.toUpperCase()];
   for (const name of METHOD_OVERRIDE_HEADERS) {
     const value = headers.get(name);
-    if (value) for (const m of value.split(',')) if (m.trim()) methods.add(m.trim().toUpperCase());
+    if (!value) continue;
+    for (const m of value.split(',')) {
+      const named = m.trim().toUpperCase();
+      // Distinct, in the order first named: a short list, so no Set per request.
+      if (named && !methods.includes(named)) methods.push(named);
+    }
   }
-  return [...methods];
+  return methods;
 }

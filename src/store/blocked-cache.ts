@@ -45,7 +45,8 @@ export function withBlockedCache(store: CounterStore, clock: Clock): BlockedCach
       const now = request.now ?? clock.now();
       // A charge after the response (`force`) is recorded whatever the windows say.
       const consuming = request.consume === undefined || request.consume === true;
-      if (consuming && (request.cost ?? 1) === 1) {
+      // Nothing remembered (the usual case for allowed traffic): no keys to build.
+      if (consuming && (request.cost ?? 1) === 1 && blocked.size > 0) {
         const known = request.windows.map((w) =>
           blocked.get(cacheKey(request, w.id, w.limit, w.windowMs)),
         );

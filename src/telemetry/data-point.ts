@@ -116,6 +116,8 @@ const decoder = new TextDecoder();
 
 /** Cuts `text` to at most `bytes` UTF-8 bytes without splitting a character. */
 export function truncateUtf8(text: string, bytes: number): string {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short text fits without encoding it.
+  if (text.length * 3 <= bytes) return text;
   const encoded = encoder.encode(text);
   if (encoded.length <= bytes) return text;
   // A cut inside a multi-byte character decodes to U+FFFD; drop that tail instead.

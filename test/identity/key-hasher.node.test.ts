@@ -34,6 +34,14 @@ describe('createKeyHasher', () => {
     );
   });
 
+  it('answers a remembered key at once, without a promise', async () => {
+    const hashKey = createKeyHasher(4);
+    const first = hashKey('live-key-dddd');
+    expect(first).toBeInstanceOf(Promise);
+    const hash = await first;
+    expect(hashKey('live-key-dddd')).toBe(hash);
+  });
+
   it('hashes a key once per isolate, and again only after the bound dropped it', async () => {
     countDigests();
     const hashKey = createKeyHasher(2);

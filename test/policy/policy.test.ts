@@ -200,6 +200,24 @@ describe('createConfigStore', () => {
     expect(await config.customer(id)).toEqual({ tier: 'free' });
   });
 
+  it('answers a fresh cached record at once, the same object, until its TTL ends', async () => {
+    const clock = manualClock(NOW);
+    const config = createConfigStore({ kv: env.CONFIG, clock, ttlMs: 1_000 });
+    const id = uniqueId('sync');
+    await env.CONFIG.put(kvKeys.customer(id), JSON.stringify({ tier: 'pro' }));
+    const read = await config.customer(id);
+    expect(read).toEqual({ tier: 'pro' });
+    // A hit is a value, not a promise: no parse and no promise per request.
+    expect(config.customer(id)).toBe(read);
+    const policy = await config.policy();
+    expect(config.policy()).toBe(policy);
+    await env.CONFIG.put(kvKeys.customer(id), JSON.stringify({ tier: 'free' }));
+    clock.advance(1_000);
+    const again = config.customer(id);
+    expect(again).toBeInstanceOf(Promise);
+    expect(await again).toEqual({ tier: 'free' });
+  });
+
   it('falls back to the default when a record was never good, and to null for a missing one', async () => {
     const problems: ConfigProblem[] = [];
     const config = createConfigStore({
