@@ -139,12 +139,15 @@ export class Fleet {
 
   /**
    * Units the objects' storage counts that Redis does not (yet): per identity, what its stored
-   * snapshot counts now beyond what its Redis snapshot counts, summed.
+   * snapshot counts now beyond what its Redis snapshot counts, summed. An object in memory that
+   * owes Redis nothing is left out: its storage may still count units a give-back returned
+   * (saved with its next save, `save-plan.ts` `onlyGivesBack`) that Redis already got.
    */
   pendingUnits(): number {
     const now = this.o.vt.now;
     let units = 0;
     for (const h of this.objects.values()) {
+      if (h.instance && !h.instance.owesRedis()) continue;
       const stored = liveUnits(stateFromEntries(h.storage.entries).windows, now);
       if (!stored) continue;
       const copy = this.o.redis.peek(snapshotKey(h.identity));
