@@ -390,6 +390,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
       entry.optimistic++;
       entry.debt++;
+      notePath(request, 'first-contact');
       return {
         allowed: true,
         now,
@@ -399,12 +400,14 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     // An answer past its freshness says about as little as none: the first-contact allowance
     // within the room it showed (`staleAllowance`; the bound is the same, one allowance per
     // isolate between answers). Either way what is shown is that answer less what was taken.
-    const allowance = isFresh(answer, now)
+    const fresh = isFresh(answer, now);
+    const allowance = fresh
       ? optimismAllowance(answer, now, LOW_WATER_MS)
       : staleAllowance(answer, now, request.windows);
     if (entry.optimistic >= allowance) return undefined;
     entry.optimistic++;
     entry.debt++;
+    notePath(request, fresh ? 'fresh-answer' : 'stale-answer');
     const taken = entry.optimistic;
     return {
       allowed: true,
@@ -548,15 +551,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const allowed = optimistic(entry, now, request);
         const flying = entry.renewal !== undefined;
         const renewal = entry.renewal ?? startRenewal(request, entry, key);
-        if (allowed) {
-          // Which allowance `optimistic` used (for the simulation's causes; decides nothing).
-          const answer = entry.answer;
-          notePath(
-            request,
-            !answer ? 'first-contact' : isFresh(answer, now) ? 'fresh-answer' : 'stale-answer',
-          );
-          return allowed;
-        }
+        if (allowed) return allowed;
         // A recent refusal is answered at once; the renewal just started (or on its way) asks
         // again, and what it brings serves the next requests.
         if (entry.answer && refusalHolds(entry.answer, now)) {
