@@ -23,6 +23,9 @@ import { SimStorage, simLimiterObject } from './sim-object';
 import type { SimRedis } from './sim-redis';
 import type { Scheduled, VirtualTime } from './virtual-time';
 
+/** How long the refusal oracle (`Scenario.refusalOracleMs`) remembers a refusal [60 s]. */
+const REFUSAL_ORACLE_HOLD_MS = 60_000;
+
 /** Delay before an undelivered alarm is tried again (the runtime backs off from 2 s). */
 const ALARM_RETRY_MS = 2_000;
 
@@ -95,6 +98,8 @@ export class Fleet {
     peakRps: new Map(),
   };
   private readonly objects = new Map<string, Hosted>();
+  /** When each identity's object last answered a lease with a refusal (the refusal oracle). */
+  private readonly refusedAt = new Map<string, number>();
   private readonly slots: (Isolate | undefined)[];
   private readonly settings: Settings;
   private readonly clock: Clock;
@@ -195,7 +200,22 @@ export class Fleet {
     };
     // composeStore reads only the LIMITER binding of the environment.
     const env = { LIMITER: namespace } as unknown as Bindings;
-    const composed = composeStore(env, this.settings, this.clock);
+    const delay = this.o.scenario.refusalOracleMs;
+    const composed = composeStore(
+      env,
+      this.settings,
+      this.clock,
+      delay === undefined
+        ? {}
+        : {
+            refusedElsewhere: (identity, now) => {
+              const at = this.refusedAt.get(identity);
+              return (
+                at !== undefined && now - at >= delay && now - at < delay + REFUSAL_ORACLE_HOLD_MS
+              );
+            },
+          },
+    );
     const store: CounterStore = this.o.pinNow
       ? {
           name: composed.store.name,
@@ -224,7 +244,10 @@ export class Fleet {
       lease: (request, ask, options) => {
         const h = hosted();
         return this.o.geo.call(from, h.location, () =>
-          this.deliver(h, (o) => o.lease(request, ask, options)),
+          this.deliver(h, (o) => o.lease(request, ask, options)).then((grant) => {
+            if (!grant.outcome.allowed) this.refusedAt.set(identity, this.o.vt.now);
+            return grant;
+          }),
         );
       },
       release: (request) => {

@@ -28,6 +28,7 @@ const args = z.object({
   'budget-ms': z.coerce.number().int().min(1).max(10_000),
   'lease-wait-ms': z.coerce.number().int().min(1).max(10_000),
   isolates: z.coerce.number().int().min(1).max(1_000),
+  'refusal-oracle-ms': z.coerce.number().int().min(0).max(60_000).optional(),
   modes: z
     .string()
     .transform((s) => s.split(',').map((m) => m.trim()))
@@ -95,6 +96,8 @@ async function main(): Promise<void> {
       'lease-wait-ms': { type: 'string', default: String(DEFAULT_SCENARIO.leaseWaitMs) },
       // Isolate slots per location: production runs many more than the default's 4.
       isolates: { type: 'string', default: String(DEFAULT_SCENARIO.isolatesPerLocation) },
+      // What-if (off by default): every refusal known to every isolate N ms after it.
+      'refusal-oracle-ms': { type: 'string' },
       // upstash-cache on request: a fourth process on two cores would lengthen every run.
       modes: { type: 'string', default: 'exact,fast,upstash' },
       child: { type: 'boolean', default: false },
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --isolates 4 --modes exact,fast,upstash,upstash-cache]',
+      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --isolates 4 --refusal-oracle-ms 100 --modes exact,fast,upstash,upstash-cache]',
     );
     return;
   }
@@ -121,6 +124,7 @@ async function main(): Promise<void> {
     'budget-ms': budgetMs,
     'lease-wait-ms': leaseWaitMs,
     isolates,
+    'refusal-oracle-ms': refusalOracleMs,
   } = parsed.data;
   const scenario = {
     ...DEFAULT_SCENARIO,
@@ -129,6 +133,7 @@ async function main(): Promise<void> {
     storeBudgetMs: budgetMs,
     leaseWaitMs,
     isolatesPerLocation: isolates,
+    ...(refusalOracleMs === undefined ? {} : { refusalOracleMs }),
   };
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -139,7 +144,9 @@ async function main(): Promise<void> {
       `RTT lognormal median ${scenario.rtt.medianMs} ms, p99 ${scenario.rtt.p99Ms} ms; ` +
       `Redis ${scenario.redisIncidents.map((i) => `${i.kind} ${i.from / 1000}-${i.to / 1000} s`).join(', ')}; ` +
       `STORE_BUDGET_MS ${scenario.storeBudgetMs}, LEASE_WAIT_MS ${scenario.leaseWaitMs}; ` +
-      `${scenario.isolatesPerLocation} isolates per location; cores ${cpus().length}`,
+      `${scenario.isolatesPerLocation} isolates per location; ` +
+      (refusalOracleMs === undefined ? '' : `refusal oracle ${refusalOracleMs} ms (what-if); `) +
+      `cores ${cpus().length}`,
   );
   if (values.child) {
     // One mode in this process: its row goes to the parent as JSON on stdout.
@@ -154,7 +161,7 @@ async function main(): Promise<void> {
   const children = await Promise.all(
     modes.map((mode) => {
       process.stderr.write(`  simulating ${mode}...\n`);
-      return runChild(mode, seed, duration, budgetMs, leaseWaitMs, isolates);
+      return runChild(mode, seed, duration, budgetMs, leaseWaitMs, isolates, refusalOracleMs);
     }),
   );
   const rows: SimRow[] = children.map((c) => c.row);
@@ -321,6 +328,7 @@ function runChild(
   budgetMs: number,
   leaseWaitMs: number,
   isolates: number,
+  refusalOracleMs: number | undefined,
 ): Promise<z.infer<typeof childReply>> {
   return new Promise((resolveRow, reject) => {
     const child = spawn(
@@ -341,6 +349,7 @@ function runChild(
         String(leaseWaitMs),
         '--isolates',
         String(isolates),
+        ...(refusalOracleMs === undefined ? [] : ['--refusal-oracle-ms', String(refusalOracleMs)]),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

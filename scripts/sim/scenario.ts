@@ -52,6 +52,13 @@ export interface Scenario {
   readonly storeBudgetMs: number;
   /** `LEASE_WAIT_MS`: how long a `fast` request with nothing to decide from waits. */
   readonly leaseWaitMs: number;
+  /**
+   * What-if, off unless set (`--refusal-oracle-ms`): every isolate learns of each refusal an
+   * object answers this many ms after it, for a minute, for free, and a first contact for a
+   * refused identity waits for its object (`LeaseOptions.refusedElsewhere`). An upper bound on
+   * what a shared list of refused identities could buy; no such list exists in the worker.
+   */
+  readonly refusalOracleMs?: number;
   readonly breaker: { readonly failures: number; readonly openMs: number };
   /** In-isolate cache of keys and policies (KV reads), ms. */
   readonly configTtlMs: number;

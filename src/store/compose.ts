@@ -7,7 +7,7 @@ import type { BreakerChange, BreakerStatus } from '../telemetry/telemetry';
 import { type BlockedCacheStore, withBlockedCache } from './blocked-cache';
 import { withCircuitBreaker } from './circuit-breaker';
 import { createDurableObjectStore, type LimiterCallOptions } from './durable-object-store';
-import { durableObjectLeaser, withLeases } from './lease-store';
+import { durableObjectLeaser, type LeaseOptions, withLeases } from './lease-store';
 import { createMemoryStore } from './memory-store';
 import { createRedisClient } from './redis-client';
 import { createRedisStore } from './redis-store';
@@ -41,8 +41,15 @@ export interface ComposedStore {
  * With a Durable Object, policies with `consistency: "fast"` decide from leases in the isolate,
  * above the breaker (see below).
  * Every mode gets the time budget, the circuit breaker and the L1 for blocked windows.
+ * `leaseHints` go to the lease store as they are (the simulation's refusal oracle; none in the
+ * worker).
  */
-export function composeStore(env: Bindings, settings: Settings, clock: Clock): ComposedStore {
+export function composeStore(
+  env: Bindings,
+  settings: Settings,
+  clock: Clock,
+  leaseHints: Pick<LeaseOptions, 'refusedElsewhere'> = {},
+): ComposedStore {
   let commands = 0;
   let changes: BreakerChange[] = [];
   const redis = () => {
@@ -107,6 +114,7 @@ export function composeStore(env: Bindings, settings: Settings, clock: Clock): C
         // A first contact's wait is one round trip to wherever the object lives: failing open
         // at the 50 ms store budget let most of a boundary attack through (npm run sim).
         waitBudgetMs: settings.leaseWaitMs,
+        ...leaseHints,
       })
     : undefined;
   return {

@@ -109,6 +109,14 @@ export interface LeaseOptions {
   readonly waitBudgetMs?: number;
   /** `false` turns optimism (step 2) off [true]. */
   readonly optimism?: boolean;
+  /**
+   * Whether the identity's object refused it recently, as known from outside this isolate: a
+   * first contact for such an identity waits for the object instead of taking its allowance.
+   * Nothing in the worker provides one; `npm run sim -- --refusal-oracle-ms N` installs an ideal
+   * one (every refusal known everywhere N ms after it) to measure what a shared refusal list
+   * would be worth before building one (docs/simulation.md).
+   */
+  readonly refusedElsewhere?: (identity: string, now: number) => boolean;
 }
 
 /** A store deciding `fast` requests from leases. */
@@ -224,6 +232,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   const maxUnits = options.maxUnits ?? MAX_ASK_UNITS;
   const waitBudgetMs = options.waitBudgetMs ?? WAIT_BUDGET_MS;
   const optimism = options.optimism ?? true;
+  const refusedElsewhere = options.refusedElsewhere;
   const clock = options.clock;
   // Keyed by identity: bounded, so attacker-chosen identities cannot grow the isolate. An entry
   // dropped from the bound is simply not refunded (its units expire with the window); its debt,
@@ -386,7 +395,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     if (!answer) {
       // Another window set of this identity is known here (an endpoint rule's): nothing may be
       // guessed for it, the object is asked.
-      if (entry.sibling) return undefined;
+      if (entry.sibling || refusedElsewhere?.(request.identity, now)) return undefined;
       if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
       entry.optimistic++;
       entry.debt++;

@@ -573,6 +573,36 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     }
   });
 
+  it('makes a first contact wait for the object when the identity is known refused elsewhere (refusedElsewhere), and only for that identity', async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const slow = slowLeaser(clock, 100);
+    const refused = `c:${uniqueId('refused')}`;
+    const other = `c:${uniqueId('other')}`;
+    const asked: string[] = [];
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      waitBudgetMs: 10_000,
+      refusedElsewhere: (identity, now) => {
+        asked.push(identity);
+        expect(now).toBe(clock.now());
+        return identity === refused;
+      },
+    });
+    const spec: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
+    // The other identity's first contact takes its one unit at once, as without the hint.
+    const first = store.check({ identity: other, windows: spec, now: clock.now(), fast: true });
+    expect(await settlesAtOnce(first)).toBe(true);
+    // The refused identity's first contact takes nothing on trust: it waits for the answer.
+    const waiting = store.check({ identity: refused, windows: spec, now: clock.now(), fast: true });
+    expect(await settlesAtOnce(waiting)).toBe(false);
+    const outcome = await slow.finish(waiting);
+    expect(outcome.allowed).toBe(true);
+    // Its ask carried no debt: no unit was taken before the object counted it.
+    expect(slow.asks.at(-1)?.debt ?? 0).toBe(0);
+    expect(asked).toEqual([other, refused]);
+    await slow.finish(store.settled());
+  });
+
   it('treats an answer older than the freshness span as a first contact: its allowance at once, then a wait; a stale answer with no room left or a stale refusal waits', async () => {
     for (const [limit, used, warmups, atOnceExpected] of [
       [100, 0, 1, 1],
