@@ -183,6 +183,8 @@ interface Entry {
   optimistic: number;
   /** Units taken optimistically and not yet sent to the object. */
   debt: number;
+  /** Unused units of leases the ask in flight gives back: the last answer still counts them. */
+  returning: number;
   /** The last renewal failed: until one succeeds, requests with nothing to decide from fail at once. */
   failing: boolean;
   /** The identity had another entry here when this one was made: no first-contact optimism. */
@@ -248,19 +250,35 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   const keyOf = (r: CheckRequest) =>
     `${r.identity}|${r.windows.map((w) => `${w.id}:${w.limit}:${w.windowMs}`).join(',')}`;
 
-  const fromLease = (lease: Lease, now: number): CheckOutcome => {
-    lease.units--;
-    lease.used++;
-    lease.lastUseAt = now;
+  /**
+   * An allowed request's windows as this isolate's callers see them: what the object last said
+   * is left for everybody, less what this isolate took since. The answer counts every unit leased
+   * here as taken, so the units still unused (the lease in use, the one it replaced, those the ask
+   * in flight gives back) go back in; units taken optimistically that it did not count come out.
+   * So sequential requests here see it go down by one each (the lease in use alone would skip
+   * what the replaced one left unused, then repeat once that came back).
+   */
+  const shown = (entry: Entry, answer: CheckOutcome, now: number): CheckOutcome => {
+    const held =
+      (entry.current?.units ?? 0) +
+      (entry.retired?.units ?? 0) +
+      entry.returning -
+      entry.optimistic;
     return {
       allowed: true,
       now,
-      // Units still held by this isolate are as good as remaining for this caller.
-      windows: lease.outcome.windows.map((w) => ({
+      windows: answer.windows.map((w) => ({
         ...w,
-        remaining: Math.min(w.limit, w.remaining + lease.units),
+        remaining: Math.max(0, Math.min(w.limit, w.remaining + held)),
       })),
     };
+  };
+
+  const fromLease = (entry: Entry, lease: Lease, now: number): CheckOutcome => {
+    lease.units--;
+    lease.used++;
+    lease.lastUseAt = now;
+    return shown(entry, entry.answer?.outcome ?? lease.outcome, now);
   };
 
   const usable = (lease: Lease | undefined, now: number): lease is Lease =>
@@ -279,10 +297,14 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       // Unknown whether the object recorded the debt: send it again (counted twice at worst).
       entry.debt += debt;
       entry.failing = true;
+      // Its refunds are dropped: the object still counts them, and no one here will use them.
+      entry.returning = 0;
       return renewal;
     }
     const { grant } = renewal;
     const now = clock.now();
+    // What it gave back is in this answer.
+    entry.returning = 0;
     entry.failing = false;
     entry.answer = answerOf(grant.outcome, now);
     if (grant.granted > 0) {
@@ -341,6 +363,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     // up). Either way no unit of them is used after this point.
     const done = [entry.retired, usable(entry.current, sentAt) ? undefined : entry.current];
     const refunds = done.flatMap((lease) => (lease ? [settlement(lease)] : []));
+    entry.returning = refunds.reduce((units, refund) => units + refund.units, 0);
     entry.retired = undefined;
     if (!usable(entry.current, sentAt)) entry.current = undefined;
     const debt = entry.debt;
@@ -403,7 +426,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       return {
         allowed: true,
         now,
-        windows: request.windows.map((w) => windowState(w, 1, now, now + w.windowMs)),
+        windows: request.windows.map((w) =>
+          windowState(w, entry.optimistic, now, now + w.windowMs),
+        ),
       };
     }
     // An answer past its freshness says about as little as none: the first-contact allowance
@@ -417,15 +442,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.optimistic++;
     entry.debt++;
     notePath(request, fresh ? 'fresh-answer' : 'stale-answer');
-    const taken = entry.optimistic;
-    return {
-      allowed: true,
-      now,
-      windows: answer.outcome.windows.map((w) => ({
-        ...w,
-        remaining: Math.max(0, w.remaining - taken),
-      })),
-    };
+    return shown(entry, answer.outcome, now);
   };
 
   // A refusal counts units other isolates hold in leases; they come back when those isolates
@@ -536,6 +553,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           answer: undefined,
           optimistic: 0,
           debt: 0,
+          returning: 0,
           failing: false,
           sibling: identities.has(request.identity),
         };
@@ -549,7 +567,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const now = clock.now();
         const lease = entry.current;
         if (usable(lease, now)) {
-          const outcome = fromLease(lease, now);
+          const outcome = fromLease(entry, lease, now);
           notePath(request, 'lease');
           if (!entry.renewal && belowLowWater(lease, rateOf(entry, now), now, lease.ttlMs)) {
             startRenewal(request, entry, key);

@@ -2,9 +2,13 @@ import { env } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock';
-import type { CheckRequest, WindowSpec } from '../../src/limiter/contract';
+import { type Bindings, readSettings } from '../../src/env';
+import { rateLimitHeaders } from '../../src/http/rate-limit-headers';
+import type { CheckRequest, PolicyWindow, WindowSpec } from '../../src/limiter/contract';
+import { decide } from '../../src/limiter/decide';
 import type { LeaseAsk } from '../../src/limiter/lease-protocol';
 import type { LimiterObject } from '../../src/objects/limiter-object';
+import { composeStore } from '../../src/store/compose';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import {
   FIRST_CONTACT_MAX_UNITS,
@@ -812,5 +816,86 @@ describe('fast mode under a burst', () => {
     // The day lost exactly what was served: 100 of 1,000, nothing held by a lost lease.
     expect(windows.find((w) => w.id === 'day')?.remaining).toBe(900);
     expect(windows.find((w) => w.id === 'minute')?.remaining).toBe(0);
+  });
+});
+
+describe('what X-RateLimit-Remaining shows under fast (one caller, one isolate, one window)', () => {
+  const tier: PolicyWindow[] = [
+    { id: 'minute', limit: 100, windowMs: 60_000, window: '1m' },
+    { id: 'day', limit: 1000, windowMs: 86_400_000, window: '1d' },
+  ];
+  const search: PolicyWindow[] = [
+    ...tier,
+    { id: 'search:minute', limit: 10, windowMs: 60_000, window: '1m' },
+  ];
+
+  /** The worker's composed store over the real object; each request's renewal lands before the next. */
+  function isolate() {
+    const clock = manualClock(1_800_000_000_000);
+    const composed = composeStore(env as Bindings, readSettings(env as Bindings), clock);
+    const remaining = async (identity: string, windows: PolicyWindow[], n: number) => {
+      const shown: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const decision = await decide({
+          store: composed.store,
+          identity,
+          policy: { windows, failMode: 'open', consistency: 'fast' },
+          clock,
+        });
+        await composed.settled();
+        clock.advance(1);
+        // A rejection is marked x.
+        const header = rateLimitHeaders(decision)['X-RateLimit-Remaining'];
+        shown.push(`${decision.outcome === 'allowed' ? '' : 'x'}${header}`);
+      }
+      return shown;
+    };
+    return { remaining };
+  }
+
+  it('goes down by one per allowed request on an endpoint rule the isolate met after the tier (no first contact)', async () => {
+    const { remaining } = isolate();
+    const identity = `c:${uniqueId('shown')}`;
+    expect(await remaining(identity, tier, 1)).toEqual(['99']);
+    // 9, 8, 6, 6, 5 before: the lease in use alone, without what the one it replaced left unused.
+    expect((await remaining(identity, search, 12)).join(' ')).toBe('9 8 7 6 5 4 3 2 1 0 x0 x0');
+  });
+
+  it('goes down by one per allowed request from a first contact', async () => {
+    const { remaining } = isolate();
+    // 9, 8, 7, 5, 5 before.
+    expect((await remaining(`c:${uniqueId('shown')}`, search, 12)).join(' ')).toBe(
+      '9 8 7 6 5 4 3 2 1 0 x0 x0',
+    );
+  });
+
+  it('goes down by one per allowed request while renewals fly (first contacts before the first answer, refills landing 30 ms after they were asked)', async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const slow = slowLeaser(clock, 30);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 10_000, windowMs: 60_000 }];
+    const identity = `c:${uniqueId('inflight')}`;
+    const shown: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      clock.advance(i < 20 ? 1 : 10);
+      await slow.deliver();
+      const outcome = await slow.finish(
+        store.check({ identity, windows, now: clock.now(), fast: true }),
+      );
+      expect(outcome.allowed).toBe(true);
+      shown.push(outcome.windows[0]?.remaining ?? -1);
+    }
+    await slow.finish(store.settled());
+    // Refills gave back what the lease they replaced left unused while the next one served.
+    expect(slow.asks.filter((a) => a.refunds?.some((r) => r.units > 0)).length).toBeGreaterThan(1);
+    expect(shown).toEqual(Array.from({ length: 400 }, (_, i) => 9_999 - i));
+  });
+
+  it('goes down by one per allowed request on a large limit (first-contact allowance of 10)', async () => {
+    const { remaining } = isolate();
+    const big: PolicyWindow[] = [{ id: 'minute', limit: 10_000, windowMs: 60_000, window: '1m' }];
+    const shown = await remaining(`c:${uniqueId('shown')}`, big, 40);
+    // Before: 9992, then 9959 (the replaced lease's 32 unused units left out).
+    expect(shown).toEqual(Array.from({ length: 40 }, (_, i) => String(9_999 - i)));
   });
 });

@@ -1,0 +1,68 @@
+/** The simulated fleet's figures (`scripts/sim/fleet.ts`), driven through its own isolates and objects. */
+import { describe, expect, it } from 'vitest';
+import { Fleet } from '../../scripts/sim/fleet';
+import { Geography } from '../../scripts/sim/geography';
+import { Rng } from '../../scripts/sim/rng';
+import { AGREEMENT_SCENARIO, minute, type Scenario } from '../../scripts/sim/scenario';
+import { SimRedis } from '../../scripts/sim/sim-redis';
+import { startOf } from '../../scripts/sim/simulate';
+import { VirtualTime } from '../../scripts/sim/virtual-time';
+import { decide } from '../../src/limiter/decide';
+import { setLogSink } from '../../src/telemetry/log';
+
+describe('Fleet.pendingUnits (the Redis backlog)', () => {
+  it('leaves out an object that owes Redis nothing, though its storage still counts a give-back', async () => {
+    // One isolate, no latency; Redis down from 1 s to 3 s.
+    const scenario: Scenario = { ...AGREEMENT_SCENARIO, locations: 1, isolatesPerLocation: 1 };
+    const start = startOf(scenario);
+    const vt = new VirtualTime(start);
+    const rng = new Rng(1);
+    const redis = new SimRedis(vt, [{ from: start + 1_000, to: start + 3_000, kind: 'down' }]);
+    const fleet = new Fleet({
+      scenario,
+      vt,
+      geo: new Geography(1, scenario.rtt, vt, rng.fork()),
+      redis,
+      rng,
+    });
+    const policy = {
+      windows: [minute(1_000)],
+      failMode: 'open' as const,
+      consistency: 'fast' as const,
+    };
+    const outcomes: string[] = [];
+    const request = (identity: string) => () => {
+      void decide({
+        store: fleet.isolateAt(0).store,
+        identity,
+        policy,
+        clock: { now: () => vt.now },
+      }).then((d) => outcomes.push(d.outcome));
+    };
+    // Two requests: a first contact, then a lease of a few dozen units (saved to storage at
+    // once: more than the units an object may leave unsaved), all of it unused.
+    vt.at(start, request('c:a'));
+    vt.at(start + 10, request('c:a'));
+    // At 2 s the object's alarm cannot send Redis the lease (down); it retries at 4 s.
+    // At 2.5 s a request for another identity returns c:a's expired lease: a give-back, in
+    // memory only until the next save. The retry then sends Redis the snapshot without it.
+    vt.at(start + 2_500, request('c:b'));
+    const previousSink = setLogSink(() => {}); // the outage's write-behind errors
+    let whileOwing: number;
+    try {
+      await vt.run(start + 3_500);
+      whileOwing = fleet.pendingUnits();
+      await vt.run(start + 8_000);
+    } finally {
+      setLogSink(previousSink);
+    }
+
+    expect(outcomes).toEqual(['allowed', 'allowed', 'allowed']);
+    expect(redis.failures).toBeGreaterThan(0);
+    // Before the retry c:a's storage counted its lease and Redis nothing of it.
+    expect(whileOwing).toBeGreaterThan(10);
+    // c:a's storage still counts the lease given back (nothing asked for a save since), Redis
+    // does not: storage counts more, and the object owes Redis nothing.
+    expect(fleet.pendingUnits()).toBe(0);
+  });
+});

@@ -1,0 +1,54 @@
+/** `--isolates N` (`Scenario.isolatesPerLocation`): how many isolates serve one identity per location. */
+import { describe, expect, it } from 'vitest';
+import { Fleet } from '../../scripts/sim/fleet';
+import { Geography } from '../../scripts/sim/geography';
+import { Rng } from '../../scripts/sim/rng';
+import { AGREEMENT_SCENARIO, minute, type Scenario } from '../../scripts/sim/scenario';
+import { SimRedis } from '../../scripts/sim/sim-redis';
+import { simulate, startOf } from '../../scripts/sim/simulate';
+import { VirtualTime } from '../../scripts/sim/virtual-time';
+
+/** Two locations, no latency, isolates that never die, a boundary attack 1 s into a 2 s run. */
+const small = (isolatesPerLocation: number): Scenario => ({
+  ...AGREEMENT_SCENARIO,
+  name: 'isolates',
+  durationMs: 2_000,
+  startOffsetMs: 59_000,
+  locations: 2,
+  isolatesPerLocation,
+  identities: 4,
+  backgroundRps: 5,
+  bursts: 0,
+  attacker: { windows: [minute(20)], spreadMs: 200 },
+});
+
+describe('isolates per location', () => {
+  for (const n of [1, 3]) {
+    it(`serves the boundary attacker from ${n} isolate(s) per location`, async () => {
+      const { row } = await simulate(small(n), 'fast');
+      // 40 attacker requests per location over n slots: every slot is met, none is replaced.
+      expect(row.attacker?.requests).toBe(80);
+      expect(row.attacker?.isolates).toBe(2 * n);
+      // The stated bound scales with them: 2 units (limit 20 / 8) per isolate.
+      expect(row.attacker?.statedBoundOverLimit).toBe(2 * n * 2);
+    });
+  }
+
+  it('gives one location exactly that many distinct isolates', () => {
+    for (const n of [1, 3, 5]) {
+      const scenario = small(n);
+      const vt = new VirtualTime(startOf(scenario));
+      const rng = new Rng(7);
+      const fleet = new Fleet({
+        scenario,
+        vt,
+        geo: new Geography(scenario.locations, scenario.rtt, vt, rng.fork()),
+        redis: new SimRedis(vt),
+        rng,
+      });
+      const seen = new Set(Array.from({ length: 200 }, () => fleet.isolateAt(1)));
+      expect(seen.size).toBe(n);
+      expect([...seen].every((iso) => iso.location === 1)).toBe(true);
+    }
+  });
+});
