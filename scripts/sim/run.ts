@@ -175,13 +175,14 @@ async function main(): Promise<void> {
   console.log('\nAdded latency, ms (decision time minus arrival at the isolate)');
   console.log(
     table(
-      ['consistency', 'requests', 'p50', 'p99', 'p99.9', ...tiers.map((t) => `${t} p99`)],
+      ['consistency', 'requests', 'p50', 'p99', 'p99.9', '> 1 ms', ...tiers.map((t) => `${t} p99`)],
       rows.map((r) => [
         r.consistency,
         String(r.requests),
         f(r.overheadMs.p50),
         f(r.overheadMs.p99),
         f(r.overheadMs.p999),
+        `${f(r.overheadMs.over1msPct, 3)}%`,
         ...tiers.map((t) => f(r.perTier[t]?.overheadMs.p99 ?? Number.NaN)),
       ]),
     ),

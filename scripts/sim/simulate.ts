@@ -30,6 +30,11 @@ export interface Percentiles {
   readonly p50: number;
   readonly p99: number;
   readonly p999: number;
+  /**
+   * Share of requests (%) that waited more than 1 ms: the p99 goal (<= 1 ms) lets at most 1%
+   * wait, so 1 minus this is what any change that makes more requests wait may still spend.
+   */
+  readonly over1msPct: number;
 }
 
 /** One row of the simulation's output. */
@@ -105,11 +110,15 @@ export interface TracedDecision {
   readonly remaining: readonly number[];
 }
 
-function percentiles(values: Float64Array): Percentiles {
+/** Latency percentiles of `values` (ms) and the share above 1 ms. */
+export function percentiles(values: Float64Array): Percentiles {
   const sorted = values.slice().sort();
   const at = (q: number) =>
     sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) : 0;
-  return { p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+  let over = 0;
+  for (const v of values) if (v > 1) over++;
+  const over1msPct = values.length ? (100 * over) / values.length : 0;
+  return { p50: at(0.5), p99: at(0.99), p999: at(0.999), over1msPct };
 }
 
 /** Epoch ms the run starts at: a minute boundary plus the scenario's offset. */
