@@ -189,7 +189,24 @@ interface Entry {
   failing: boolean;
   /** The identity had another entry here when this one was made: no first-contact optimism. */
   readonly sibling: boolean;
+  /** Its windows as `windowId` names them: what it shares with the identity's other entries. */
+  readonly windowIds: readonly string[];
 }
+
+/** Most window sets of one identity whose entries are found together (see `siblings`). */
+const MAX_WINDOW_SETS = 16;
+
+/** A window's name within an identity: its entries share the window's units at the object. */
+const windowId = (w: { readonly id: string; readonly limit: number; readonly windowMs: number }) =>
+  `${w.id}:${w.limit}:${w.windowMs}`;
+
+/**
+ * Units an entry holds that its last answer counts as used: the lease in use, the one it
+ * replaced, those the ask in flight gives back; less units taken optimistically since that
+ * answer, which it did not count.
+ */
+const heldUnits = (entry: Entry): number =>
+  (entry.current?.units ?? 0) + (entry.retired?.units ?? 0) + entry.returning - entry.optimistic;
 
 /** A leaser that calls the identity's Durable Object, given up after `budgetMs`. */
 export function durableObjectLeaser(
@@ -241,44 +258,71 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   // at most OPTIMISM_MAX_UNITS, is lost with it.
   const entries = new BoundedMap<string, Entry>(options.maxKeys ?? MAX_LEASE_KEYS);
   const flights = new Set<Promise<Renewal>>();
-  // Identities with an entry here, whatever their window set (bounded like the entries).
-  const identities = new BoundedMap<string, true>(options.maxKeys ?? MAX_LEASE_KEYS);
+  // The keys of each identity's entries here, one per window set (bounded like the entries).
+  const identities = new BoundedMap<string, string[]>(options.maxKeys ?? MAX_LEASE_KEYS);
   // Leases by the end of their usable span, so that units an isolate will not use come back
   // whatever identity its next request is for (bounded: a lease dropped is not returned early).
   const expiring = new ExpiryQueue<Expiring>();
 
-  const keyOf = (r: CheckRequest) =>
-    `${r.identity}|${r.windows.map((w) => `${w.id}:${w.limit}:${w.windowMs}`).join(',')}`;
+  const keyOf = (r: CheckRequest) => `${r.identity}|${r.windows.map(windowId).join(',')}`;
+
+  /** The identity's entries here, one per window set (those the bound has not dropped). */
+  const siblings = (identity: string): Entry[] => {
+    const found: Entry[] = [];
+    for (const key of identities.get(identity) ?? []) {
+      const entry = entries.get(key);
+      if (entry) found.push(entry);
+    }
+    return found;
+  };
 
   /**
    * An allowed request's windows as this isolate's callers see them: what the object last said
    * is left for everybody, less what this isolate took since. The answer counts every unit leased
-   * here as taken, so the units still unused (the lease in use, the one it replaced, those the ask
-   * in flight gives back) go back in; units taken optimistically that it did not count come out.
-   * So sequential requests here see it go down by one each (the lease in use alone would skip
-   * what the replaced one left unused, then repeat once that came back).
+   * here as taken, so the units still unused (`heldUnits`) go back in. A window two window sets
+   * share (a tier window under a plain route and under an endpoint rule) is leased to both
+   * entries: it shows the freshest answer any of them had for it plus what all of them hold.
+   * So sequential requests here see each window go down by one (the lease in use alone would
+   * skip what the replaced one left unused, then repeat once that came back; one entry alone
+   * would jump between the two entries' answers).
    */
-  const shown = (entry: Entry, answer: CheckOutcome, now: number): CheckOutcome => {
-    const held =
-      (entry.current?.units ?? 0) +
-      (entry.retired?.units ?? 0) +
-      entry.returning -
-      entry.optimistic;
+  const shown = (
+    entry: Entry,
+    answer: CheckOutcome,
+    now: number,
+    identity: string,
+  ): CheckOutcome => {
+    const others = (
+      entry.sibling || (identities.get(identity)?.length ?? 0) > 1 ? siblings(identity) : []
+    ).filter((other) => other !== entry);
     return {
       allowed: true,
       now,
-      windows: answer.windows.map((w) => ({
-        ...w,
-        remaining: Math.max(0, Math.min(w.limit, w.remaining + held)),
-      })),
+      windows: answer.windows.map((w) => {
+        let left = w.remaining;
+        let at = entry.answer?.at ?? Number.NEGATIVE_INFINITY;
+        let held = heldUnits(entry);
+        const id = windowId(w);
+        for (const other of others) {
+          if (!other.windowIds.includes(id)) continue;
+          held += heldUnits(other);
+          const theirs = other.answer;
+          const same = theirs?.outcome.windows.find((x) => windowId(x) === id);
+          if (theirs && same && theirs.at > at) {
+            at = theirs.at;
+            left = same.remaining;
+          }
+        }
+        return { ...w, remaining: Math.max(0, Math.min(w.limit, left + held)) };
+      }),
     };
   };
 
-  const fromLease = (entry: Entry, lease: Lease, now: number): CheckOutcome => {
+  const fromLease = (entry: Entry, lease: Lease, now: number, identity: string): CheckOutcome => {
     lease.units--;
     lease.used++;
     lease.lastUseAt = now;
-    return shown(entry, entry.answer?.outcome ?? lease.outcome, now);
+    return shown(entry, entry.answer?.outcome ?? lease.outcome, now, identity);
   };
 
   const usable = (lease: Lease | undefined, now: number): lease is Lease =>
@@ -442,7 +486,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.optimistic++;
     entry.debt++;
     notePath(request, fresh ? 'fresh-answer' : 'stale-answer');
-    return shown(entry, answer.outcome, now);
+    return shown(entry, answer.outcome, now, request.identity);
   };
 
   // A refusal counts units other isolates hold in leases; they come back when those isolates
@@ -464,20 +508,17 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
    * Leases held by other isolates still read as used until those isolates ask again.
    */
   const withHeldUnits = (request: CheckRequest, outcome: CheckOutcome): CheckOutcome => {
-    const prefix = `${request.identity}|`;
-    const held = new Map<string, number>();
-    for (const [key, entry] of entries) {
-      if (!key.startsWith(prefix)) continue;
-      const units = (entry.current?.units ?? 0) + (entry.retired?.units ?? 0) - entry.debt;
-      for (const window of key.slice(prefix.length).split(',')) {
-        held.set(window, (held.get(window) ?? 0) + units);
-      }
-    }
-    if (held.size === 0) return outcome;
+    const family = siblings(request.identity);
+    if (family.length === 0) return outcome;
     return {
       ...outcome,
       windows: outcome.windows.map((w) => {
-        const units = held.get(`${w.id}:${w.limit}:${w.windowMs}`) ?? 0;
+        const id = windowId(w);
+        const units = family
+          .filter((entry) => entry.windowIds.includes(id))
+          // The object answered this read just now: debt in flight may be counted already,
+          // units not sent yet are not, and refunds in flight are still counted.
+          .reduce((sum, e) => sum + (e.current?.units ?? 0) + (e.retired?.units ?? 0) - e.debt, 0);
         if (units === 0) return w;
         const used = Math.max(0, w.used - units);
         return { ...w, used, remaining: Math.max(0, Math.min(w.limit, w.limit - used)) };
@@ -555,10 +596,12 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           debt: 0,
           returning: 0,
           failing: false,
-          sibling: identities.has(request.identity),
+          sibling: siblings(request.identity).length > 0,
+          windowIds: request.windows.map(windowId),
         };
         entries.set(key, entry);
-        identities.set(request.identity, true);
+        const keys = (identities.get(request.identity) ?? []).filter((k) => entries.has(k));
+        identities.set(request.identity, [...keys, key].slice(-MAX_WINDOW_SETS));
       }
       entry.rate = observeRate(entry.rate, entry.seenAt, arrived);
       if (entry.seen < 64) entry.seen++;
@@ -567,7 +610,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const now = clock.now();
         const lease = entry.current;
         if (usable(lease, now)) {
-          const outcome = fromLease(entry, lease, now);
+          const outcome = fromLease(entry, lease, now, request.identity);
           notePath(request, 'lease');
           if (!entry.renewal && belowLowWater(lease, rateOf(entry, now), now, lease.ttlMs)) {
             startRenewal(request, entry, key);

@@ -833,25 +833,47 @@ describe('what X-RateLimit-Remaining shows under fast (one caller, one isolate, 
   function isolate() {
     const clock = manualClock(1_800_000_000_000);
     const composed = composeStore(env as Bindings, readSettings(env as Bindings), clock);
+    /** The decision of one request, its renewal landed. */
+    const one = async (identity: string, windows: PolicyWindow[]) => {
+      const decision = await decide({
+        store: composed.store,
+        identity,
+        policy: { windows, failMode: 'open', consistency: 'fast' },
+        clock,
+      });
+      await composed.settled();
+      clock.advance(1);
+      return decision;
+    };
     const remaining = async (identity: string, windows: PolicyWindow[], n: number) => {
       const shown: string[] = [];
       for (let i = 0; i < n; i++) {
-        const decision = await decide({
-          store: composed.store,
-          identity,
-          policy: { windows, failMode: 'open', consistency: 'fast' },
-          clock,
-        });
-        await composed.settled();
-        clock.advance(1);
+        const decision = await one(identity, windows);
         // A rejection is marked x.
         const header = rateLimitHeaders(decision)['X-RateLimit-Remaining'];
         shown.push(`${decision.outcome === 'allowed' ? '' : 'x'}${header}`);
       }
       return shown;
     };
-    return { remaining };
+    return { remaining, one };
   }
+
+  it('goes down by one per allowed request on a tier window two window sets share (a caller alternating a plain route and an endpoint rule)', async () => {
+    const { one } = isolate();
+    const identity = `c:${uniqueId('shared')}`;
+    const wide: PolicyWindow[] = [
+      ...tier,
+      { id: 'search:minute', limit: 50, windowMs: 60_000, window: '1m' },
+    ];
+    const minuteLeft: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const decision = await one(identity, i % 2 === 0 ? tier : wide);
+      expect(decision.outcome).toBe('allowed');
+      minuteLeft.push(decision.windows.find((w) => w.id === 'minute')?.remaining ?? -1);
+    }
+    // 99 98 98 97 85 96 84 95 ... 51 66 50 65 49 64 48 before: each entry its own answer.
+    expect(minuteLeft).toEqual(Array.from({ length: 30 }, (_, i) => 99 - i));
+  });
 
   it('goes down by one per allowed request on an endpoint rule the isolate met after the tier (no first contact)', async () => {
     const { remaining } = isolate();
