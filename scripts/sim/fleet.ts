@@ -115,10 +115,17 @@ export class Fleet {
     this.settings = hybridSettings(s, { url: 'https://sim.upstash.invalid', token: 'sim' });
   }
 
-  /** A live isolate at `location`, chosen at random; a dead one is replaced by a fresh one. */
-  isolateAt(location: number): Isolate {
+  /**
+   * A live isolate at `location`, chosen at random, or for `caller` always the one in the same
+   * slot (its connection; `Scenario.affinity`); a dead one is replaced by a fresh one.
+   */
+  isolateAt(location: number, caller?: number): Isolate {
     const s = this.o.scenario;
-    const slot = location * s.isolatesPerLocation + this.o.rng.int(s.isolatesPerLocation);
+    const pick =
+      caller === undefined
+        ? this.o.rng.int(s.isolatesPerLocation)
+        : slotHash(caller, location) % s.isolatesPerLocation;
+    const slot = location * s.isolatesPerLocation + pick;
     let iso = this.slots[slot];
     if (!iso || iso.diesAt <= this.o.vt.now) {
       iso = this.startIsolate(location);
@@ -357,4 +364,9 @@ function liveUnits(windows: Map<string, Cells>, now: number): number {
     for (const n of copy.values()) units += n;
   }
   return units;
+}
+
+/** A caller's slot at a location: a fixed, well-spread hash of the two (Knuth's multiplier). */
+function slotHash(caller: number, location: number): number {
+  return (Math.imul(caller + 1, 2_654_435_761) ^ Math.imul(location + 1, 40_503)) >>> 0;
 }

@@ -29,6 +29,8 @@ const args = z.object({
   'lease-wait-ms': z.coerce.number().int().min(1).max(10_000),
   isolates: z.coerce.number().int().min(1).max(1_000),
   'refusal-oracle-ms': z.coerce.number().int().min(0).max(60_000).optional(),
+  'home-share': z.coerce.number().min(0).max(1),
+  affinity: z.boolean(),
   modes: z
     .string()
     .transform((s) => s.split(',').map((m) => m.trim()))
@@ -98,6 +100,10 @@ async function main(): Promise<void> {
       isolates: { type: 'string', default: String(DEFAULT_SCENARIO.isolatesPerLocation) },
       // What-if (off by default): every refusal known to every isolate N ms after it.
       'refusal-oracle-ms': { type: 'string' },
+      // Share of each identity's requests sent from its home location (the rest anywhere).
+      'home-share': { type: 'string', default: String(DEFAULT_SCENARIO.homeShare) },
+      // What-if (off by default): one isolate per caller and location (a keep-alive connection).
+      affinity: { type: 'boolean', default: false },
       // upstash-cache on request: a fourth process on two cores would lengthen every run.
       modes: { type: 'string', default: 'exact,fast,upstash' },
       child: { type: 'boolean', default: false },
@@ -106,7 +112,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --isolates 4 --refusal-oracle-ms 100 --modes exact,fast,upstash,upstash-cache]',
+      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --isolates 4 --home-share 0.8 --affinity --refusal-oracle-ms 100 --modes exact,fast,upstash,upstash-cache]',
     );
     return;
   }
@@ -125,6 +131,8 @@ async function main(): Promise<void> {
     'lease-wait-ms': leaseWaitMs,
     isolates,
     'refusal-oracle-ms': refusalOracleMs,
+    'home-share': homeShare,
+    affinity,
   } = parsed.data;
   const scenario = {
     ...DEFAULT_SCENARIO,
@@ -133,6 +141,8 @@ async function main(): Promise<void> {
     storeBudgetMs: budgetMs,
     leaseWaitMs,
     isolatesPerLocation: isolates,
+    homeShare,
+    ...(affinity ? { affinity } : {}),
     ...(refusalOracleMs === undefined ? {} : { refusalOracleMs }),
   };
   const started = performance.now();
@@ -144,7 +154,9 @@ async function main(): Promise<void> {
       `RTT lognormal median ${scenario.rtt.medianMs} ms, p99 ${scenario.rtt.p99Ms} ms; ` +
       `Redis ${scenario.redisIncidents.map((i) => `${i.kind} ${i.from / 1000}-${i.to / 1000} s`).join(', ')}; ` +
       `STORE_BUDGET_MS ${scenario.storeBudgetMs}, LEASE_WAIT_MS ${scenario.leaseWaitMs}; ` +
-      `${scenario.isolatesPerLocation} isolates per location; ` +
+      `${scenario.isolatesPerLocation} isolates per location` +
+      (affinity ? ' (one per caller: affinity, what-if)' : '') +
+      `; ${homeShare * 100}% of each identity's requests from its home location; ` +
       (refusalOracleMs === undefined ? '' : `refusal oracle ${refusalOracleMs} ms (what-if); `) +
       `cores ${cpus().length}`,
   );
@@ -161,7 +173,22 @@ async function main(): Promise<void> {
   const children = await Promise.all(
     modes.map((mode) => {
       process.stderr.write(`  simulating ${mode}...\n`);
-      return runChild(mode, seed, duration, budgetMs, leaseWaitMs, isolates, refusalOracleMs);
+      return runChild(mode, [
+        '--seed',
+        String(seed),
+        '--duration',
+        String(duration),
+        '--budget-ms',
+        String(budgetMs),
+        '--lease-wait-ms',
+        String(leaseWaitMs),
+        '--isolates',
+        String(isolates),
+        '--home-share',
+        String(homeShare),
+        ...(affinity ? ['--affinity'] : []),
+        ...(refusalOracleMs === undefined ? [] : ['--refusal-oracle-ms', String(refusalOracleMs)]),
+      ]);
     }),
   );
   const rows: SimRow[] = children.map((c) => c.row);
@@ -321,37 +348,12 @@ const childReply = z.object({
   cpuMs: z.number(),
 });
 
-/** Runs one mode in a child process (this script with `--child`) and reads its row. */
-function runChild(
-  mode: Limiter,
-  seed: number,
-  duration: number,
-  budgetMs: number,
-  leaseWaitMs: number,
-  isolates: number,
-  refusalOracleMs: number | undefined,
-): Promise<z.infer<typeof childReply>> {
+/** Runs one mode in a child process (this script with `--child` and `options`) and reads its row. */
+function runChild(mode: Limiter, options: readonly string[]): Promise<z.infer<typeof childReply>> {
   return new Promise((resolveRow, reject) => {
     const child = spawn(
       process.execPath,
-      [
-        ...process.execArgv,
-        fileURLToPath(import.meta.url),
-        '--child',
-        '--modes',
-        mode,
-        '--seed',
-        String(seed),
-        '--duration',
-        String(duration),
-        '--budget-ms',
-        String(budgetMs),
-        '--lease-wait-ms',
-        String(leaseWaitMs),
-        '--isolates',
-        String(isolates),
-        ...(refusalOracleMs === undefined ? [] : ['--refusal-oracle-ms', String(refusalOracleMs)]),
-      ],
+      [...process.execArgv, fileURLToPath(import.meta.url), '--child', '--modes', mode, ...options],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';

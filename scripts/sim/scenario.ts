@@ -42,6 +42,12 @@ export interface Scenario {
   readonly backgroundRps: number;
   /** Share of an identity's requests sent from its home location. */
   readonly homeShare: number;
+  /**
+   * What-if, off unless set (`--affinity`): every caller but the big customer sends all its
+   * requests at one location to one isolate there (one keep-alive connection per caller and
+   * location, as HTTP clients keep one), instead of to any of the location's isolates at random.
+   */
+  readonly affinity?: boolean;
   /** Bursts: `limit` requests of the identity's first window in 1/20 of that window. */
   readonly bursts: number;
   /** The big enterprise customer, spread over every location. */

@@ -221,7 +221,10 @@ export async function simulate(
       void upstash.decide(who, location).then((d) => settle({ ...d, windows: [] }));
       return;
     }
-    const iso = fleet.isolateAt(location);
+    const iso = fleet.isolateAt(
+      location,
+      scenario.affinity && who.tier !== 'big' ? index : undefined,
+    );
     if (who.tier === 'attacker') attackerIsolates.add(iso);
     fleet.readConfig(iso, who.key, who.keyed);
     const policy = {

@@ -1,4 +1,7 @@
-/** `--isolates N` (`Scenario.isolatesPerLocation`): how many isolates serve one identity per location. */
+/**
+ * `--isolates N` (`Scenario.isolatesPerLocation`): how many isolates serve one identity per
+ * location; `--affinity` (`Scenario.affinity`): one of them per caller.
+ */
 import { describe, expect, it } from 'vitest';
 import { Fleet } from '../../scripts/sim/fleet';
 import { Geography } from '../../scripts/sim/geography';
@@ -33,6 +36,32 @@ describe('isolates per location', () => {
       expect(row.attacker?.statedBoundOverLimit).toBe(2 * n * 2);
     });
   }
+
+  it('serves a caller from one isolate per location with affinity (--affinity), whatever the slots', async () => {
+    const { row } = await simulate({ ...small(3), affinity: true }, 'fast');
+    expect(row.attacker?.requests).toBe(80);
+    // One connection per location: 2 isolates, not 6.
+    expect(row.attacker?.isolates).toBe(2);
+  });
+
+  it('gives one caller the same slot at a location, and spreads callers over every slot', () => {
+    const scenario = small(4);
+    const vt = new VirtualTime(startOf(scenario));
+    const rng = new Rng(7);
+    const fleet = new Fleet({
+      scenario,
+      vt,
+      geo: new Geography(scenario.locations, scenario.rtt, vt, rng.fork()),
+      redis: new SimRedis(vt),
+      rng,
+    });
+    for (let caller = 0; caller < 50; caller++) {
+      const seen = new Set(Array.from({ length: 20 }, () => fleet.isolateAt(1, caller)));
+      expect(seen.size).toBe(1);
+    }
+    const slots = new Set(Array.from({ length: 50 }, (_, caller) => fleet.isolateAt(1, caller)));
+    expect(slots.size).toBe(4);
+  });
 
   it('gives one location exactly that many distinct isolates', () => {
     for (const n of [1, 3, 5]) {
