@@ -17,6 +17,32 @@ export interface Judgement {
   readonly during: { readonly decisions: number; readonly wrong: number };
   /** Wrong decisions by the cause each was added with (`causes.ts`); empty without causes. */
   readonly byCause: ReadonlyMap<string, CauseCount>;
+  /** Requests allowed, and what an exact sliding log deciding the same arrivals alone allows. */
+  readonly allowed: number;
+  readonly exactAllowed: number;
+}
+
+/** An exact sliding log of allowed instants for one window, oldest first (a ring). */
+class WindowLog {
+  private times: number[] = [];
+  private head = 0;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Instants in `(t - windowMs, t]`; instants given in time order. */
+  countAt(t: number): number {
+    while (this.head < this.times.length && (this.times[this.head] ?? 0) <= t - this.windowMs)
+      this.head++;
+    if (this.head > 4096 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return this.times.length - this.head;
+  }
+
+  record(t: number): void {
+    this.times.push(t);
+  }
 }
 
 /** Wrong decisions of one cause. */
@@ -51,8 +77,11 @@ export class DecisionLog {
 
   judge(during: (t: number) => boolean = () => false, lossWithin?: LossWithin): Judgement {
     const order = this.at.map((_, i) => i).sort((a, b) => (this.at[a] ?? 0) - (this.at[b] ?? 0));
-    // One ring of allowed instants per window, oldest first.
-    const logs = this.windows.map(() => ({ times: [] as number[], head: 0 }));
+    // The limiter's own history, one log per window; and an exact limiter's on the same arrivals.
+    const logs = this.windows.map((w) => new WindowLog(w.windowMs));
+    const exact = this.windows.map((w) => new WindowLog(w.windowMs));
+    let allowed = 0;
+    let exactAllowed = 0;
     let overshoot = 0;
     let falseRejections = 0;
     let maxOverLimit = 0;
@@ -75,23 +104,22 @@ export class DecisionLog {
       let over = 0;
       let room = true;
       let afterLoss = false;
+      let exactRoom = true;
       this.windows.forEach((w, k) => {
-        const log = logs[k];
-        if (!log) return;
-        while (log.head < log.times.length && (log.times[log.head] ?? 0) <= t - w.windowMs)
-          log.head++;
-        const count = log.times.length - log.head;
+        const count = logs[k]?.countAt(t) ?? 0;
         if (count + 1 > w.limit) {
           room = false;
           over = Math.max(over, count + 1 - w.limit);
           if (lossWithin?.(t, w.windowMs)) afterLoss = true;
         }
-        if (log.head > 4096 && log.head * 2 > log.times.length) {
-          log.times = log.times.slice(log.head);
-          log.head = 0;
-        }
+        if ((exact[k]?.countAt(t) ?? 0) + 1 > w.limit) exactRoom = false;
       });
+      if (exactRoom) {
+        exactAllowed++;
+        for (const log of exact) log.record(t);
+      }
       if (this.allowed[i]) {
+        allowed++;
         if (!room) {
           overshoot++;
           if (phase) wrongInside++;
@@ -100,7 +128,7 @@ export class DecisionLog {
           count.overshoot++;
           if (afterLoss) count.overshootAfterLoss++;
         }
-        for (const log of logs) log.times.push(t);
+        for (const log of logs) log.record(t);
       } else if (room) {
         falseRejections++;
         if (phase) wrongInside++;
@@ -114,6 +142,8 @@ export class DecisionLog {
       maxOverLimit,
       during: { decisions: inside, wrong: wrongInside },
       byCause,
+      allowed,
+      exactAllowed,
     };
   }
 }

@@ -243,6 +243,15 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  console.log(
+    '\nAllowed per identity against an exact limiter deciding the same arrivals alone (share of requests)',
+  );
+  console.log(
+    table(
+      ['consistency', 'fewer (quota not served)', 'more (beyond it)'],
+      rows.map((r) => [r.consistency, `${f(r.quota.shortPct, 4)}%`, `${f(r.quota.extraPct, 4)}%`]),
+    ),
+  );
   console.log('\nWrong decisions by tier (overshoot + false rejections, requests)');
   console.log(
     table(

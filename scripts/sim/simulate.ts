@@ -55,6 +55,13 @@ export interface SimRow {
   readonly failedOpenPct: number;
   readonly rejectedPct: number;
   /**
+   * Per identity, requests allowed against what an exact sliding log deciding the same arrivals
+   * alone allows, summed over identities as a share of all requests: `shortPct` where it allowed
+   * fewer (quota a caller did not get), `extraPct` where more. A false rejection whose unit went
+   * to the same caller's next request (a unit leased to another isolate) is in neither.
+   */
+  readonly quota: { readonly shortPct: number; readonly extraPct: number };
+  /**
    * The boundary attacker: the most it got beyond its limit in any window, and the stated bound
    * of `fast` for it (`optimismBoundPerIsolate` units per isolate that served it; 0 for the other
    * limiters, which state none).
@@ -331,6 +338,10 @@ export async function simulate(
     wrongPct: pct(overshoot + falseRejections),
     failedOpenPct: pct(failedOpen),
     rejectedPct: pct(rejected),
+    quota: {
+      shortPct: pct(sum((j) => Math.max(0, j.exactAllowed - j.allowed))),
+      extraPct: pct(sum((j) => Math.max(0, j.allowed - j.exactAllowed))),
+    },
     attacker: attacker
       ? {
           maxOverLimit: attacker.maxOverLimit,
