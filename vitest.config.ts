@@ -20,6 +20,9 @@ export default defineConfig({
                 // Most tests assert exact counts request by request; the default (`fast`) has its
                 // own tests (testWorker({ CONSISTENCY: 'fast' }), test/store/lease-store.test.ts).
                 CONSISTENCY: 'exact',
+                // testWorker waits for waitUntil, where this timer waits out a lease's ttl; its
+                // own tests turn it on (test/store/return-timer.test.ts).
+                LEASE_RETURN_TIMER: 'false',
                 ORIGIN_URL: 'demo',
                 SEED_DEMO: 'true',
               },

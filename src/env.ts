@@ -28,6 +28,12 @@ export interface Secrets {
    * the identity's object, ms; default 250 (about a p99 round trip between locations).
    */
   LEASE_WAIT_MS?: string;
+  /**
+   * `false` turns off the timer that gives back units an isolate leased and left unused when no
+   * next request would (`store/return-timer.ts`); default `true`. The test suite turns it off:
+   * its helper waits for `waitUntil`, where the timer lives.
+   */
+  LEASE_RETURN_TIMER?: string;
   /** `true`: one `decision` log line per proxied request (`npm run dev` sets it). */
   LOG_DECISIONS?: string;
   CONFIG_TTL_MS?: string;
@@ -74,6 +80,7 @@ const settingsSchema = z.object({
   STORE_BUDGET_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   CONSISTENCY: z.enum(['exact', 'fast']).default(DEFAULT_CONSISTENCY),
   LEASE_WAIT_MS: z.coerce.number().int().min(1).max(10_000).default(250),
+  LEASE_RETURN_TIMER: z.enum(['true', 'false']).default('true'),
   CONFIG_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   // A share of the limit (0.8) or a percentage (80).
   ALERT_THRESHOLD: z.coerce.number().gt(0).max(100).default(0.8),
@@ -113,6 +120,8 @@ export interface Settings {
   readonly consistency: 'exact' | 'fast';
   /** Longest a `fast` request waits for a lease or an answer (`LEASE_WAIT_MS`). */
   readonly leaseWaitMs: number;
+  /** Whether a quiet isolate returns unused lease units from a timer (`LEASE_RETURN_TIMER`). */
+  readonly leaseReturnTimer: boolean;
   readonly configTtlMs: number;
   /** Share of a limit (0..1] at which a customer is alerted as approaching it; default 0.8. */
   readonly alertThreshold: number;
@@ -180,6 +189,7 @@ export function readSettings(env: Bindings): Settings {
     storeBudgetMs: v.STORE_BUDGET_MS,
     consistency: v.CONSISTENCY,
     leaseWaitMs: v.LEASE_WAIT_MS,
+    leaseReturnTimer: v.LEASE_RETURN_TIMER === 'true',
     configTtlMs: v.CONFIG_TTL_MS,
     alertThreshold: v.ALERT_THRESHOLD > 1 ? v.ALERT_THRESHOLD / 100 : v.ALERT_THRESHOLD,
     breaker: { failures: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },

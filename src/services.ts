@@ -23,7 +23,12 @@ export interface Services {
   /** Breaker state and Redis command counts of the counter store. */
   readonly storeHealth: Pick<
     ComposedStore,
-    'breaker' | 'redisCommands' | 'takeBreakerChanges' | 'pending' | 'renewalsInFlight'
+    | 'breaker'
+    | 'redisCommands'
+    | 'takeBreakerChanges'
+    | 'pending'
+    | 'renewalsInFlight'
+    | 'armReturns'
   > & {
     readonly store: { hits(): number };
   };

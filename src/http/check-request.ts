@@ -4,6 +4,7 @@
  * request decided either way gets the same outcome, headers and body.
  */
 
+import { sleep } from '../deadline';
 import { type Caller, identify } from '../identity/identify';
 import type { ReleaseRequest } from '../limiter/contract';
 import { type Decision, decide, type Outcome } from '../limiter/decide';
@@ -288,6 +289,9 @@ export function decisionReporter(
     // runtime may cancel it with the request, and the lease (and its debt) would be lost.
     // None in flight (most requests): nothing to wait for, so nothing is registered.
     if (services.storeHealth.renewalsInFlight() > 0) waitUntil(services.storeHealth.pending());
+    // Units leased here and left unused go back even if no request follows (one timer).
+    const returns = services.storeHealth.armReturns(sleep);
+    if (returns) waitUntil(returns);
     // Breaker transitions happen inside store calls, which have no execution context of their
     // own; the request that saw them reports them.
     for (const change of services.storeHealth.takeBreakerChanges()) {

@@ -11,6 +11,7 @@ import { durableObjectLeaser, type LeaseOptions, withLeases } from './lease-stor
 import { createMemoryStore } from './memory-store';
 import { createRedisClient } from './redis-client';
 import { createRedisStore } from './redis-store';
+import { returnTimer, type Wait } from './return-timer';
 import { withTimeBudget } from './time-budget';
 
 /** The assembled store and the health figures it exposes. */
@@ -30,6 +31,12 @@ export interface ComposedStore {
   pending(): Promise<void>;
   /** `fast` lease renewals in flight in this isolate. */
   renewalsInFlight(): number;
+  /**
+   * Arms this isolate's timer that gives back leased units left unused if no request comes to
+   * (`return-timer.ts`): its work, for the request's `waitUntil`, or `undefined` when it is armed
+   * already, nothing is due, or `LEASE_RETURN_TIMER` is off.
+   */
+  armReturns(wait: Wait): Promise<void> | undefined;
 }
 
 /**
@@ -117,6 +124,8 @@ export function composeStore(
         ...leaseHints,
       })
     : undefined;
+  const armReturns =
+    leases && settings.leaseReturnTimer ? returnTimer(leases, clock) : () => undefined;
   return {
     store: withBlockedCache(leases ?? breaker, clock),
     breaker: () => breaker.state(),
@@ -129,5 +138,6 @@ export function composeStore(
     settled: () => leases?.settled() ?? Promise.resolve(),
     pending: () => leases?.pending() ?? Promise.resolve(),
     renewalsInFlight: () => leases?.renewalsInFlight() ?? 0,
+    armReturns,
   };
 }

@@ -54,8 +54,9 @@
  * contact, optimism takes no more than every window's room, projected at its fill rate, holds.
  * What `fast` gives up besides: units leased but unused stay counted until the next ask returns
  * them: this identity's next renewal, or, once the lease's span ended, the isolate's next request
- * for any identity (a return); if the isolate gets no request or goes away, until they leave the
- * window. So near the limit it can still reject early, for about a (shorter) ttl.
+ * for any identity (a return), or the isolate's return timer if none comes (`return-timer.ts`);
+ * if the isolate goes away, until they leave the window. So near the limit it can still reject
+ * early, for about a (shorter) ttl.
  */
 import type { Clock } from '../clock';
 import { BoundedMap } from '../limiter/bounded-map';
@@ -129,6 +130,17 @@ export interface LeaseStore extends CounterStore {
   pending(): Promise<void>;
   /** Renewals in flight (returns of expired leases included). */
   renewalsInFlight(): number;
+  /**
+   * When the earliest lease that may have units to give back ends its span (`undefined`: none
+   * queued). An isolate that gets no request by then calls {@link returnDue} from a timer
+   * (`return-timer.ts`); else those units stay counted until they leave the window.
+   */
+  nextReturnAt(): number | undefined;
+  /**
+   * Gives back what a request would (up to `MAX_RETURNS_PER_REQUEST` leases past their span,
+   * whatever identity): flights like any renewal. Returns the asks started.
+   */
+  returnDue(): number;
 }
 
 /** Default bound of the lease maps. */
@@ -535,11 +547,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
    * (the ask takes them off the entry). The request's own entry is left to the request, which
    * settles it with its own ask.
    */
-  const returnStranded = (request: CheckRequest): void => {
+  const returnStranded = (request?: CheckRequest): number => {
     const now = clock.now();
-    if ((expiring.nextDueAt() ?? Number.POSITIVE_INFINITY) > now) return;
-    const own = keyOf(request);
-    expiring.takeDue(now, MAX_RETURNS_PER_REQUEST, (item) => {
+    if ((expiring.nextDueAt() ?? Number.POSITIVE_INFINITY) > now) return 0;
+    const own = request ? keyOf(request) : undefined;
+    return expiring.takeDue(now, MAX_RETURNS_PER_REQUEST, (item) => {
       const entry = entries.get(item.key);
       // Dropped from the bound, settled already, or in use: the next renewal settles the rest.
       if (!entry || item.key === own || entry.renewal || entry.failing) return false;
@@ -549,7 +561,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       const pinned = item.request.now === undefined ? item.request : { ...item.request, now };
       startRenewal(pinned, entry, item.key, 0);
       return true;
-    });
+    }).length;
   };
 
   const release = store.release?.bind(store);
@@ -564,6 +576,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       await Promise.all([...flights]);
     },
     renewalsInFlight: () => flights.size,
+    nextReturnAt: () => expiring.nextDueAt(),
+    returnDue: () => returnStranded(),
     async check(request: CheckRequest): Promise<CheckOutcome> {
       returnStranded(request);
       // A read (never marked fast: it decides nothing) shows what this isolate holds as unused.
