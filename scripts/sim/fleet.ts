@@ -134,6 +134,18 @@ export class Fleet {
     return iso;
   }
 
+  /**
+   * After a decision, arms `iso`'s return timer as the worker's request does from its
+   * `waitUntil` (`store/return-timer.ts`); in an isolate that died while it waited, it never
+   * fires (its units stay stranded, as in a killed isolate).
+   */
+  armReturns(iso: Isolate): void {
+    void iso.composed.armReturns(async (ms) => {
+      await this.o.vt.sleep(ms);
+      if (iso.diesAt <= this.o.vt.now) await new Promise<never>(() => {});
+    });
+  }
+
   /** KV reads an isolate makes for one request: the key and customer records, the policy. */
   readConfig(iso: Isolate, identity: string, keyed: boolean): void {
     const now = this.o.vt.now;

@@ -27,6 +27,7 @@ const args = z.object({
   duration: z.coerce.number().positive().max(3600),
   'budget-ms': z.coerce.number().int().min(1).max(10_000),
   'lease-wait-ms': z.coerce.number().int().min(1).max(10_000),
+  'return-timer': z.enum(['on', 'off']),
   isolates: z.coerce.number().int().min(1).max(1_000),
   'refusal-oracle-ms': z.coerce.number().int().min(0).max(60_000).optional(),
   'home-share': z.coerce.number().min(0).max(1),
@@ -96,6 +97,8 @@ async function main(): Promise<void> {
       // STORE_BUDGET_MS of the simulated deployment (the worker's default unless told).
       'budget-ms': { type: 'string', default: String(DEFAULT_SCENARIO.storeBudgetMs) },
       'lease-wait-ms': { type: 'string', default: String(DEFAULT_SCENARIO.leaseWaitMs) },
+      // LEASE_RETURN_TIMER of the simulated deployment (on, the worker's default).
+      'return-timer': { type: 'string', default: DEFAULT_SCENARIO.returnTimer ? 'on' : 'off' },
       // Isolate slots per location: production runs many more than the default's 4.
       isolates: { type: 'string', default: String(DEFAULT_SCENARIO.isolatesPerLocation) },
       // What-if (off by default): every refusal known to every isolate N ms after it.
@@ -112,7 +115,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --isolates 4 --home-share 0.8 --affinity --refusal-oracle-ms 100 --modes exact,fast,upstash,upstash-cache]',
+      'Usage: npm run sim [-- --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --return-timer on --isolates 4 --home-share 0.8 --affinity --refusal-oracle-ms 100 --modes exact,fast,upstash,upstash-cache]',
     );
     return;
   }
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
     modes,
     'budget-ms': budgetMs,
     'lease-wait-ms': leaseWaitMs,
+    'return-timer': returnTimer,
     isolates,
     'refusal-oracle-ms': refusalOracleMs,
     'home-share': homeShare,
@@ -140,6 +144,7 @@ async function main(): Promise<void> {
     durationMs: duration * 1000,
     storeBudgetMs: budgetMs,
     leaseWaitMs,
+    returnTimer: returnTimer === 'on',
     isolatesPerLocation: isolates,
     homeShare,
     ...(affinity ? { affinity } : {}),
@@ -153,7 +158,8 @@ async function main(): Promise<void> {
       `big customer ${scenario.bigCustomer?.rps ?? 0} req/s, boundary attacker everywhere; ` +
       `RTT lognormal median ${scenario.rtt.medianMs} ms, p99 ${scenario.rtt.p99Ms} ms; ` +
       `Redis ${scenario.redisIncidents.map((i) => `${i.kind} ${i.from / 1000}-${i.to / 1000} s`).join(', ')}; ` +
-      `STORE_BUDGET_MS ${scenario.storeBudgetMs}, LEASE_WAIT_MS ${scenario.leaseWaitMs}; ` +
+      `STORE_BUDGET_MS ${scenario.storeBudgetMs}, LEASE_WAIT_MS ${scenario.leaseWaitMs}, ` +
+      `LEASE_RETURN_TIMER ${scenario.returnTimer}; ` +
       `${scenario.isolatesPerLocation} isolates per location` +
       (affinity ? ' (one per caller: affinity, what-if)' : '') +
       `; ${homeShare * 100}% of each identity's requests from its home location; ` +
@@ -182,6 +188,8 @@ async function main(): Promise<void> {
         String(budgetMs),
         '--lease-wait-ms',
         String(leaseWaitMs),
+        '--return-timer',
+        returnTimer,
         '--isolates',
         String(isolates),
         '--home-share',

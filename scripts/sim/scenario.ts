@@ -59,6 +59,11 @@ export interface Scenario {
   /** `LEASE_WAIT_MS`: how long a `fast` request with nothing to decide from waits. */
   readonly leaseWaitMs: number;
   /**
+   * `LEASE_RETURN_TIMER`: a quiet isolate gives back its unused lease units from a timer armed
+   * after each decision (`store/return-timer.ts`); off with `--return-timer off`.
+   */
+  readonly returnTimer: boolean;
+  /**
    * What-if, off unless set (`--refusal-oracle-ms`): every isolate learns of each refusal an
    * object answers this many ms after it, for a minute, for free, and a first contact for a
    * refused identity waits for its object (`LeaseOptions.refusedElsewhere`). An upper bound on
@@ -123,6 +128,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   attacker: { windows: [minute(100), day(1000)], spreadMs: 200 },
   storeBudgetMs: 50,
   leaseWaitMs: 250,
+  returnTimer: true,
   breaker: { failures: 5, openMs: 5_000 },
   configTtlMs: 10_000,
   quantumMs: 0.05,
@@ -162,5 +168,7 @@ export const AGREEMENT_SCENARIO: Scenario = {
   // budget could be, and a timeout is a failure to compare, not a decision.
   storeBudgetMs: 10_000,
   leaseWaitMs: 10_000,
+  // The suite runs the worker with the timer off (its helper waits for waitUntil).
+  returnTimer: false,
   quantumMs: 0,
 };

@@ -7,7 +7,10 @@ import type { Scenario } from './scenario';
  * budget, breaker and config TTL, every other setting at its default.
  */
 export function hybridSettings(
-  scenario: Pick<Scenario, 'storeBudgetMs' | 'leaseWaitMs' | 'breaker' | 'configTtlMs'>,
+  scenario: Pick<
+    Scenario,
+    'storeBudgetMs' | 'leaseWaitMs' | 'returnTimer' | 'breaker' | 'configTtlMs'
+  >,
   redis: { readonly url: string; readonly token: string },
 ): Settings {
   const vars = {
@@ -18,6 +21,7 @@ export function hybridSettings(
     SEED_DEMO: 'false',
     STORE_BUDGET_MS: String(scenario.storeBudgetMs),
     LEASE_WAIT_MS: String(scenario.leaseWaitMs),
+    LEASE_RETURN_TIMER: String(scenario.returnTimer),
     CONFIG_TTL_MS: String(scenario.configTtlMs),
     BREAKER_FAILURES: String(scenario.breaker.failures),
     BREAKER_OPEN_MS: String(scenario.breaker.openMs),

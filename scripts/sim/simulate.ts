@@ -240,9 +240,10 @@ export async function simulate(
       ...(consistency === 'fast' ? { consistency: 'fast' as const } : {}),
     };
     const tracked = causes.track(iso.store);
-    void decide({ store: tracked.store, identity: who.key, policy, clock }).then((d) =>
-      settle(d, tracked.cause(d.outcome)),
-    );
+    void decide({ store: tracked.store, identity: who.key, policy, clock }).then((d) => {
+      settle(d, tracked.cause(d.outcome));
+      fleet.armReturns(iso);
+    });
   };
 
   scheduleTraffic(scenario, people, vt, start, trafficRng.fork(), arrive);

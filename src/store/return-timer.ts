@@ -9,7 +9,10 @@ import type { Clock } from '../clock';
 import type { LeaseStore } from './lease-store';
 
 /** What the timer needs of the lease store. */
-export type Returns = Pick<LeaseStore, 'nextReturnAt' | 'returnDue' | 'pending'>;
+export type Returns = Pick<
+  LeaseStore,
+  'nextReturnAt' | 'returnDue' | 'pending' | 'renewalsInFlight'
+>;
 
 /** Resolves after `ms` (in the worker a `setTimeout` inside the request's `waitUntil`). */
 export type Wait = (ms: number) => Promise<void>;
@@ -28,9 +31,10 @@ export const MAX_WAIT_MS = 3_000;
 
 /**
  * `arm(wait)`, called by a request after its decision: unless this isolate's timer is armed or
- * no lease ends within `MAX_WAIT_MS`, arms it and returns its work for the request's
- * `waitUntil`: wait for the earliest lease's end (plus the grace), give back what is due, let
- * those asks land, and again for the next lease, at most `MAX_ROUNDS` times. Bounded, so a quiet
+ * neither a lease ending within `MAX_WAIT_MS` nor a renewal in flight is there, arms it and
+ * returns its work for the request's `waitUntil`: let the renewals in flight land (the lease a
+ * request asked for is queued then), wait for the earliest lease's end (plus the grace), give
+ * back what is due, let those asks land, and again for the next lease, at most `MAX_ROUNDS` times. Bounded, so a quiet
  * isolate's `waitUntil` ends within about `MAX_ROUNDS * MAX_WAIT_MS`.
  * @example const arm = returnTimer(leases, clock); const work = arm(sleep); if (work) ctx.waitUntil(work);
  */
@@ -47,17 +51,18 @@ export function returnTimer(
   };
   return (wait) => {
     if (armed) return undefined;
-    const first = delayOf();
-    if (first === undefined) return undefined;
+    // A lease the request asked for is queued only once it lands: a renewal in flight arms too.
+    if (delayOf() === undefined && returns.renewalsInFlight() === 0) return undefined;
     armed = true;
     const run = async (): Promise<void> => {
       try {
-        let delay: number | undefined = first;
-        for (let round = 0; round < MAX_ROUNDS && delay !== undefined; round++) {
+        await returns.pending();
+        for (let round = 0; round < MAX_ROUNDS; round++) {
+          const delay = delayOf();
+          if (delay === undefined) break;
           await wait(delay);
           returns.returnDue();
           await returns.pending();
-          delay = delayOf();
         }
       } finally {
         armed = false;

@@ -67,6 +67,44 @@ describe('returnTimer: a quiet isolate gives back the units it leased and left u
     expect(arm(wait)).toBeUndefined();
   });
 
+  it('arms while the lease a request asked for is still in flight, and waits for it to land', async () => {
+    const clock = manualClock(1_800_000_000_000);
+    // A lease store whose only lease is still on its way: queued (due in 2 s) once it lands.
+    let land = () => {};
+    let due: number | undefined;
+    let inFlight = 1;
+    const landed = new Promise<void>((resolve) => {
+      land = () => {
+        due = clock.now() + 2_000;
+        inFlight = 0;
+        resolve();
+      };
+    });
+    const returned: number[] = [];
+    const arm = returnTimer(
+      {
+        nextReturnAt: () => due,
+        renewalsInFlight: () => inFlight,
+        pending: () => (inFlight > 0 ? landed : Promise.resolve()),
+        returnDue: () => {
+          returned.push(clock.now());
+          due = undefined;
+          return 1;
+        },
+      },
+      clock,
+    );
+    const start = clock.now();
+    const work = arm(async (ms) => {
+      clock.advance(ms);
+    });
+    expect(work).toBeDefined();
+    land();
+    await work;
+    // Given back once, at the lease's end plus the grace.
+    expect(returned).toEqual([start + 2_000 + RETURN_GRACE_MS]);
+  });
+
   /** What the object counts after three requests through one isolate, the timer on or off. */
   const afterThreeRequests = async (timer: 'true' | 'false') => {
     const worker = testWorker({ CONSISTENCY: 'fast', LEASE_RETURN_TIMER: timer });
