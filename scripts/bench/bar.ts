@@ -1,6 +1,7 @@
 /** The bar the bench holds edgelimit to (docs/benchmark.md): each check with its measured number. */
 import { type AccuracyRow, TRACE_NAMES } from './accuracy';
 import type { Case, LatencyCell, ThroughputCell } from './cells';
+import { percentileUnderBound, type SteppedReadings } from './stats';
 import { fmt } from './tables';
 import type { Missing } from './targets';
 
@@ -50,12 +51,8 @@ export function bar(
   const fastServer = worstServerP99(fast);
   const fastServerBlocked = worstServerP99(fastBlocked);
   lines.push({
-    check: 'same, measured inside the worker (Server-Timing)',
-    pass:
-      fastServer === undefined || fastServerBlocked === undefined
-        ? null
-        : fastServer < 1 && fastServerBlocked < 1,
-    value: fast ? `${fmt(fastServer)} / ${fmt(fastServerBlocked)} ms` : 'n/a',
+    check: 'same, measured inside the worker (Server-Timing; p99 < 1 ms on a 1 ms-step clock)',
+    ...serverVerdict([fast, fastBlocked], fastServer, fastServerBlocked),
   });
   const cmds = Math.max(worstCmds(cell(DEFAULT_TARGET, 'allowed', 0)) ?? 0, worstCmds(fast) ?? 0);
   lines.push({
@@ -144,4 +141,39 @@ export function bar(
     value: `${fmt(cmds, 3)} vs ${fmt(bestUpstashCmds, 3)}`,
   });
   return lines;
+}
+
+/**
+ * The in-worker check: workerd's clock moves in 1 ms steps, so a request of 0.06 ms reads 1 ms
+ * when a step falls inside it (6% of requests in a run of 2026-12-03) and a p99 of the readings
+ * says 1.00 whatever the real figure below 2 ms. The check passes when at least 99% of readings
+ * are 0 (certainly under 1 ms), fails when more than 1% read 2 ms or more (certainly over), and
+ * is `null` (cannot tell) in between; the value shows the p99 read, the shares and the mean
+ * reading (an unbiased estimate of the mean). Readings finer than a step are judged as read.
+ */
+function serverVerdict(
+  cells: readonly (LatencyCell | undefined)[],
+  allowedP99: number | undefined,
+  blockedP99: number | undefined,
+): { pass: boolean | null; value: string } {
+  if (allowedP99 === undefined || blockedP99 === undefined || !cells[0]) {
+    return { pass: null, value: 'n/a' };
+  }
+  const readings = cells.flatMap((c) => c?.runs.map((r) => r.serverSteps) ?? []);
+  const read = `p99 read ${fmt(allowedP99)} / ${fmt(blockedP99)} ms`;
+  if (!readings.every((r): r is SteppedReadings => r?.stepped === true)) {
+    return { pass: allowedP99 < 1 && blockedP99 < 1, value: read };
+  }
+  const verdicts = readings.map((r) => percentileUnderBound(r, 99));
+  const pass = verdicts.includes(false) ? false : verdicts.every((v) => v === true) ? true : null;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const worstUnder = Math.min(...readings.map((r) => r.certainlyUnder));
+  const worstOver = Math.max(...readings.map((r) => r.certainlyOver));
+  const mean = Math.max(...readings.map((r) => r.mean));
+  return {
+    pass,
+    value:
+      `${pass === null ? 'cannot tell at a 1 ms step: ' : ''}${read}; ` +
+      `0 ms in >= ${pct(worstUnder)}, >= 2 ms in <= ${pct(worstOver)}, mean <= ${fmt(mean)} ms`,
+  };
 }

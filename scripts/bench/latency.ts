@@ -1,6 +1,18 @@
 /** Latency of limited against bypassed requests through one worker, measured as interleaved pairs. */
 import type { BenchWorker, RequestOptions } from './harness';
-import { type Overhead, overhead, type Summary, summarize } from './stats';
+import {
+  type Overhead,
+  overhead,
+  type SteppedReadings,
+  type Summary,
+  steppedReadings,
+  summarize,
+} from './stats';
+
+/** workerd's clock moves in steps of this many ms (`performance.now()` in the worker). */
+export const WORKERD_CLOCK_STEP_MS = 1;
+/** The in-worker bound the bar judges the Server-Timing readings against, ms. */
+export const SERVER_BOUND_MS = 1;
 
 /** One request the benchmark repeats. */
 export interface RequestSpec extends RequestOptions {
@@ -32,6 +44,11 @@ export interface LatencyResult {
    * limited requests; `undefined` for workers that send no such header (@upstash/ratelimit).
    */
   readonly server?: Summary;
+  /**
+   * The same readings as what a clock moving in {@link WORKERD_CLOCK_STEP_MS} steps can prove
+   * against {@link SERVER_BOUND_MS}: a percentile of whole steps cannot tell 0.06 ms from 1.9.
+   */
+  readonly serverSteps?: SteppedReadings;
   /** How many measured limited requests answered each status. */
   readonly statuses: Readonly<Record<string, number>>;
   readonly elapsedMs: number;
@@ -83,7 +100,12 @@ export async function measureLatency(opts: LatencyOptions): Promise<LatencyResul
     limited: summarize(l),
     bypassed: summarize(b),
     overhead: overhead(l, b),
-    ...(server.length ? { server: summarize(server) } : {}),
+    ...(server.length
+      ? {
+          server: summarize(server),
+          serverSteps: steppedReadings(server, WORKERD_CLOCK_STEP_MS, SERVER_BOUND_MS),
+        }
+      : {}),
     statuses,
     elapsedMs: performance.now() - started,
     truncated: l.length < opts.pairs,

@@ -45,6 +45,54 @@ export function summarize(samples: readonly number[]): Summary {
   };
 }
 
+/**
+ * What readings of a clock that moves in whole steps (workerd's `performance.now()` moves in
+ * 1 ms steps) can prove about the durations they time. A reading `r` (end minus start, a whole
+ * number of steps) means a duration between `r - step` and `r + step`: a 0 reading is certainly
+ * under one step, a reading of two steps certainly over one. The mean of such readings, taken at
+ * random phases of the clock, is an unbiased estimate of the mean duration.
+ */
+export interface SteppedReadings {
+  /** Every reading is a whole number of steps (else the clock is fine enough to read directly). */
+  readonly stepped: boolean;
+  /** Share (0..1) of readings whose duration is certainly below `boundMs` (`r + step <= bound`). */
+  readonly certainlyUnder: number;
+  /** Share (0..1) of readings whose duration is certainly above `boundMs` (`r - step >= bound`). */
+  readonly certainlyOver: number;
+  /** Mean reading, ms. */
+  readonly mean: number;
+}
+
+/**
+ * Reads a series of stepped-clock durations against a bound (see {@link SteppedReadings}).
+ * @example steppedReadings([0, 0, 1, 0], 1, 1) // { stepped: true, certainlyUnder: 0.75, certainlyOver: 0, mean: 0.25 }
+ */
+export function steppedReadings(
+  readings: readonly number[],
+  stepMs: number,
+  boundMs: number,
+): SteppedReadings {
+  const n = Math.max(1, readings.length);
+  const whole = (r: number) => Math.abs(r / stepMs - Math.round(r / stepMs)) < 1e-9;
+  return {
+    stepped: readings.length > 0 && readings.every(whole),
+    certainlyUnder: readings.filter((r) => r + stepMs <= boundMs + 1e-9).length / n,
+    certainlyOver: readings.filter((r) => r - stepMs >= boundMs - 1e-9).length / n,
+    mean: readings.reduce((sum, r) => sum + r, 0) / n,
+  };
+}
+
+/**
+ * Whether stepped readings show the p-th percentile (e.g. 99) of the durations below the bound:
+ * `true` when at least p% are certainly under it, `false` when more than (100 - p)% are
+ * certainly over it, `null` when the clock's step cannot tell.
+ */
+export function percentileUnderBound(readings: SteppedReadings, p: number): boolean | null {
+  if (readings.certainlyUnder >= p / 100) return true;
+  if (readings.certainlyOver > 1 - p / 100) return false;
+  return null;
+}
+
 /** What the limiter adds on top of a bypassed request, in ms. */
 export interface Overhead {
   /** p50 of the limited series minus p50 of the bypassed series. */

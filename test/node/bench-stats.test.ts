@@ -3,8 +3,10 @@ import {
   drift,
   overhead,
   percentile,
+  percentileUnderBound,
   provableOvershoot,
   scoreDecisions,
+  steppedReadings,
   summarize,
 } from '../../scripts/bench/stats';
 
@@ -115,5 +117,45 @@ describe('provableOvershoot', () => {
     // Both certainly inside (0, 1000]: sent after 0, answered by 1000.
     expect(provableOvershoot([1, 500], [10, 600], [true, true], 1, 1000)).toBe(1);
     expect(provableOvershoot([1, 500], [10, 600], [true, false], 1, 1000)).toBe(0);
+  });
+});
+
+describe('steppedReadings and percentileUnderBound (a clock that moves in 1 ms steps)', () => {
+  it('counts a 0 reading as certainly under 1 ms, 2 or more as certainly over, 1 as either', () => {
+    const r = steppedReadings([0, 0, 0, 1, 2, 3, 0, 0, 1, 0], 1, 1);
+    expect(r.stepped).toBe(true);
+    expect(r.certainlyUnder).toBeCloseTo(0.6, 10);
+    expect(r.certainlyOver).toBeCloseTo(0.2, 10);
+    expect(r.mean).toBeCloseTo(0.7, 10);
+  });
+
+  it('tells a fine clock from a stepped one', () => {
+    expect(steppedReadings([0, 0.25, 1], 1, 1).stepped).toBe(false);
+    expect(steppedReadings([], 1, 1).stepped).toBe(false);
+  });
+
+  it('shows a p99 under the bound only when 99% read 0, refutes it when over 1% read 2+', () => {
+    const of = (zeros: number, ones: number, twos: number) =>
+      percentileUnderBound(
+        steppedReadings(
+          [...Array(zeros).fill(0), ...Array(ones).fill(1), ...Array(twos).fill(2)],
+          1,
+          1,
+        ),
+        99,
+      );
+    expect(of(995, 5, 0)).toBe(true);
+    // 6% read one step (the default's cell on 2026-12-03): the step cannot tell.
+    expect(of(940, 60, 0)).toBeNull();
+    expect(of(940, 40, 20)).toBe(false);
+  });
+
+  it('estimates the mean duration without bias from random clock phases', () => {
+    // A 0.06 ms duration starting at 10,000 evenly spread phases of a 1 ms step.
+    const readings = Array.from({ length: 10_000 }, (_, i) => {
+      const start = i / 10_000;
+      return Math.floor(start + 0.06) - Math.floor(start);
+    });
+    expect(steppedReadings(readings, 1, 1).mean).toBeCloseTo(0.06, 6);
   });
 });
