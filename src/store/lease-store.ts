@@ -23,7 +23,8 @@
  * other's lease, and the replaced units would never be returned.
  * A lease lasts `ttl` (`LEASE_TTL_MS`, 2 s), or `NEAR_LIMIT_TTL_MS` (500 ms) when the object's
  * last answer showed a window near its limit (`leaseTtl`): there, units unused must come back
- * soon. Each lease keeps the ttl its ask asked for; its span, refill and settlement go by it.
+ * soon; or 4x `ttl` while every window has `ROOMY_ROOM` left, asked for no more units than a
+ * `ttl` lease, so it is refilled when its units run low. Each lease keeps the ttl its ask asked for; its span, refill and settlement go by it.
  * Returns: every request (for any identity) first sends up to `MAX_RETURNS_PER_REQUEST` (4)
  * 0-unit asks, in the background, for leases whose span ended with units unused
  * (`expiry-queue.ts` holds them by the end of their span) and whose identity nothing here serves
@@ -431,7 +432,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       units:
         units ??
         (entry.answer
-          ? askUnits(rateOf(entry, sentAt), leaseTtlMs, maxUnits)
+          ? // Sized for the base ttl: a longer lease (much room left) is refilled as often as
+            // its units run low, not asked for larger, so what all isolates hold stays the same.
+            askUnits(rateOf(entry, sentAt), Math.min(leaseTtlMs, ttlMs), maxUnits)
           : // Units taken at first contact ride along as debt: asking for them again would
             // strand them here (for a small limit, the whole first lease).
             Math.max(0, firstAsk(request.windows, maxUnits) - debt)),

@@ -14,6 +14,8 @@ import {
   observeRate,
   optimismAllowance,
   optimismBoundPerIsolate,
+  ROOMY_ROOM,
+  ROOMY_TTL_FACTOR,
   refusalHolds,
   staleAllowance,
 } from '../../src/store/lease-rules';
@@ -201,6 +203,21 @@ describe('leaseTtl', () => {
     // Never longer than the ttl configured.
     expect(leaseTtl(answerOf(outcome(100, 90, 1_000), T), 300)).toBe(300);
     expect(leaseTtl(answerOf(outcome(100, 0, 1_000), T), 300)).toBe(300);
+  });
+
+  it(`leases ${ROOMY_TTL_FACTOR}x longer while every window has ${ROOMY_ROOM} units left`, () => {
+    const ttl = (limit: number, used: number) => leaseTtl(answerOf(outcome(limit, used, 1_000), T));
+    expect(ttl(1_500_000, 0)).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
+    expect(ttl(1_500_000, 1_500_000 - ROOMY_ROOM)).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
+    expect(ttl(1_500_000, 1_500_000 - ROOMY_ROOM + 1)).toBe(LEASE_TTL_MS);
+    // Below that room, and for every smaller limit, the ttl configured.
+    expect(ttl(10_000, 0)).toBe(LEASE_TTL_MS);
+    // One window short of the room is enough to keep the ttl.
+    const minute = outcome(1_500_000, 0, 1_000).windows[0];
+    const day = outcome(10_000, 0, 1_000, 86_400_000).windows[0];
+    if (!minute || !day) throw new Error('no window');
+    const both: CheckOutcome = { allowed: true, now: T, windows: [minute, { ...day, id: 'd' }] };
+    expect(leaseTtl(answerOf(both, T))).toBe(LEASE_TTL_MS);
   });
 
   it('looks at every window: one near its limit is enough', () => {

@@ -16,6 +16,8 @@ import {
   NEAR_LIMIT_TTL_MS,
   OPTIMISM_MAX_UNITS,
   optimismBoundPerIsolate,
+  ROOMY_ROOM,
+  ROOMY_TTL_FACTOR,
 } from '../../src/store/lease-rules';
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
 import { testWorker } from '../support/app';
@@ -307,11 +309,42 @@ describe('withLeases refilled before they run out', () => {
     expect(slow.asks.length).toBeLessThan(20);
   });
 
+  it(`leases ${ROOMY_TTL_FACTOR}x longer with ${ROOMY_ROOM} units left, asked no larger, so its object sees fewer refills`, async () => {
+    const run = async (windows: WindowSpec[]) => {
+      const clock = manualClock(1_800_000_000_000);
+      const slow = slowLeaser(clock, 0);
+      const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
+      const identity = `c:${uniqueId('roomy')}`;
+      // 100 requests/s for 10 s.
+      for (let i = 0; i < 1_000; i++) {
+        clock.advance(10);
+        await slow.deliver();
+        const outcome = await store.check({ identity, windows, now: clock.now(), fast: true });
+        expect(outcome.allowed).toBe(true);
+      }
+      await store.settled();
+      return slow.asks;
+    };
+    const roomy = await run(minute);
+    const tight = await run([{ id: 'minute', limit: 40_000, windowMs: 60_000 }]);
+    // Every ask after the first answer leases for 8 s where the room is, 2 s where it is not.
+    expect(roomy.slice(1).every((a) => a.ttlMs === LEASE_TTL_MS * ROOMY_TTL_FACTOR)).toBe(true);
+    expect(tight.slice(1).every((a) => a.ttlMs === LEASE_TTL_MS)).toBe(true);
+    // Sized for the base ttl either way, none larger; refilled when its units run low rather
+    // than at half its ttl, so fewer asks (6 against 11 when written, warm-up asks included).
+    expect(Math.max(...roomy.map((a) => a.units))).toBeLessThanOrEqual(
+      Math.max(...tight.map((a) => a.units)),
+    );
+    expect(roomy.length).toBeLessThan(tight.length * 0.7);
+  });
+
   it('settles a replaced lease with the ask after the one that replaced it', async () => {
     const clock = manualClock(1_800_000_000_000);
     const slow = slowLeaser(clock, 0);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
     const identity = `c:${uniqueId('settle')}`;
+    // Below ROOMY_ROOM left: 2 s leases, replaced within the 3 s this test runs.
+    const minute: WindowSpec[] = [{ id: 'minute', limit: 40_000, windowMs: 60_000 }];
     for (let i = 0; i < 300; i++) {
       clock.advance(10);
       await slow.deliver();
