@@ -35,8 +35,10 @@ export const ROOMY_ROOM = 50_000;
 
 /**
  * Lease ttl where every window has {@link ROOMY_ROOM} left, as a multiple of `ttlMs` [4: 8 s].
- * Measured (`npm run sim -- --modes fast --isolates 16`, seed 1, 90 s): the big customer's
- * object 819 -> 220 requests in its busiest second; see docs/simulation.md.
+ * Measured (`npm run sim -- --modes fast`, seed 1, 90 s): the big customer's object about 200
+ * -> about 100 requests a second once warm; with `--isolates 16` about 800 -> 380 (its first
+ * seconds, before any answer showed the room, stay at one ask per isolate); see
+ * docs/simulation.md.
  */
 export const ROOMY_TTL_FACTOR = 4;
 
