@@ -1,30 +1,17 @@
 /** The simulated fleet's figures (`scripts/sim/fleet.ts`), driven through its own isolates and objects. */
 import { describe, expect, it } from 'vitest';
-import { Fleet } from '../../scripts/sim/fleet';
-import { Geography } from '../../scripts/sim/geography';
-import { Rng } from '../../scripts/sim/rng';
 import { AGREEMENT_SCENARIO, minute, type Scenario } from '../../scripts/sim/scenario';
-import { SimRedis } from '../../scripts/sim/sim-redis';
-import { startOf } from '../../scripts/sim/simulate';
-import { VirtualTime } from '../../scripts/sim/virtual-time';
 import { decide } from '../../src/limiter/decide';
 import { setLogSink } from '../../src/telemetry/log';
+import { simFleet } from '../support/sim-fleet';
 
 describe('Fleet.pendingUnits (the Redis backlog)', () => {
   it('leaves out an object that owes Redis nothing, though its storage still counts a give-back', async () => {
     // One isolate, no latency; Redis down from 1 s to 3 s.
     const scenario: Scenario = { ...AGREEMENT_SCENARIO, locations: 1, isolatesPerLocation: 1 };
-    const start = startOf(scenario);
-    const vt = new VirtualTime(start);
-    const rng = new Rng(1);
-    const redis = new SimRedis(vt, [{ from: start + 1_000, to: start + 3_000, kind: 'down' }]);
-    const fleet = new Fleet({
-      scenario,
-      vt,
-      geo: new Geography(1, scenario.rtt, vt, rng.fork()),
-      redis,
-      rng,
-    });
+    const { fleet, vt, start, redis } = simFleet(scenario, 1, (at) => [
+      { from: at + 1_000, to: at + 3_000, kind: 'down' },
+    ]);
     const policy = {
       windows: [minute(1_000)],
       failMode: 'open' as const,

@@ -3,13 +3,9 @@
  * location; `--affinity` (`Scenario.affinity`): one of them per caller.
  */
 import { describe, expect, it } from 'vitest';
-import { Fleet } from '../../scripts/sim/fleet';
-import { Geography } from '../../scripts/sim/geography';
-import { Rng } from '../../scripts/sim/rng';
 import { AGREEMENT_SCENARIO, minute, type Scenario } from '../../scripts/sim/scenario';
-import { SimRedis } from '../../scripts/sim/sim-redis';
-import { simulate, startOf } from '../../scripts/sim/simulate';
-import { VirtualTime } from '../../scripts/sim/virtual-time';
+import { simulate } from '../../scripts/sim/simulate';
+import { simFleet } from '../support/sim-fleet';
 
 /** Two locations, no latency, isolates that never die, a boundary attack 1 s into a 2 s run. */
 const small = (isolatesPerLocation: number): Scenario => ({
@@ -45,16 +41,7 @@ describe('isolates per location', () => {
   });
 
   it('gives one caller the same slot at a location, and spreads callers over every slot', () => {
-    const scenario = small(4);
-    const vt = new VirtualTime(startOf(scenario));
-    const rng = new Rng(7);
-    const fleet = new Fleet({
-      scenario,
-      vt,
-      geo: new Geography(scenario.locations, scenario.rtt, vt, rng.fork()),
-      redis: new SimRedis(vt),
-      rng,
-    });
+    const { fleet } = simFleet(small(4), 7);
     for (let caller = 0; caller < 50; caller++) {
       const seen = new Set(Array.from({ length: 20 }, () => fleet.isolateAt(1, caller)));
       expect(seen.size).toBe(1);
@@ -65,16 +52,7 @@ describe('isolates per location', () => {
 
   it('gives one location exactly that many distinct isolates', () => {
     for (const n of [1, 3, 5]) {
-      const scenario = small(n);
-      const vt = new VirtualTime(startOf(scenario));
-      const rng = new Rng(7);
-      const fleet = new Fleet({
-        scenario,
-        vt,
-        geo: new Geography(scenario.locations, scenario.rtt, vt, rng.fork()),
-        redis: new SimRedis(vt),
-        rng,
-      });
+      const { fleet } = simFleet(small(n), 7);
       const seen = new Set(Array.from({ length: 200 }, () => fleet.isolateAt(1)));
       expect(seen.size).toBe(n);
       expect([...seen].every((iso) => iso.location === 1)).toBe(true);

@@ -1,13 +1,8 @@
 /** `--refusal-oracle-ms` (`Scenario.refusalOracleMs`): first contacts of a refused identity wait. */
 import { describe, expect, it } from 'vitest';
-import { Fleet } from '../../scripts/sim/fleet';
-import { Geography } from '../../scripts/sim/geography';
-import { Rng } from '../../scripts/sim/rng';
 import { AGREEMENT_SCENARIO, minute, type Scenario } from '../../scripts/sim/scenario';
-import { SimRedis } from '../../scripts/sim/sim-redis';
-import { startOf } from '../../scripts/sim/simulate';
-import { VirtualTime } from '../../scripts/sim/virtual-time';
 import { decide } from '../../src/limiter/decide';
+import { simFleet } from '../support/sim-fleet';
 
 /**
  * Fills a 2-a-minute window from location 0 (the third request is refused), then sends the
@@ -20,16 +15,7 @@ async function run(refusalOracleMs: number | undefined): Promise<string[]> {
     isolatesPerLocation: 1,
     ...(refusalOracleMs === undefined ? {} : { refusalOracleMs }),
   };
-  const start = startOf(scenario);
-  const vt = new VirtualTime(start);
-  const rng = new Rng(1);
-  const fleet = new Fleet({
-    scenario,
-    vt,
-    geo: new Geography(2, scenario.rtt, vt, rng.fork()),
-    redis: new SimRedis(vt),
-    rng,
-  });
+  const { fleet, vt, start } = simFleet(scenario);
   const policy = { windows: [minute(2)], failMode: 'open' as const, consistency: 'fast' as const };
   const outcomes: string[] = [];
   const request = (location: number) => () => {

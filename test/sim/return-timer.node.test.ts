@@ -3,14 +3,9 @@
  * arms it: a quiet isolate gives back the lease units it left unused (`Scenario.returnTimer`).
  */
 import { describe, expect, it } from 'vitest';
-import { Fleet } from '../../scripts/sim/fleet';
-import { Geography } from '../../scripts/sim/geography';
-import { Rng } from '../../scripts/sim/rng';
 import { AGREEMENT_SCENARIO, minute, type Scenario } from '../../scripts/sim/scenario';
-import { SimRedis } from '../../scripts/sim/sim-redis';
-import { startOf } from '../../scripts/sim/simulate';
-import { VirtualTime } from '../../scripts/sim/virtual-time';
 import { decide } from '../../src/limiter/decide';
+import { simFleet } from '../support/sim-fleet';
 
 const windows = [minute(1_000)];
 
@@ -18,24 +13,14 @@ const windows = [minute(1_000)];
  * Two requests for one identity at location 0, then silence; 5 s later, what its object counts
  * as used, read from location 1 (whose isolate holds nothing of it).
  */
-async function usedAfterSilence(returnTimer: boolean, isolateLifetimeMs = 1e12): Promise<number> {
+async function usedAfterSilence(returnTimer: boolean): Promise<number> {
   const scenario: Scenario = {
     ...AGREEMENT_SCENARIO,
     locations: 2,
     isolatesPerLocation: 1,
-    isolateLifetimeMs,
     returnTimer,
   };
-  const start = startOf(scenario);
-  const vt = new VirtualTime(start);
-  const rng = new Rng(1);
-  const fleet = new Fleet({
-    scenario,
-    vt,
-    geo: new Geography(2, scenario.rtt, vt, rng.fork()),
-    redis: new SimRedis(vt),
-    rng,
-  });
+  const { fleet, vt, start } = simFleet(scenario);
   const policy = { windows, failMode: 'open' as const, consistency: 'fast' as const };
   const request = () => {
     const iso = fleet.isolateAt(0);
