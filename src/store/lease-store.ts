@@ -24,7 +24,8 @@
  * A lease lasts `ttl` (`LEASE_TTL_MS`, 2 s), or `NEAR_LIMIT_TTL_MS` (500 ms) when the object's
  * last answer showed a window near its limit (`leaseTtl`): there, units unused must come back
  * soon; or 4x `ttl` while every window has `ROOMY_ROOM` left, asked for no more units than a
- * `ttl` lease, so it is refilled when its units run low. Each lease keeps the ttl its ask asked for; its span, refill and settlement go by it.
+ * `ttl` lease, so it is refilled when its units run low. Each lease keeps the ttl its ask asked
+ * for; its span, refill and settlement go by it.
  * Returns: every request (for any identity) first sends up to `MAX_RETURNS_PER_REQUEST` (4)
  * 0-unit asks, in the background, for leases whose span ended with units unused
  * (`expiry-queue.ts` holds them by the end of their span) and whose identity nothing here serves
@@ -139,9 +140,9 @@ export interface LeaseStore extends CounterStore {
   nextReturnAt(): number | undefined;
   /**
    * Gives back what a request would (up to `MAX_RETURNS_PER_REQUEST` leases past their span,
-   * whatever identity): flights like any renewal. Returns the asks started.
+   * whatever identity): flights like any renewal.
    */
-  returnDue(): number;
+  returnDue(): void;
 }
 
 /** Default bound of the lease maps. */
@@ -550,11 +551,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
    * (the ask takes them off the entry). The request's own entry is left to the request, which
    * settles it with its own ask.
    */
-  const returnStranded = (request?: CheckRequest): number => {
+  const returnStranded = (request?: CheckRequest): void => {
     const now = clock.now();
-    if ((expiring.nextDueAt() ?? Number.POSITIVE_INFINITY) > now) return 0;
+    if ((expiring.nextDueAt() ?? Number.POSITIVE_INFINITY) > now) return;
     const own = request ? keyOf(request) : undefined;
-    return expiring.takeDue(now, MAX_RETURNS_PER_REQUEST, (item) => {
+    expiring.takeDue(now, MAX_RETURNS_PER_REQUEST, (item) => {
       const entry = entries.get(item.key);
       // Dropped from the bound, settled already, or in use: the next renewal settles the rest.
       if (!entry || item.key === own || entry.renewal || entry.failing) return false;
@@ -564,7 +565,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       const pinned = item.request.now === undefined ? item.request : { ...item.request, now };
       startRenewal(pinned, entry, item.key, 0);
       return true;
-    }).length;
+    });
   };
 
   const release = store.release?.bind(store);

@@ -26,7 +26,11 @@ export const RETURN_GRACE_MS = 50;
 /** Times one armed timer waits and returns before a request must arm it again [4]. */
 export const MAX_ROUNDS = 4;
 
-/** Longest one wait [3,000 ms]: leases end within their ttl (2 s); later means a clock jump. */
+/**
+ * Longest one wait [3,000 ms]: most leases end within their ttl (2 s). A longer one (8 s, for a
+ * window with at least `ROOMY_ROOM` left, where unused units matter little) is waited for only
+ * once a later request finds it within reach.
+ */
 export const MAX_WAIT_MS = 3_000;
 
 /**
@@ -34,8 +38,8 @@ export const MAX_WAIT_MS = 3_000;
  * neither a lease ending within `MAX_WAIT_MS` nor a renewal in flight is there, arms it and
  * returns its work for the request's `waitUntil`: let the renewals in flight land (the lease a
  * request asked for is queued then), wait for the earliest lease's end (plus the grace), give
- * back what is due, let those asks land, and again for the next lease, at most `MAX_ROUNDS` times. Bounded, so a quiet
- * isolate's `waitUntil` ends within about `MAX_ROUNDS * MAX_WAIT_MS`.
+ * back what is due, let those asks land, and again for the next lease, at most `MAX_ROUNDS`
+ * times. Bounded, so a quiet isolate's `waitUntil` ends within about `MAX_ROUNDS * MAX_WAIT_MS`.
  * @example const arm = returnTimer(leases, clock); const work = arm(sleep); if (work) ctx.waitUntil(work);
  */
 export function returnTimer(
