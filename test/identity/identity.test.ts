@@ -196,4 +196,16 @@ describe('consistency settings', () => {
     expect(() => readSettings({ ...env, LEASE_WAIT_MS: '0' })).toThrow(/LEASE_WAIT_MS/);
     expect(() => readSettings({ ...env, CONSISTENCY: 'eventual' })).toThrow(/CONSISTENCY/);
   });
+
+  it('turn the return timer on unless LEASE_RETURN_TIMER says false, and name a bad value', () => {
+    const { LEASE_RETURN_TIMER: _t, ...unset } = env as typeof env & {
+      LEASE_RETURN_TIMER?: string;
+    };
+    // The suite sets it to false; a deployment that omits it gets the timer.
+    expect(readSettings({ ...unset } as Bindings).leaseReturnTimer).toBe(true);
+    expect(readSettings({ ...env, LEASE_RETURN_TIMER: 'false' }).leaseReturnTimer).toBe(false);
+    expect(() => readSettings({ ...env, LEASE_RETURN_TIMER: 'yes' })).toThrow(
+      /LEASE_RETURN_TIMER: Invalid option: expected one of "true"\|"false"/,
+    );
+  });
 });

@@ -89,7 +89,6 @@ describe('returnTimer: a quiet isolate gives back the units it leased and left u
         returnDue: () => {
           returned.push(clock.now());
           due = undefined;
-          return 1;
         },
       },
       clock,
