@@ -110,6 +110,11 @@ export interface CheckRequest {
   /** Decide from a lease of units held in this isolate (policy `consistency: "fast"`). */
   readonly fast?: boolean;
   /**
+   * The policy lets the request pass when the store fails (`failMode: "open"`): a `fast` store
+   * then counts it with its next ask, so that what passed uncounted still counts.
+   */
+  readonly failsOpen?: boolean;
+  /**
    * Token of the slot a consuming check takes in every concurrency limit, when all allow it; the
    * same token gives the slots back ({@link ReleaseRequest}). Without it, slots are only read.
    */

@@ -79,7 +79,11 @@ export async function decide(input: DecideInput): Promise<Decision> {
       windows,
       ...(input.cost !== undefined ? { cost: input.cost } : {}),
       ...(input.consume !== undefined ? { consume: input.consume } : {}),
-      ...(policy.consistency === 'fast' ? { fast: true } : {}),
+      ...(policy.consistency === 'fast'
+        ? policy.failMode === 'open'
+          ? { fast: true, failsOpen: true }
+          : { fast: true }
+        : {}),
       ...(token !== undefined ? { slotToken: token } : {}),
     });
     return input.budgetMs === undefined ? pending : withBudget(pending, input.budgetMs, store.name);

@@ -22,7 +22,31 @@ export interface LeaseAsk {
    * whatever the windows say (they were served), before it grants anything.
    */
   readonly debt?: number;
+  /**
+   * Units the isolate let pass, uncounted, because the object did not answer in time and the
+   * policy fails open (see {@link FailedOpen}). The object records each group where it was
+   * served, forced, so that what passed while it was slow or down still counts against the
+   * window it passed in.
+   */
+  readonly failedOpen?: readonly FailedOpen[];
 }
+
+/**
+ * Units that failed open at `at`, epoch ms on the isolate's clock. The one time of day in this
+ * protocol (refunds carry durations instead): a duration would be read on the object's clock when
+ * the ask is served, after its round trip and any queue in front of a busy object (up to a
+ * second), and units counted that much later than they passed reject the requests a window frees
+ * room for then. Between Cloudflare's machines the clocks agree within milliseconds; an isolate's
+ * clock behind the object's by that much counts them that much early. The object clamps `at` to
+ * its own now.
+ */
+export interface FailedOpen {
+  readonly units: number;
+  readonly at: number;
+}
+
+/** Most groups of failed-open units one ask carries; the object reads no more. */
+export const MAX_FAILED_OPEN_GROUPS = 64;
 
 /**
  * The previous lease, settled with the next ask: its unused units go back, and its used units

@@ -76,6 +76,13 @@ import { notePath } from './decision-path';
 import type { LimiterCallOptions, LimiterNamespace } from './durable-object-store';
 import { ExpiryQueue } from './expiry-queue';
 import {
+  type FailedOpenGroup,
+  failedOpenAsk,
+  failedOpenUnits,
+  noteFailedOpen,
+  restoreFailedOpen,
+} from './failed-open';
+import {
   type Answer,
   answerOf,
   askUnits,
@@ -197,6 +204,8 @@ interface Entry {
   optimistic: number;
   /** Units taken optimistically and not yet sent to the object. */
   debt: number;
+  /** Units that failed open (the object did not answer in time) and not yet sent to it. */
+  failedOpen: FailedOpenGroup[];
   /** Unused units of leases the ask in flight gives back: the last answer still counts them. */
   returning: number;
   /** The last renewal failed: until one succeeds, requests with nothing to decide from fail at once. */
@@ -206,6 +215,10 @@ interface Entry {
   /** Its windows as `windowId` names them: what it shares with the identity's other entries. */
   readonly windowIds: readonly string[];
 }
+
+/** The longest window of a request: units older than it count nowhere. */
+const longestWindowMs = (request: CheckRequest): number =>
+  Math.max(0, ...request.windows.map((w) => w.windowMs));
 
 /** Most window sets of one identity whose entries are found together (see `siblings`). */
 const MAX_WINDOW_SETS = 16;
@@ -349,11 +362,13 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     sentAt: number,
     ask: LeaseAsk,
     debt: number,
+    failedOpen: readonly FailedOpenGroup[],
     renewal: Renewal,
   ): Renewal => {
     if ('error' in renewal) {
       // Unknown whether the object recorded the debt: send it again (counted twice at worst).
       entry.debt += debt;
+      entry.failedOpen = restoreFailedOpen(failedOpen, entry.failedOpen);
       entry.failing = true;
       // Its refunds are dropped: the object still counts them, and no one here will use them.
       entry.returning = 0;
@@ -426,6 +441,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     if (!usable(entry.current, sentAt)) entry.current = undefined;
     const debt = entry.debt;
     entry.debt = 0;
+    const failedOpen = entry.failedOpen;
+    entry.failedOpen = [];
+    const passed = failedOpenAsk(failedOpen, sentAt, longestWindowMs(request));
     // Near the limit a shorter lease, so that what this isolate does not use comes back sooner.
     const leaseTtlMs = leaseTtl(entry.answer, ttlMs);
     const ask: LeaseAsk = {
@@ -442,6 +460,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       ttlMs: leaseTtlMs,
       ...(refunds.length > 0 ? { refunds } : {}),
       ...(debt > 0 ? { debt } : {}),
+      ...(passed.length > 0 ? { failedOpen: passed } : {}),
     };
     const flight: Promise<Renewal> = leaser(request, ask)
       .then(
@@ -454,11 +473,12 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         }),
       )
       .then((renewal) => {
-        const landed = land(entry, { key, request }, sentAt, ask, debt, renewal);
+        const landed = land(entry, { key, request }, sentAt, ask, debt, failedOpen, renewal);
         if (entry.renewal === flight) entry.renewal = undefined;
         flights.delete(flight);
         // Debt taken while this renewal flew is reported at once, not whenever traffic returns.
-        if (entry.debt > 0 && !('error' in landed) && !entry.renewal) {
+        const owed = entry.debt > 0 || entry.failedOpen.length > 0;
+        if (owed && !('error' in landed) && !entry.renewal) {
           entry.renewal = startRenewal(request, entry, key);
         }
         return landed;
@@ -534,7 +554,15 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           .filter((entry) => entry.windowIds.includes(id))
           // The object answered this read just now: debt in flight may be counted already,
           // units not sent yet are not, and refunds in flight are still counted.
-          .reduce((sum, e) => sum + (e.current?.units ?? 0) + (e.retired?.units ?? 0) - e.debt, 0);
+          .reduce(
+            (sum, e) =>
+              sum +
+              (e.current?.units ?? 0) +
+              (e.retired?.units ?? 0) -
+              e.debt -
+              failedOpenUnits(e.failedOpen),
+            0,
+          );
         if (units === 0) return w;
         const used = Math.max(0, w.used - units);
         return { ...w, used, remaining: Math.max(0, Math.min(w.limit, w.limit - used)) };
@@ -612,6 +640,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           answer: undefined,
           optimistic: 0,
           debt: 0,
+          failedOpen: [],
           returning: 0,
           failing: false,
           sibling: siblings(request.identity).length > 0,
@@ -667,13 +696,21 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // breaker's job on the exact path); one renewal probes, requests fail as the policy says.
         if (entry.failing) {
           notePath(request, 'failing');
+          if (request.failsOpen) noteFailedOpen(entry.failedOpen, now, longestWindowMs(request));
           throw new StoreError(store.name, 'unavailable', 'last lease renewal failed');
         }
         // The wait is bounded by the store budget; the renewal is not cut short by it.
         const waited = now - arrived;
         notePath(request, 'wait');
-        const result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name);
-        if ('error' in result) throw result.error;
+        const result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name)
+          .then((r) => ('error' in r ? Promise.reject(r.error) : r))
+          .catch((error: unknown) => {
+            // The policy lets it pass: the next ask reports it where it passed.
+            if (request.failsOpen) {
+              noteFailedOpen(entry.failedOpen, clock.now(), longestWindowMs(request));
+            }
+            throw error;
+          });
         if (result.grant.granted === 0 && !usable(entry.current, clock.now())) {
           // Allowed but nothing granted (an ask that only carried debt): decide again.
           if (result.grant.outcome.allowed) continue;

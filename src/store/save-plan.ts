@@ -44,18 +44,18 @@ export function unsavedLimit(limit: number): number {
 }
 
 /**
- * Whether a lease call only gave units back: it carried no debt and was granted nothing (a
- * return of an expired lease, or a refusal carrying refunds). Its changes are saved with the
+ * Whether a lease call only gave units back: it carried no debt, no units that failed open, and
+ * was granted nothing (a return of an expired lease, or a refusal carrying refunds). Its changes are saved with the
  * next save that something else asks for, not on their own (no alarm, no row): forgotten in a
  * crash, the refunded units stay counted where the lease put them, at or after their use, so
  * the object counts more for a while, never less.
  * @example onlyGivesBack({ units: 0, ttlMs: 2000, refunds: [refund] }, { granted: 0, ... }) // true
  */
 export function onlyGivesBack(
-  ask: Pick<LeaseAsk, 'debt'>,
+  ask: Pick<LeaseAsk, 'debt' | 'failedOpen'>,
   grant: Pick<LeaseGrant, 'granted'>,
 ): boolean {
-  return (ask.debt ?? 0) <= 0 && grant.granted <= 0;
+  return (ask.debt ?? 0) <= 0 && !ask.failedOpen?.length && grant.granted <= 0;
 }
 
 /** What the alarm plan looks at. */

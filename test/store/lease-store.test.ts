@@ -954,3 +954,102 @@ describe('what X-RateLimit-Remaining shows under fast (one caller, one isolate, 
     expect(shown).toEqual(Array.from({ length: 40 }, (_, i) => String(9_999 - i)));
   });
 });
+
+describe('withLeases failing open', () => {
+  const windows: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
+
+  for (const failsOpen of [true, false]) {
+    it(`${failsOpen ? 'reports' : 'does not report'} a request that passed because the object was late (failMode ${failsOpen ? 'open' : 'closed'})`, async () => {
+      const clock = manualClock(1_800_000_000_000);
+      const slow = slowLeaser(clock, 300);
+      const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+        clock,
+        waitBudgetMs: 0,
+      });
+      const identity = `c:${uniqueId('failed-open')}`;
+      const check = () =>
+        store.check({
+          identity,
+          windows,
+          now: clock.now(),
+          fast: true,
+          ...(failsOpen ? { failsOpen } : {}),
+        });
+      // A first contact: allowed at once, its ask on its way.
+      expect((await check()).allowed).toBe(true);
+      clock.advance(20);
+      const failedAt = clock.now();
+      // Nothing to decide from and no time to wait: the store fails; the policy lets it pass.
+      await expect(check()).rejects.toThrow(/timeout/);
+      await slow.finish(store.settled());
+      const reported = slow.asks.flatMap((a) => a.failedOpen ?? []);
+      const peek = await createDurableObjectStore(namespace).check({
+        identity,
+        windows,
+        now: clock.now(),
+        consume: false,
+      });
+      const leased = slow.asks.slice(1).reduce((n, a) => n + a.units, 0);
+      if (failsOpen) {
+        // Reported at once when the first answer landed.
+        expect(reported).toHaveLength(1);
+        expect(reported[0]?.units).toBe(1);
+        // Stamped where it passed, not where the ask reached the object.
+        expect(reported[0]?.at).toBe(failedAt);
+        // The first contact's debt and the request that failed open.
+        expect(peek.windows[0]?.used).toBeGreaterThanOrEqual(2);
+        expect(peek.windows[0]?.used).toBeLessThanOrEqual(2 + leased);
+      } else {
+        expect(reported).toEqual([]);
+        expect(peek.windows[0]?.used).toBeLessThanOrEqual(1 + leased);
+      }
+    });
+  }
+
+  it('sends failed-open units again when the ask that carried them failed', async () => {
+    const clock = manualClock(1_800_000_000_000);
+    const asks: LeaseAsk[] = [];
+    let down = true;
+    const base = durableObjectLeaser(namespace);
+    const leaser: Leaser = async (request, ask) => {
+      asks.push(ask);
+      if (down) throw new Error('object unreachable');
+      return base(request, ask);
+    };
+    const store = withLeases(createDurableObjectStore(namespace), leaser, {
+      clock,
+      waitBudgetMs: 0,
+    });
+    const identity = `c:${uniqueId('failed-open-retry')}`;
+    const check = () =>
+      store.check({ identity, windows, now: clock.now(), fast: true, failsOpen: true });
+    expect((await check()).allowed).toBe(true);
+    await store.settled();
+    // The object is down: each request fails (open), each is kept for the next ask.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(500);
+      await expect(check()).rejects.toThrow();
+      await store.settled();
+    }
+    down = false;
+    const upFrom = asks.length;
+    clock.advance(500);
+    await expect(check()).rejects.toThrow();
+    await store.settled();
+    // Once it answers: the three that failed while it was down (their asks failed, so they went
+    // again), and this request's, which failed after its ask went out and rides on the next.
+    const units = asks
+      .slice(upFrom)
+      .flatMap((a) => a.failedOpen ?? [])
+      .reduce((n, g) => n + g.units, 0);
+    expect(units).toBe(4);
+    const peek = await createDurableObjectStore(namespace).check({
+      identity,
+      windows,
+      now: clock.now(),
+      consume: false,
+    });
+    // The first contact's debt and the four.
+    expect(peek.windows[0]?.used).toBeGreaterThanOrEqual(1 + units);
+  });
+});

@@ -51,3 +51,65 @@ describe('grantLease with debt', () => {
     expect(usedAt(counters, T + 3_000)).toBe(3);
   });
 });
+
+describe('grantLease with units that failed open', () => {
+  const day: WindowSpec = { id: 'd', limit: 1_000, windowMs: 86_400_000 };
+
+  it('records them where they passed, forced past the limit, before it grants', () => {
+    const counters = new Map<string, Buckets>();
+    const { grant, changes } = grantLease([minute], counters, T, {
+      units: 10,
+      ttlMs: 2_000,
+      failedOpen: [
+        { units: 90, at: T - 30_000 },
+        { units: 20, at: T - 1_000 },
+      ],
+    });
+    // 110 passed: the window is past its limit and grants nothing.
+    expect(grant.granted).toBe(0);
+    expect(grant.outcome.allowed).toBe(false);
+    expect(changes).toEqual([
+      { at: T - 30_000, units: 90 },
+      { at: T - 1_000, units: 20 },
+    ]);
+    // The 90 leave the window a minute after they passed, not a minute after the object heard.
+    expect(usedAt(counters, T + 29_999)).toBe(110);
+    expect(usedAt(counters, T + 30_000)).toBe(20);
+  });
+
+  it('counts a unit older than a window only in the windows it is still in', () => {
+    const counters = new Map<string, Buckets>();
+    grantLease([minute, day], counters, T, {
+      units: 0,
+      ttlMs: 2_000,
+      failedOpen: [{ units: 5, at: T - 90_000 }],
+    });
+    const [m, d] = checkAll([minute, day], counters, T, 1, false).windows;
+    expect(m?.used).toBe(0);
+    expect(d?.used).toBe(5);
+    // Older than every window, or malformed: nothing.
+    const none = grantLease([minute, day], new Map(), T, {
+      units: 0,
+      ttlMs: 2_000,
+      failedOpen: [
+        { units: 5, at: T - 86_400_000 },
+        { units: -3, at: T },
+        { units: Number.NaN, at: T },
+        { units: 2, at: Number.NaN },
+      ],
+    });
+    expect(none.changes).toEqual([]);
+  });
+
+  it("counts a unit stamped ahead of the object's clock from the object's now", () => {
+    const counters = new Map<string, Buckets>();
+    const { changes } = grantLease([minute], counters, T, {
+      units: 0,
+      ttlMs: 2_000,
+      failedOpen: [{ units: 4, at: T + 5_000 }],
+    });
+    expect(changes).toEqual([{ at: T, units: 4 }]);
+    expect(usedAt(counters, T + 59_999)).toBe(4);
+    expect(usedAt(counters, T + 60_000)).toBe(0);
+  });
+});

@@ -3,8 +3,14 @@
  * and where they are recorded so that no sliding window can ever hold more than its limit.
  */
 import type { WindowSpec } from '../../contract';
-import type { LeaseAsk, LeaseGrant, LeaseRefund } from '../../lease-protocol';
-import { type Buckets, checkAll, currentBucket, record } from './arithmetic';
+import {
+  type FailedOpen,
+  type LeaseAsk,
+  type LeaseGrant,
+  type LeaseRefund,
+  MAX_FAILED_OPEN_GROUPS,
+} from '../../lease-protocol';
+import { type Buckets, checkAll, currentBucket, record, unitsOf } from './arithmetic';
 
 /** A change of units at an instant, for persistence and write-behind. */
 export interface UnitChange {
@@ -14,7 +20,8 @@ export interface UnitChange {
 
 /**
  * Grants a lease at `now`, first taking back the refund and recording the debt (units the isolate
- * served optimistically, recorded at `now`, forced: they were served whatever the windows say).
+ * served optimistically, recorded at `now`, forced: they were served whatever the windows say)
+ * and the units that failed open (forced too, where they passed).
  * Granted units are recorded at
  * `now + ttlMs`, the last instant the isolate may use them, so every unit is counted from an
  * instant at or after its real use. An isolate gets at most a quarter of what is left (at least
@@ -37,6 +44,7 @@ export function grantLease(
     checkAll(specs, counters, now, debt, 'force');
     changes.push({ at: now, units: debt });
   }
+  changes.push(...recordFailedOpen(specs, counters, now, ask.failedOpen ?? []));
   const before = checkAll(specs, counters, now, 1, false);
   if (!before.allowed) return { grant: { granted: 0, at: now, outcome: before }, changes };
   const available = Math.min(...before.windows.map((w) => w.limit - w.used));
@@ -88,6 +96,37 @@ function settle(
     }
     changes.push({ at, units: -take });
     if (moved > 0) changes.push({ at: lastUse, units: moved });
+  }
+  return changes;
+}
+
+/**
+ * Records units that failed open where they passed (at most `now`), forced; a group older than
+ * every window counts nowhere and is skipped. Mutates `counters`; returns the unit changes.
+ */
+function recordFailedOpen(
+  specs: readonly WindowSpec[],
+  counters: Map<string, Buckets>,
+  now: number,
+  groups: readonly FailedOpen[],
+): UnitChange[] {
+  const longest = Math.max(0, ...specs.map((s) => s.windowMs));
+  const changes: UnitChange[] = [];
+  for (const group of groups.slice(0, MAX_FAILED_OPEN_GROUPS)) {
+    const units = Math.floor(group.units);
+    const at = Math.min(now, group.at);
+    if (!(units > 0) || !(at > now - longest)) continue;
+    for (const spec of specs) {
+      // Only where the unit still counts: an older one would sit in a bucket the next prune drops.
+      if (at <= now - spec.windowMs) continue;
+      let buckets = counters.get(spec.id);
+      if (!buckets) {
+        buckets = new Map();
+        counters.set(spec.id, buckets);
+      }
+      record(buckets, at, spec.windowMs, unitsOf(spec, units), spec.limit);
+    }
+    changes.push({ at, units });
   }
   return changes;
 }
