@@ -219,7 +219,7 @@ async function main(): Promise<void> {
       accuracy.push(
         ...(await pinnedAccuracy(
           pinnedLimiters(redis, PINNED.limit, PINNED.windowMs),
-          { ...PINNED, windows: profile.pinnedWindows, start: 1_700_000_000_000, seed: 7 },
+          { ...PINNED, windows: profile.pinnedWindows, start: 2_045_945_600_000, seed: 7 },
           runId,
         )),
       );

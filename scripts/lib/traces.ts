@@ -24,11 +24,15 @@ export function seededRng(seed: number): Rng {
 /** Parameters shared by every generator. */
 export interface TraceBase {
   readonly rng: Rng;
-  /** First possible timestamp, epoch ms; default 1_700_000_000_000. */
+  /** First possible timestamp, epoch ms; default 2_045_945_600_000 (2034: see DEFAULT_START). */
   readonly start?: number;
 }
 
-const DEFAULT_START = 1_700_000_000_000;
+/**
+ * In the future: traces replayed through real Durable Objects pin their times, and an object's
+ * alarm at a pinned time that has passed fires at once and sweeps by the real clock.
+ */
+const DEFAULT_START = 2_045_945_600_000;
 
 /**
  * Requests spread uniformly at random over `durationMs` (a Poisson-like steady client).

@@ -11,6 +11,7 @@ import { type BrowserContext, chromium, type Locator, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevStack, startDevStack } from '../../scripts/lib/dev-stack';
 import { freePort } from '../../scripts/lib/free-port';
+import { untilPeriodHasLeft } from '../support/clock-edge';
 
 const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results/screenshots');
 const DESKTOP = { width: 1280, height: 800 };
@@ -33,12 +34,6 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-/** Waits, if need be, for the next UTC minute so that at least `ms` of the current one is left. */
-async function untilMinuteHasLeft(ms: number): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < ms) await new Promise((done) => setTimeout(done, left + 250));
-}
 
 /**
  * The browser globals the `page.evaluate` callbacks touch, typed here because the root tsconfig
@@ -218,12 +213,16 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
   });
 
   it('shows new traffic in the counts, the limits and the graph within a refresh', async () => {
-    // The legend reads the current minute: the traffic and the checks up to the legend must fall
-    // in one minute, or the legend shows the next, empty one (CI failed that way at hh:mm:59).
-    await untilMinuteHasLeft(40_000);
+    // The legend reads the current minute: the traffic and the legend's check must fall in one
+    // minute, or the legend shows the next, empty one (CI failed that way at hh:mm:59).
+    await untilPeriodHasLeft(60_000, 30_000);
     const chartBefore = await highestPixelOf(customer, 'usage-chart', [29, 78, 216]);
     expect(await traffic(workerUrl, FREE_KEY, 7)).toEqual(Array(7).fill(200));
     await expect.poll(() => textOf(customer.getByTestId('total-allowed')), POLL).toBe('7');
+    // A legend that reads at rest: the current minute, marked as still filling (read first, while
+    // the traffic's minute is still the current one).
+    const legend = customer.getByTestId('usage-chart-legend');
+    await expect.poll(() => textOf(legend), POLL).toMatch(/\(so far\).*Allowed: 7/);
     // Sliding window: the next request is allowed now, and the whole quota is back one window
     // after the newest request, not at a "reset".
     await expect
@@ -236,12 +235,9 @@ describe('dashboard end to end (wrangler dev + headless Chromium)', () => {
     await expect
       .poll(() => highestPixelOf(customer, 'usage-chart', [29, 78, 216]), POLL)
       .toBeGreaterThan(chartBefore);
-    // Bars per minute under the per-minute limit line, axes labelled with units and timezone,
-    // and a legend that reads at rest: the current minute, marked as still filling.
+    // Bars per minute under the per-minute limit line, axes labelled with units and timezone.
     const chart = customer.getByTestId('usage-chart');
     expect(await axisLabels(chart)).toEqual(['Time (UTC)', 'Requests per minute']);
-    const legend = customer.getByTestId('usage-chart-legend');
-    await expect.poll(() => textOf(legend), POLL).toMatch(/\(so far\).*Allowed: 7/);
     expect(await legend.textContent()).toContain('Limit: 100 per minute');
     expect(Number(await chart.getAttribute('data-y-max'))).toBeGreaterThan(100);
     // The same numbers as a table (the chart's accessible alternative).

@@ -10,6 +10,7 @@ import { createConfigStore, MAX_CONFIG_ENTRIES } from '../../src/policy/config-s
 import { withBlockedCache } from '../../src/store/blocked-cache';
 import { MAX_LEASE_KEYS, withLeases } from '../../src/store/lease-store';
 import { createMemoryLeaser, createMemoryStore } from '../../src/store/memory-store';
+import { PINNED_T0 } from '../support/pinned-time';
 
 const GUESSES = 200_000;
 
@@ -33,7 +34,7 @@ describe('BoundedMap', () => {
 
 describe('memory under 200,000 distinct unknown keys', () => {
   it('keeps the config cache (fresh and last good) bounded, and still answers', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const config = createConfigStore({ kv: unknownKeysKv, clock });
     for (let i = 0; i < GUESSES; i++) {
       await config.apiKey(`guess-${i}`);
@@ -45,7 +46,7 @@ describe('memory under 200,000 distinct unknown keys', () => {
 
   it('keeps the failed-attempts guard bounded', () => {
     const guard = createFailedAttemptsGuard();
-    const now = 1_800_000_000_000;
+    const now = PINNED_T0;
     for (let i = 0; i < GUESSES; i++) {
       guard.record(
         `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
@@ -59,7 +60,7 @@ describe('memory under 200,000 distinct unknown keys', () => {
   });
 
   it('keeps the L1 of blocked windows bounded', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const l1 = withBlockedCache(createMemoryStore(clock), clock);
     const windows = [{ id: 'minute', limit: 1, windowMs: 60_000 }];
     for (let i = 0; i < GUESSES / 10; i++) {
@@ -70,7 +71,7 @@ describe('memory under 200,000 distinct unknown keys', () => {
   });
 
   it('keeps the lease maps bounded', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const leases = withLeases(createMemoryStore(clock), createMemoryLeaser(clock), { clock });
     const windows = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
     for (let i = 0; i < GUESSES; i++)

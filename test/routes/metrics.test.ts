@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { metricsSchema } from '../../src/http/usage-api';
+import { untilPeriodHasLeft } from '../support/clock-edge';
 import { createCustomer } from '../support/customers';
 import { appWith } from '../telemetry/helpers';
 
@@ -39,6 +40,8 @@ describe('GET /_edgelimit/admin/metrics', () => {
       expect(res.status).toBe(200);
       return metricsSchema.parse(await res.json());
     };
+    // One approaching and one exceeded alert per hour-aligned window: not across an hour's edge.
+    await untilPeriodHasLeft(3_600_000, 5_000);
     const before = await read();
     const customer = await createCustomer(env.CONFIG, {
       tier: 'enterprise',

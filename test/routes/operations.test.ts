@@ -79,7 +79,8 @@ describe('temporary overrides', () => {
 
   it('turn a 200 into a 429 over HTTP once they expire', async () => {
     const w = opsWorker();
-    const ends = Date.now() + 2_000;
+    // Long enough for the three requests below on a loaded machine (each waits for telemetry).
+    const ends = Date.now() + 5_000;
     const { key } = await createCustomer(env.CONFIG, {
       tier: 'enterprise',
       limits: [{ limit: 2, window: '1m' }],

@@ -215,7 +215,8 @@ describe('startUpstashLocal with @upstash/redis', () => {
       status: 200,
       json: { result: 'bar' },
     });
-    expect((await call(`/ttl/${k}`)).json).toEqual({ result: 60 });
+    // Redis rounds a TTL to the second: 59 once more than half a second passed since the SET.
+    expect([59, 60]).toContain(((await call(`/ttl/${k}`)).json as { result: number }).result);
   });
 
   it('rejects a wrong or missing token with 401', async () => {

@@ -8,6 +8,7 @@ import { decide } from '../../src/limiter/decide';
 import { withBlockedCache } from '../../src/store/blocked-cache';
 import { withLeases } from '../../src/store/lease-store';
 import { createMemoryStore } from '../../src/store/memory-store';
+import { PINNED_T0 } from '../support/pinned-time';
 
 const minute = { id: 'minute', limit: 3, windowMs: 60_000, window: '1m' };
 
@@ -65,7 +66,7 @@ describe('DecisionLog by cause', () => {
 
 describe('CauseTracker over the real lease store and object', () => {
   it('notes the path of each decision without changing it', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const storage = new SimStorage();
     const core = simLimiterObject({
       now: clock.now,

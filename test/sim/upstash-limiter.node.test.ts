@@ -16,8 +16,9 @@ import type { SimIdentity } from '../../scripts/sim/traffic';
 import { UpstashFleet, type UpstashVariant } from '../../scripts/sim/upstash-limiter';
 import { UPSTASH_DEFAULT_TIMEOUT_MS } from '../../scripts/sim/upstash-model';
 import { VirtualTime } from '../../scripts/sim/virtual-time';
+import { PINNED_T0 } from '../support/pinned-time';
 
-const T0 = 1_800_000_000_000 - (1_800_000_000_000 % 60_000);
+const T0 = PINNED_T0 - (PINNED_T0 % 60_000);
 
 /** One location, one isolate, round trips of `rttMs` (0: none). */
 function fleetOf(options: {

@@ -10,10 +10,11 @@ import {
   weightedCount,
   windowKeys,
 } from '../../scripts/sim/upstash-model';
+import { PINNED_T0 } from '../support/pinned-time';
 
 const W = 60_000;
 /** A minute boundary, epoch ms. */
-const T0 = 1_800_000_000_000 - (1_800_000_000_000 % W);
+const T0 = PINNED_T0 - (PINNED_T0 % W);
 
 /** Calls the script `n` times at `now` (arriving in Redis at the same instant). */
 function callN(redis: CounterKeys, n: number, now: number, limit: number): ScriptRun[] {

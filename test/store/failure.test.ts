@@ -188,6 +188,7 @@ describe('when write-behind fails', () => {
     await control('/redis/stop');
     expect((await worker.fetch('/v1/x', { headers: customer.headers })).status).toBe(200);
     const stub = env.LIMITER.get(env.LIMITER.idFromName(customerIdentity(customer.customerId)));
+    const failedFrom = Date.now();
     await runDurableObjectAlarm(stub);
 
     const admin = { Authorization: 'Bearer test-admin-token' };
@@ -205,7 +206,11 @@ describe('when write-behind fails', () => {
     expect(health.ok).toBe(false);
     expect(health.writeBehind.failuresLast5m).toBeGreaterThanOrEqual(1);
 
-    await runScheduledChecks(worker.env, Date.now() + 60_000);
+    // The checks read the minute before the one they run in: run them after every minute the
+    // failure may have been counted in (the alarm can run at hh:mm:59.9 and this at hh:mm+1).
+    for (let m = Math.floor(failedFrom / 60_000); m <= Math.floor(Date.now() / 60_000); m++) {
+      await runScheduledChecks(worker.env, (m + 1) * 60_000);
+    }
     const alerts = await usageStub(env.USAGE).recentAlerts(50);
     expect(alerts.some((a) => a.kind === 'write-behind-failing')).toBe(true);
   });

@@ -19,8 +19,9 @@ import {
   refusalHolds,
   staleAllowance,
 } from '../../src/store/lease-rules';
+import { PINNED_T0 } from '../support/pinned-time';
 
-const T = 1_800_000_000_000;
+const T = PINNED_T0;
 
 /** An answer of the object for one window: `used` units since `oldestAgoMs`. */
 function outcome(

@@ -22,6 +22,7 @@ import {
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
 import { testWorker } from '../support/app';
 import { createCustomer, uniqueId } from '../support/customers';
+import { PINNED_T0 } from '../support/pinned-time';
 
 const namespace = env.LIMITER as DurableObjectNamespace<LimiterObject>;
 
@@ -118,7 +119,7 @@ describe('withLeases (consistency "fast")', () => {
           }),
           fc.integer({ min: 3, max: 60 }),
           async (steps, limit) => {
-            const clock = manualClock(1_800_000_000_000);
+            const clock = manualClock(PINNED_T0);
             const object = createDurableObjectStore(namespace);
             // Eight isolates, each with its own leases, all in front of the same object; each
             // isolate's renewals counted, in flight and in total.
@@ -178,7 +179,7 @@ describe('withLeases (consistency "fast")', () => {
         // taken from leases right up to it.
         fc.constantFrom(2, 4, 10_000),
         async (steps, limit, delayMs, maxUnits) => {
-          const clock = manualClock(1_800_000_000_000);
+          const clock = manualClock(PINNED_T0);
           const object = createDurableObjectStore(namespace);
           // Four isolates whose grants land `delayMs` of manual time after their ask (one leaser
           // for all, delivered once per step); a request with nothing to decide from does not
@@ -218,7 +219,7 @@ describe('withLeases (consistency "fast")', () => {
   }, 90_000);
 
   it('calls the object far less often than it decides', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     let calls = 0;
     const base = durableObjectLeaser(namespace);
     const store = withLeases(
@@ -275,7 +276,7 @@ describe('withLeases refilled before they run out', () => {
   const minute: WindowSpec[] = [{ id: 'minute', limit: 1_000_000, windowMs: 60_000 }];
 
   it('serves a steady 100 requests/s without waiting on renewals once warm, though each takes 150 ms (3x the wait budget)', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 150);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
       clock,
@@ -311,7 +312,7 @@ describe('withLeases refilled before they run out', () => {
 
   it(`leases ${ROOMY_TTL_FACTOR}x longer with ${ROOMY_ROOM} units left, asked no larger, so its object sees fewer refills`, async () => {
     const run = async (windows: WindowSpec[]) => {
-      const clock = manualClock(1_800_000_000_000);
+      const clock = manualClock(PINNED_T0);
       const slow = slowLeaser(clock, 0);
       const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
       const identity = `c:${uniqueId('roomy')}`;
@@ -339,7 +340,7 @@ describe('withLeases refilled before they run out', () => {
   });
 
   it('settles a replaced lease with the ask after the one that replaced it', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 0);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
     const identity = `c:${uniqueId('settle')}`;
@@ -373,7 +374,7 @@ describe('withLeases and units leased but never used', () => {
       .windows[0]?.used ?? Number.NaN;
 
   it("returns a lease that expired unused on the isolate's next request, for another identity", async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 0);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
       clock,
@@ -432,7 +433,7 @@ describe('withLeases and units leased but never used', () => {
         fc.integer({ min: 3, max: 60 }),
         fc.integer({ min: 0, max: 300 }),
         async (steps, limit, delayMs) => {
-          const clock = manualClock(1_800_000_000_000);
+          const clock = manualClock(PINNED_T0);
           const object = createDurableObjectStore(namespace);
           const slow = slowLeaser(clock, delayMs);
           const isolates = Array.from({ length: 4 }, () =>
@@ -470,7 +471,7 @@ describe('withLeases and units leased but never used', () => {
   }, 90_000);
 
   it(`leases for ${NEAR_LIMIT_TTL_MS} ms once the object's answer shows a window near its limit, and uses such a lease no longer`, async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const base = durableObjectLeaser(namespace);
     // Each ask, with the smallest remaining of the answer before it.
     const asks: { ask: LeaseAsk; before: number }[] = [];
@@ -516,7 +517,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
   const windows: WindowSpec[] = [{ id: 'minute', limit: 1_000, windowMs: 60_000 }];
 
   it('allows without waiting, reports the unit as debt, and the object counts it', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 100);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
       clock,
@@ -549,7 +550,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
   });
 
   it('takes at most the stated allowance between two answers, then waits', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 100);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
       clock,
@@ -580,7 +581,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
       [5_000, 5],
       [1_000_000, FIRST_CONTACT_MAX_UNITS],
     ] as const) {
-      const clock = manualClock(1_800_000_000_000);
+      const clock = manualClock(PINNED_T0);
       const slow = slowLeaser(clock, 100);
       const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
         clock,
@@ -611,7 +612,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
   });
 
   it('makes a first contact wait for the object when the identity is known refused elsewhere (refusedElsewhere), and only for that identity', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 100);
     const refused = `c:${uniqueId('refused')}`;
     const other = `c:${uniqueId('other')}`;
@@ -647,7 +648,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
       [100, 98, 2, 0],
       [100, 100, 1, 0],
     ] as const) {
-      const clock = manualClock(1_800_000_000_000);
+      const clock = manualClock(PINNED_T0);
       const slow = slowLeaser(clock, 100);
       const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
         clock,
@@ -683,7 +684,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
   });
 
   it('rejects at once after a recent refusal, while one renewal asks the object again', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const small: WindowSpec[] = [{ id: 'minute', limit: 5, windowMs: 60_000 }];
     const slow = slowLeaser(clock, 100);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
@@ -714,7 +715,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
   });
 
   it("rejects at once past a fresh refusal's retry time while a renewal is on its way, and the renewal serves the next request", async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const small: WindowSpec[] = [{ id: 'minute', limit: 5, windowMs: 60_000 }];
     const slow = slowLeaser(clock, 100);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
@@ -747,7 +748,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
   });
 
   it('refuses optimism when the last answer left too little room (an eighth of it is no unit)', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const small: WindowSpec[] = [{ id: 'minute', limit: 20, windowMs: 60_000 }];
     const slow = slowLeaser(clock, 100);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
@@ -775,7 +776,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
 
 describe("withLeases and the object's load (no object above 500 requests/s)", () => {
   it('takes the units a first contact served while its first ask flew out of the lease it brings: one call, not a second to report them', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 100);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
       clock,
@@ -814,7 +815,7 @@ describe("withLeases and the object's load (no object above 500 requests/s)", ()
   });
 
   it('refills a lease the object cut short once half used, not on every request', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 0);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
     const identity = `c:${uniqueId('capped')}`;
@@ -864,7 +865,7 @@ describe('what X-RateLimit-Remaining shows under fast (one caller, one isolate, 
 
   /** The worker's composed store over the real object; each request's renewal lands before the next. */
   function isolate() {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const composed = composeStore(env as Bindings, readSettings(env as Bindings), clock);
     /** The decision of one request, its renewal landed. */
     const one = async (identity: string, windows: PolicyWindow[]) => {
@@ -925,7 +926,7 @@ describe('what X-RateLimit-Remaining shows under fast (one caller, one isolate, 
   });
 
   it('goes down by one per allowed request while renewals fly (first contacts before the first answer, refills landing 30 ms after they were asked)', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 30);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
     const windows: WindowSpec[] = [{ id: 'minute', limit: 10_000, windowMs: 60_000 }];
@@ -960,7 +961,7 @@ describe('withLeases failing open', () => {
 
   for (const failsOpen of [true, false]) {
     it(`${failsOpen ? 'reports' : 'does not report'} a request that passed because the object was late (failMode ${failsOpen ? 'open' : 'closed'})`, async () => {
-      const clock = manualClock(1_800_000_000_000);
+      const clock = manualClock(PINNED_T0);
       const slow = slowLeaser(clock, 300);
       const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
         clock,
@@ -1007,7 +1008,7 @@ describe('withLeases failing open', () => {
   }
 
   it('sends failed-open units again when the ask that carried them failed', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const asks: LeaseAsk[] = [];
     let down = true;
     const base = durableObjectLeaser(namespace);

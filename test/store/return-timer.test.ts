@@ -9,6 +9,7 @@ import { durableObjectLeaser, withLeases } from '../../src/store/lease-store';
 import { MAX_WAIT_MS, RETURN_GRACE_MS, returnTimer } from '../../src/store/return-timer';
 import { testWorker } from '../support/app';
 import { createCustomer, uniqueId } from '../support/customers';
+import { PINNED_T0 } from '../support/pinned-time';
 
 const namespace = env.LIMITER as DurableObjectNamespace<LimiterObject>;
 const minute: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
@@ -26,7 +27,7 @@ const usedAtObject = async (identity: string, now?: number) =>
 
 describe('returnTimer: a quiet isolate gives back the units it leased and left unused', () => {
   it('returns them when the lease ends, though no request follows', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     const leases = withLeases(createDurableObjectStore(namespace), durableObjectLeaser(namespace), {
       clock,
       optimism: false,
@@ -68,7 +69,7 @@ describe('returnTimer: a quiet isolate gives back the units it leased and left u
   });
 
   it('arms while the lease a request asked for is still in flight, and waits for it to land', async () => {
-    const clock = manualClock(1_800_000_000_000);
+    const clock = manualClock(PINNED_T0);
     // A lease store whose only lease is still on its way: queued (due in 2 s) once it lands.
     let land = () => {};
     let due: number | undefined;

@@ -4,6 +4,7 @@ import type { Decision } from '../../src/limiter/decide';
 import { customerAlertCandidates } from '../../src/telemetry/alerts';
 import { usageStub } from '../../src/telemetry/embedded-usage';
 import { setLogSink } from '../../src/telemetry/log';
+import { untilPeriodHasLeft } from '../support/clock-edge';
 import { createCustomer } from '../support/customers';
 import { appWith } from './helpers';
 
@@ -23,6 +24,8 @@ describe('customer alerts', () => {
     const lines: string[] = [];
     const previous = setLogSink((line) => lines.push(line));
     try {
+      // Alerts are deduplicated per hour-aligned window: the traffic must not straddle an hour.
+      await untilPeriodHasLeft(3_600_000, 5_000);
       const customer = await createCustomer(env.CONFIG, {
         tier: 'enterprise',
         limits: [{ limit: 5, window: '1h' }],

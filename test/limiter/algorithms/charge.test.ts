@@ -5,9 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { WindowSpec } from '../../../src/limiter/contract';
 import { uniqueId } from '../../support/customers';
+import { PINNED_T0 } from '../../support/pinned-time';
 import { STORES } from '../../support/stores';
 
-const T = 1_800_000_000_000;
+const T = PINNED_T0;
 const tokens: WindowSpec = { id: 'minute-tokens', limit: 1000, windowMs: 60_000 };
 const charged: WindowSpec = { ...tokens, charge: 'origin' };
 const requests: WindowSpec = { id: 'minute', limit: 100, windowMs: 60_000 };

@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { concurrency } from '../../../src/limiter/algorithms/concurrency/algorithm';
 import type { WindowSpec } from '../../../src/limiter/contract';
 import { uniqueId } from '../../support/customers';
+import { PINNED_T0 } from '../../support/pinned-time';
 import { STORES } from '../../support/stores';
 
-const NOW = 1_800_000_000_000;
+const NOW = PINNED_T0;
 const LEASE = 30_000;
 
 const slots = (limit: number): WindowSpec => ({

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { type Buckets, checkAll } from '../../../src/limiter/algorithms/sliding-window/arithmetic';
 import { grantLease } from '../../../src/limiter/algorithms/sliding-window/lease';
 import type { WindowSpec } from '../../../src/limiter/contract';
+import { PINNED_T0 } from '../../support/pinned-time';
 
 const minute: WindowSpec = { id: 'm', limit: 100, windowMs: 60_000 };
-const T = 1_800_000_000_000;
+const T = PINNED_T0;
 
 function usedAt(counters: Map<string, Buckets>, now: number): number {
   return checkAll([minute], counters, now, 1, false).windows[0]?.used ?? -1;

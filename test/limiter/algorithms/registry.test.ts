@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { PinnedScript } from '../../../src/limiter/algorithm';
 import { ALGORITHMS, PINNED_SCRIPTS } from '../../../src/limiter/algorithms/registry';
 import { runScript } from '../../../src/store/run-script';
+import { EPOCH } from '../../support/arbitraries';
 import { uniqueId } from '../../support/customers';
 import { testRedis } from '../../support/redis';
 
-const NOW = 1_700_000_000_000;
+const NOW = EPOCH;
 
 /**
  * What each pinned script must do, by name: a script added to the table without a behaviour here

@@ -18,8 +18,9 @@ import {
 } from '../../../src/limiter/algorithms/sliding-window/snapshot';
 import type { WindowSpec } from '../../../src/limiter/contract';
 import { cloneCounters, traceArb, windowMsArb, windowSpecArb } from '../../support/arbitraries';
+import { PINNED_T0 } from '../../support/pinned-time';
 
-const EPOCH_MS = 1_800_000_000_000;
+const EPOCH_MS = PINNED_T0;
 
 /** Runs one check of a single window and returns its outcome. */
 function checkOne(spec: WindowSpec, counters: Map<string, Buckets>, t: number, cost = 1) {
