@@ -18,7 +18,8 @@ const BEHAVIOURS: Record<string, (pinned: PinnedScript) => Promise<void>> = {
     const algorithm = ALGORITHMS['sliding-window'];
     const request = {
       identity: `c:${uniqueId('pinned')}`,
-      windows: [{ id: 'w', limit: 2, windowMs: 1_000 }],
+      // A few seconds: the key expires on Redis's own clock, not the pinned one.
+      windows: [{ id: 'w', limit: 2, windowMs: 5_000 }],
       now: NOW,
     };
     const { keys, args } = algorithm.scriptCall(request);
@@ -34,7 +35,7 @@ const BEHAVIOURS: Record<string, (pinned: PinnedScript) => Promise<void>> = {
     const algorithm = ALGORITHMS.concurrency;
     const windows = [
       { id: 'concurrency', kind: 'concurrency' as const, limit: 2, windowMs: 60_000 },
-      { id: 'w', limit: 10, windowMs: 1_000 },
+      { id: 'w', limit: 10, windowMs: 5_000 },
     ];
     const identity = `c:${uniqueId('slots')}`;
     const allowed = [];
