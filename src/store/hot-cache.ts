@@ -91,11 +91,18 @@ export class HotCache {
     return changes.length ? { result, commit: this.commit(request, keys, changes) } : { result };
   }
 
-  /** Drops every cell that no longer counts at `now` and every window left empty. */
+  /**
+   * Drops every cell that no longer counts at `now` and every window in which nothing counts: left
+   * empty, or holding only cells of 0 (a lease given back unused). Kept, such a window read as
+   * "nothing held" to the save plan but as "something held" to the alarm, which then set itself
+   * due at once, again and again, until the cell left its window (an alarm storm).
+   */
   sweep(now: number): void {
     for (const [key, cells] of this.windows) {
       this.algorithm.expire(key, cells, now);
-      if (cells.size === 0) this.windows.delete(key);
+      if (cells.size === 0 || this.algorithm.expiresAt(key, cells) === Number.NEGATIVE_INFINITY) {
+        this.windows.delete(key);
+      }
     }
   }
 
