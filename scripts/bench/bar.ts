@@ -1,5 +1,5 @@
 /** The bar the bench holds edgelimit to (docs/benchmark.md): each check with its measured number. */
-import { type AccuracyRow, TRACE_NAMES } from './accuracy';
+import { type AccuracyRow, TRACE_NAMES, type TraceName } from './accuracy';
 import type { Case, LatencyCell, ThroughputCell } from './cells';
 import { percentileUnderBound, type SteppedReadings } from './stats';
 import { fmt } from './tables';
@@ -97,17 +97,25 @@ export function bar(
       r.limiter.includes('edgelimit') ||
       r.limiter.startsWith('redis'),
   );
+  // A trace in which requests failed open (the store missed its budget on a loaded machine) says
+  // nothing of the store's exactness: those pass uncounted by policy. It is shown, not judged.
+  const failedOpen = (r: AccuracyRow, n: TraceName) => r.notes[n]?.['failed-open'] ?? 0;
+  const judged = exact.flatMap((r) => TRACE_NAMES.map((n) => ({ r, n })));
+  const leftOut = judged.filter(({ r, n }) => failedOpen(r, n) > 0);
   const overshoot = Math.max(
     0,
     // Real-clock rows count what is certain whatever the decision instant in the round trip.
-    ...exact.flatMap((r) =>
-      TRACE_NAMES.map((n) => r.traces[n]?.provableOvershoot ?? r.traces[n]?.overshoot ?? 0),
-    ),
+    ...judged
+      .filter(({ r, n }) => failedOpen(r, n) === 0)
+      .map(({ r, n }) => r.traces[n]?.provableOvershoot ?? r.traces[n]?.overshoot ?? 0),
   );
+  const leftOutNote = leftOut.length
+    ? `; left out: ${leftOut.map(({ r, n }) => `${r.limiter} ${n} (${failedOpen(r, n)} failed open)`).join(', ')}`
+    : '';
   lines.push({
     check: 'overshoot 0 in exact modes (all traces; pinned, and real time provably)',
-    pass: exact.length ? overshoot === 0 : null,
-    value: `max ${overshoot} over the limit`,
+    pass: judged.length > leftOut.length ? overshoot === 0 : null,
+    value: `max ${overshoot} over the limit${leftOutNote}`,
   });
   const falseRej = Math.max(
     0,

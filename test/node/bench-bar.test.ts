@@ -1,9 +1,15 @@
 /** The bar's in-worker check reads workerd's 1 ms-step clock for what it can prove. */
 import { describe, expect, it } from 'vitest';
+import type { AccuracyRow } from '../../scripts/bench/accuracy';
 import { bar, DEFAULT_TARGET } from '../../scripts/bench/bar';
 import type { Case, LatencyCell } from '../../scripts/bench/cells';
 import type { LatencyResult } from '../../scripts/bench/latency';
-import { overhead, steppedReadings, summarize } from '../../scripts/bench/stats';
+import {
+  type AccuracyScore,
+  overhead,
+  steppedReadings,
+  summarize,
+} from '../../scripts/bench/stats';
 
 /** A default-row cell whose limited requests read `server` ms in Server-Timing (both runs). */
 const cell = (which: Case, server: number[]): LatencyCell => {
@@ -64,5 +70,44 @@ describe('the bar: Server-Timing on a 1 ms-step clock', () => {
   it('judges a fine clock as read', () => {
     expect(serverLine([0.2, 0.3, 0.9], [0.1, 0.4, 0.5]).pass).toBe(true);
     expect(serverLine([0.2, 0.3, 1.5], [0.1, 0.4, 0.5]).pass).toBe(false);
+  });
+});
+
+describe('the bar: overshoot in exact modes', () => {
+  const score = (overshoot: number): AccuracyScore => ({
+    requests: 30,
+    allowed: 10 + overshoot,
+    exactAllowed: 10,
+    overshoot,
+    overLimit: overshoot,
+    falseRejectionPct: 0,
+    unjustRejectionPct: 0,
+    provableOvershoot: overshoot,
+  });
+  const row = (boundary: number, failedOpen: number): AccuracyRow => ({
+    limiter: 'edgelimit redis',
+    clock: 'real',
+    limit: 10,
+    windowMs: 2_000,
+    traces: { uniform: score(0), bursty: score(0), boundary: score(boundary) },
+    notes: failedOpen ? { boundary: { 'failed-open': failedOpen } } : {},
+  });
+  const line = (rows: AccuracyRow[]) => {
+    const found = bar([], rows, []).find((l) => l.check.startsWith('overshoot 0 in exact'));
+    if (!found) throw new Error('no overshoot line');
+    return found;
+  };
+
+  it('fails on any overshoot the store decided', () => {
+    expect(line([row(1, 0)]).pass).toBe(false);
+    expect(line([row(0, 0)]).pass).toBe(true);
+  });
+
+  it('shows, and does not judge, a trace in which requests failed open', () => {
+    const judged = line([row(7, 9)]);
+    expect(judged.pass).toBe(true);
+    expect(judged.value).toBe(
+      'max 0 over the limit; left out: edgelimit redis boundary (9 failed open)',
+    );
   });
 });
