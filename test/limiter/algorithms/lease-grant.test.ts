@@ -35,6 +35,15 @@ describe('grantLease with debt', () => {
     expect(changes).toContainEqual({ at: T + 1, units: 3 });
   });
 
+  it('records no debt that is not a whole number of units', () => {
+    for (const debt of [Number.POSITIVE_INFINITY, Number.NaN, -4]) {
+      const counters = new Map<string, Buckets>();
+      const { changes } = grantLease([minute], counters, T, { units: 0, ttlMs: 2_000, debt });
+      expect(changes).toEqual([]);
+      expect(usedAt(counters, T)).toBe(0);
+    }
+  });
+
   it('settles every refund of an ask: a replaced lease and an expired one', () => {
     const counters = new Map<string, Buckets>();
     const a = grantLease([minute], counters, T, { units: 20, ttlMs: 2_000 }).grant;
@@ -97,6 +106,7 @@ describe('grantLease with units that failed open', () => {
         { units: -3, at: T },
         { units: Number.NaN, at: T },
         { units: 2, at: Number.NaN },
+        { units: Number.POSITIVE_INFINITY, at: T },
       ],
     });
     expect(none.changes).toEqual([]);

@@ -38,7 +38,9 @@ export function grantLease(
   for (const refund of [...(ask.refund ? [ask.refund] : []), ...(ask.refunds ?? [])]) {
     changes.push(...settle(specs, counters, refund));
   }
-  const debt = Math.max(0, Math.floor(ask.debt ?? 0));
+  const asked = Math.floor(ask.debt ?? 0);
+  // Not a whole number of units (NaN, Infinity): nothing to record.
+  const debt = Number.isSafeInteger(asked) ? Math.max(0, asked) : 0;
   if (debt > 0) {
     // Already served: counted at the first instant the object knows of them, limit or not.
     checkAll(specs, counters, now, debt, 'force');
@@ -115,7 +117,8 @@ function recordFailedOpen(
   for (const group of groups.slice(0, MAX_FAILED_OPEN_GROUPS)) {
     const units = Math.floor(group.units);
     const at = Math.min(now, group.at);
-    if (!(units > 0) || !(at > now - longest)) continue;
+    // Malformed groups (not a whole number of units, no time, older than every window) count nowhere.
+    if (!Number.isSafeInteger(units) || units <= 0 || !(at > now - longest)) continue;
     for (const spec of specs) {
       // Only where the unit still counts: an older one would sit in a bucket the next prune drops.
       if (at <= now - spec.windowMs) continue;
