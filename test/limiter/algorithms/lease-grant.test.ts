@@ -44,6 +44,20 @@ describe('grantLease with debt', () => {
     }
   });
 
+  it('grants nothing to an ask whose units or ttl are not numbers, and stays usable', () => {
+    const counters = new Map<string, Buckets>();
+    for (const ask of [
+      { units: Number.NaN, ttlMs: 2_000 },
+      { units: 5, ttlMs: Number.NaN },
+      { units: 5, ttlMs: -1 },
+    ]) {
+      const { grant, changes } = grantLease([minute], counters, T, ask);
+      expect(grant.granted).toBe(0);
+      expect(changes).toEqual([]);
+    }
+    expect(grantLease([minute], counters, T, { units: 5, ttlMs: 2_000 }).grant.granted).toBe(5);
+  });
+
   it('settles every refund of an ask: a replaced lease and an expired one', () => {
     const counters = new Map<string, Buckets>();
     const a = grantLease([minute], counters, T, { units: 20, ttlMs: 2_000 }).grant;

@@ -50,7 +50,11 @@ export function grantLease(
   const before = checkAll(specs, counters, now, 1, false);
   if (!before.allowed) return { grant: { granted: 0, at: now, outcome: before }, changes };
   const available = Math.min(...before.windows.map((w) => w.limit - w.used));
-  const granted = Math.min(ask.units, available, Math.max(1, Math.floor(available / 4)));
+  // A malformed ask (units or ttl not a number) gets nothing: NaN units recorded would make the
+  // window refuse everything until it expired.
+  const units = Math.floor(ask.units);
+  const wanted = Number.isSafeInteger(units) && Number.isFinite(ask.ttlMs) && ask.ttlMs >= 0;
+  const granted = wanted ? Math.min(units, available, Math.max(1, Math.floor(available / 4))) : 0;
   if (granted <= 0) {
     // An ask for nothing (it only carried debt or refunds): the answer, no lease.
     return { grant: { granted: 0, at: now, outcome: before }, changes };
