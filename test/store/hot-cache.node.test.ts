@@ -254,6 +254,7 @@ function memoryObject(redis?: SnapshotRedis) {
     entries,
     clock,
     billed,
+    runtime,
     start,
     alarmAt: () => alarm,
     /** Runs the alarm if it is due, as the runtime does. */
@@ -451,5 +452,13 @@ describe('LimiterCore', () => {
     expect(o.billed.alarms - before).toBe(0);
     expect(o.alarmAt()).toBeNull();
     expect(o.entries.size).toBe(0);
+  });
+  it('arms its save though storage named an alarm time that has passed', async () => {
+    const o = memoryObject();
+    // What an instance that crashed mid-alarm leaves: an alarm time in the past.
+    const core = new LimiterCore(o.runtime, { entries: [], alarmAt: EPOCH - 1_000 });
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
+    await core.check({ identity: 'c:stale', windows, now: EPOCH });
+    expect(o.alarmAt()).toBe(EPOCH + SAVE_INTERVAL_MS);
   });
 });
