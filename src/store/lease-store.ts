@@ -702,15 +702,17 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // The wait is bounded by the store budget; the renewal is not cut short by it.
         const waited = now - arrived;
         notePath(request, 'wait');
-        const result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name)
-          .then((r) => ('error' in r ? Promise.reject(r.error) : r))
-          .catch((error: unknown) => {
-            // The policy lets it pass: the next ask reports it where it passed.
-            if (request.failsOpen) {
-              noteFailedOpen(entry.failedOpen, clock.now(), longestWindowMs(request));
-            }
-            throw error;
-          });
+        let result: Renewal;
+        try {
+          result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name);
+          if ('error' in result) throw result.error;
+        } catch (error) {
+          // The policy lets it pass: the next ask reports it where it passed.
+          if (request.failsOpen) {
+            noteFailedOpen(entry.failedOpen, clock.now(), longestWindowMs(request));
+          }
+          throw error;
+        }
         if (result.grant.granted === 0 && !usable(entry.current, clock.now())) {
           // Allowed but nothing granted (an ask that only carried debt): decide again.
           if (result.grant.outcome.allowed) continue;

@@ -10,7 +10,7 @@ import {
   type LeaseRefund,
   MAX_FAILED_OPEN_GROUPS,
 } from '../../lease-protocol';
-import { type Buckets, checkAll, currentBucket, record, unitsOf } from './arithmetic';
+import { type Buckets, checkAll, currentBucket, record } from './arithmetic';
 
 /** A change of units at an instant, for persistence and write-behind. */
 export interface UnitChange {
@@ -123,16 +123,15 @@ function recordFailedOpen(
     const at = Math.min(now, group.at);
     // Malformed groups (not a whole number of units, no time, older than every window) count nowhere.
     if (!Number.isSafeInteger(units) || units <= 0 || !(at > now - longest)) continue;
-    for (const spec of specs) {
-      // Only where the unit still counts: an older one would sit in a bucket the next prune drops.
-      if (at <= now - spec.windowMs) continue;
-      let buckets = counters.get(spec.id);
-      if (!buckets) {
-        buckets = new Map();
-        counters.set(spec.id, buckets);
-      }
-      record(buckets, at, spec.windowMs, unitsOf(spec, units), spec.limit);
-    }
+    // Only where the units still count (an older one would sit in a bucket the next prune drops),
+    // forced, as debt is.
+    checkAll(
+      specs.filter((spec) => at > now - spec.windowMs),
+      counters,
+      at,
+      units,
+      'force',
+    );
     changes.push({ at, units });
   }
   return changes;
