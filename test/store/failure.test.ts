@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { Redis } from '@upstash/redis/cloudflare';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -178,6 +178,41 @@ describe('when Redis is slow in hybrid mode', () => {
 });
 
 describe('when write-behind fails', () => {
+  it('does not set its alarm due at once, again and again, holding only a lease given back unused', async () => {
+    const identity = `c:${uniqueId('storm')}`;
+    const stub = env.LIMITER.get(env.LIMITER.idFromName(identity));
+    const options = {
+      writeBehind: { url: inject('chaosUpstashUrl'), token: inject('chaosUpstashToken') },
+    };
+    const windows = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
+    const now = Date.now();
+    const lease = await stub.lease({ identity, windows, now }, { units: 5, ttlMs: 2_000 }, options);
+    expect(lease.granted).toBe(5);
+    // Redis goes down: the save lands, its send fails, a retry is due. Then the lease comes back
+    // unused (its cell: 0).
+    await control('/redis/stop');
+    await runDurableObjectAlarm(stub);
+    await stub.lease(
+      { identity, windows, now: now + 500 },
+      {
+        units: 0,
+        ttlMs: 2_000,
+        refunds: [{ units: lease.granted, at: lease.at, used: 0, ttlMs: 2_000 }],
+      },
+      options,
+    );
+    // Redis is back; the retry: nothing counts, nothing is left to send.
+    await control('/redis/start');
+    await runDurableObjectAlarm(stub);
+    const state = await runInDurableObject(stub, async (_o, s) => ({
+      alarm: await s.storage.getAlarm(),
+      rows: (await s.storage.list()).size,
+    }));
+    // Before: an alarm set for now after every run (a billed request and a row each), and the
+    // row kept, until the empty cell left the window.
+    expect(state).toEqual({ alarm: null, rows: 0 });
+  });
+
   it('counts it, shows it in fleet metrics and /health, and alerts', async () => {
     const worker = testWorker({
       LIMITER_STORE: 'hybrid',
