@@ -46,7 +46,8 @@ export function grantLease(
     checkAll(specs, counters, now, debt, 'force');
     changes.push({ at: now, units: debt });
   }
-  changes.push(...recordFailedOpen(specs, counters, now, ask.failedOpen ?? []));
+  if (ask.failedOpen?.length)
+    changes.push(...recordFailedOpen(specs, counters, now, ask.failedOpen));
   const before = checkAll(specs, counters, now, 1, false);
   if (!before.allowed) return { grant: { granted: 0, at: now, outcome: before }, changes };
   const available = Math.min(...before.windows.map((w) => w.limit - w.used));
