@@ -26,6 +26,39 @@ import type { Scheduled, VirtualTime } from './virtual-time';
 /** How long the refusal oracle (`Scenario.refusalOracleMs`) remembers a refusal [60 s]. */
 const REFUSAL_ORACLE_HOLD_MS = 60_000;
 
+/** Refusals closer than this are kept as one (the oracle's resolution) [10 ms]. */
+const REFUSAL_ORACLE_STEP_MS = 10;
+
+/**
+ * One identity's refusals, oldest first, for the oracle. Every refusal counts, not only the
+ * last: an identity refused without a break is known as refused from `delay` after its first
+ * refusal on, though its last one is always younger than `delay`.
+ */
+class RefusalTimes {
+  private times: number[] = [];
+
+  add(at: number): void {
+    const last = this.times.at(-1);
+    if (last !== undefined && at - last < REFUSAL_ORACLE_STEP_MS) return;
+    this.times.push(at);
+    const oldest = this.times[0] ?? at;
+    // Older than any query can still see (queries come in time order, delays are fixed).
+    if (at - oldest > 4 * REFUSAL_ORACLE_HOLD_MS) {
+      this.times = this.times.filter((t) => at - t <= 2 * REFUSAL_ORACLE_HOLD_MS);
+    }
+  }
+
+  /** Whether a refusal in `(now - delay - hold, now - delay]` is known at `now`. */
+  knownAt(now: number, delayMs: number): boolean {
+    const latest = now - delayMs;
+    for (let i = this.times.length - 1; i >= 0; i--) {
+      const t = this.times[i] ?? 0;
+      if (t <= latest) return latest - t < REFUSAL_ORACLE_HOLD_MS;
+    }
+    return false;
+  }
+}
+
 /** Delay before an undelivered alarm is tried again (the runtime backs off from 2 s). */
 const ALARM_RETRY_MS = 2_000;
 
@@ -98,8 +131,8 @@ export class Fleet {
     peakRps: new Map(),
   };
   private readonly objects = new Map<string, Hosted>();
-  /** When each identity's object last answered a lease with a refusal (the refusal oracle). */
-  private readonly refusedAt = new Map<string, number>();
+  /** When each identity's object answered leases with refusals (the refusal oracle). */
+  private readonly refusals = new Map<string, RefusalTimes>();
   private readonly slots: (Isolate | undefined)[];
   private readonly settings: Settings;
   private readonly clock: Clock;
@@ -227,12 +260,8 @@ export class Fleet {
       delay === undefined
         ? {}
         : {
-            refusedElsewhere: (identity, now) => {
-              const at = this.refusedAt.get(identity);
-              return (
-                at !== undefined && now - at >= delay && now - at < delay + REFUSAL_ORACLE_HOLD_MS
-              );
-            },
+            refusedElsewhere: (identity, now) =>
+              this.refusals.get(identity)?.knownAt(now, delay) ?? false,
           },
     );
     const store: CounterStore = this.o.pinNow
@@ -264,7 +293,13 @@ export class Fleet {
         const h = hosted();
         return this.o.geo.call(from, h.location, () =>
           this.deliver(h, (o) => o.lease(request, ask, options)).then((grant) => {
-            if (!grant.outcome.allowed) this.refusedAt.set(identity, this.o.vt.now);
+            if (grant.outcome.allowed) return grant;
+            let times = this.refusals.get(identity);
+            if (!times) {
+              times = new RefusalTimes();
+              this.refusals.set(identity, times);
+            }
+            times.add(this.o.vt.now);
             return grant;
           }),
         );

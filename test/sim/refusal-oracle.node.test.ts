@@ -8,7 +8,10 @@ import { simFleet } from '../support/sim-fleet';
  * Fills a 2-a-minute window from location 0 (the third request is refused), then sends the
  * identity's first request at location 1, 100 ms later: the outcomes in order.
  */
-async function run(refusalOracleMs: number | undefined): Promise<string[]> {
+async function run(
+  refusalOracleMs: number | undefined,
+  { every = 10, until = 20, firstContactAt = 100 } = {},
+): Promise<string[]> {
   const scenario: Scenario = {
     ...AGREEMENT_SCENARIO,
     locations: 2,
@@ -26,9 +29,9 @@ async function run(refusalOracleMs: number | undefined): Promise<string[]> {
       clock: { now: () => vt.now },
     }).then((d) => outcomes.push(`${location}:${d.outcome}`));
   };
-  for (const at of [0, 10, 20]) vt.at(start + at, request(0));
-  vt.at(start + 100, request(1));
-  await vt.run(start + 2_000);
+  for (let at = 0; at <= until; at += every) vt.at(start + at, request(0));
+  vt.at(start + firstContactAt, request(1));
+  await vt.run(start + Math.max(until, firstContactAt) + 2_000);
   return outcomes;
 }
 
@@ -41,5 +44,14 @@ describe('the refusal oracle (what-if)', () => {
     expect(await run(0)).toEqual([...filled, '1:rejected']);
     // Known only a second after the refusal: at 100 ms nothing is known yet.
     expect(await run(1_000)).toEqual([...filled, '1:allowed']);
+  });
+
+  it('knows an identity refused without a break, though its last refusal is always younger than the delay', async () => {
+    // Location 0 sends every 10 ms up to 2.1 s: its object refuses at 20 ms, and again at
+    // 2,020 ms when the isolate's hold of that refusal (a lease ttl) ends. The first contact at
+    // location 1 comes at 2,050 ms: the last refusal is 30 ms old, the one at 20 ms long known.
+    const outcomes = await run(100, { every: 10, until: 2_100, firstContactAt: 2_050 });
+    expect(outcomes.filter((o) => o.startsWith('1:'))).toEqual(['1:rejected']);
+    expect(outcomes.filter((o) => o === '0:allowed')).toHaveLength(2);
   });
 });
