@@ -47,6 +47,11 @@ export class Geography {
     this.upstash = 0;
   }
 
+  /** The pair's base round trip, ms, before per-call jitter. */
+  baseRoundTrip(from: number, to: number): number {
+    return this.base[from * this.locations + to] ?? 0;
+  }
+
   /** One round trip between two locations, ms (0 when the model has no latency). */
   roundTrip(from: number, to: number): number {
     const base = this.base[from * this.locations + to] ?? 0;
