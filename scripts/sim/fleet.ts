@@ -34,26 +34,41 @@ const REFUSAL_ORACLE_STEP_MS = 10;
  * last: an identity refused without a break is known as refused from `delay` after its first
  * refusal on, though its last one is always younger than `delay`.
  */
-class RefusalTimes {
+export class RefusalTimes {
   private times: number[] = [];
+  private untils: number[] = [];
 
-  add(at: number): void {
-    const last = this.times.at(-1);
-    if (last !== undefined && at - last < REFUSAL_ORACLE_STEP_MS) return;
+  /** A refusal answered at `at`, its object saying no unit frees before `until`. */
+  add(at: number, until: number): void {
+    const last = this.times.length - 1;
+    if (last >= 0 && at - (this.times[last] ?? 0) < REFUSAL_ORACLE_STEP_MS) {
+      this.untils[last] = until;
+      return;
+    }
     this.times.push(at);
+    this.untils.push(until);
     const oldest = this.times[0] ?? at;
     // Older than any query can still see (queries come in time order, delays are fixed).
     if (at - oldest > 4 * REFUSAL_ORACLE_HOLD_MS) {
-      this.times = this.times.filter((t) => at - t <= 2 * REFUSAL_ORACLE_HOLD_MS);
+      const keep = this.times.findIndex((t) => at - t <= 2 * REFUSAL_ORACLE_HOLD_MS);
+      this.times = this.times.slice(keep);
+      this.untils = this.untils.slice(keep);
     }
   }
 
-  /** Whether a refusal in `(now - delay - hold, now - delay]` is known at `now`. */
+  /**
+   * Whether a refusal is known at `now`: the latest one answered by `now - delay`, less than
+   * the hold ago, and `now` still before the time its object said the identity may pass again
+   * (a list entry that outlived that would only make first contacts wait for a refusal that no
+   * longer holds).
+   */
   knownAt(now: number, delayMs: number): boolean {
     const latest = now - delayMs;
     for (let i = this.times.length - 1; i >= 0; i--) {
       const t = this.times[i] ?? 0;
-      if (t <= latest) return latest - t < REFUSAL_ORACLE_HOLD_MS;
+      if (t > latest) continue;
+      if (latest - t >= REFUSAL_ORACLE_HOLD_MS) return false;
+      return now < (this.untils[i] ?? 0);
     }
     return false;
   }
@@ -299,7 +314,10 @@ export class Fleet {
               times = new RefusalTimes();
               this.refusals.set(identity, times);
             }
-            times.add(this.o.vt.now);
+            // When the object says a request may pass again: every window it found full has
+            // freed a unit (the latest of their retry times).
+            const full = grant.outcome.windows.filter((w) => w.remaining <= 0);
+            times.add(this.o.vt.now, Math.max(this.o.vt.now, ...full.map((w) => w.retryAt)));
             return grant;
           }),
         );

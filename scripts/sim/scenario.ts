@@ -65,8 +65,8 @@ export interface Scenario {
   readonly returnTimer: boolean;
   /**
    * What-if, off unless set (`--refusal-oracle-ms`): every isolate learns of each refusal an
-   * object answers this many ms after it, for a minute, for free, and a first contact for a
-   * refused identity waits for its object (`LeaseOptions.refusedElsewhere`). An upper bound on
+   * object answers this many ms after it, for free, until the retry time the object gave (at
+   * most a minute), and a first contact for a refused identity waits for its object (`LeaseOptions.refusedElsewhere`). An upper bound on
    * what a shared list of refused identities could buy; no such list exists in the worker.
    */
   readonly refusalOracleMs?: number;

@@ -1,5 +1,6 @@
 /** `--refusal-oracle-ms` (`Scenario.refusalOracleMs`): first contacts of a refused identity wait. */
 import { describe, expect, it } from 'vitest';
+import { RefusalTimes } from '../../scripts/sim/fleet';
 import { AGREEMENT_SCENARIO, minute, type Scenario } from '../../scripts/sim/scenario';
 import { decide } from '../../src/limiter/decide';
 import { simFleet } from '../support/sim-fleet';
@@ -53,5 +54,20 @@ describe('the refusal oracle (what-if)', () => {
     const outcomes = await run(100, { every: 10, until: 2_100, firstContactAt: 2_050 });
     expect(outcomes.filter((o) => o.startsWith('1:'))).toEqual(['1:rejected']);
     expect(outcomes.filter((o) => o === '0:allowed')).toHaveLength(2);
+  });
+
+  it('knows a refusal from its delay on, until the object said the identity may pass again or the hold ends', () => {
+    const times = new RefusalTimes();
+    // Refused at 1,000 ms, a unit free again at 5,000 ms; refused again at 1,005 (kept as one).
+    times.add(1_000, 5_000);
+    times.add(1_005, 5_000);
+    expect(times.knownAt(1_050, 100)).toBe(false);
+    expect(times.knownAt(1_100, 100)).toBe(true);
+    expect(times.knownAt(4_999, 100)).toBe(true);
+    expect(times.knownAt(5_000, 100)).toBe(false);
+    // A day window full: known for the hold (60 s), not for the day.
+    times.add(10_000, 86_400_000);
+    expect(times.knownAt(60_000, 100)).toBe(true);
+    expect(times.knownAt(70_100, 100)).toBe(false);
   });
 });
