@@ -43,6 +43,7 @@ export function causeOf(notes: readonly DecisionPath[], outcome: Outcome): strin
   if (outcome === 'failed-open' || outcome === 'failed-closed') {
     if (last === 'failing') return 'failed: last renewal failed';
     if (last === 'wait') return 'failed: wait for renewal';
+    if (last === 'fail-open-spent') return 'failed: fail-open allowance spent';
     if (last === 'exact') return 'failed: exact path';
     return 'failed: other';
   }

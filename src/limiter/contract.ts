@@ -142,12 +142,21 @@ export interface CounterStore {
 
 /** Why a store call failed; the limiter turns it into fail-open or fail-closed. */
 export class StoreError extends Error {
+  /**
+   * The store asks that this request fail closed whatever the policy says: under `fast`, an
+   * isolate that already let its allowance of requests pass uncounted while the identity's
+   * object is late (see `failOpenAllowance` in `store/lease-rules.ts`).
+   */
+  readonly failsClosed: boolean;
+
   constructor(
     readonly store: string,
     readonly reason: 'timeout' | 'unavailable' | 'malformed-reply' | 'script-error',
     message: string,
+    options: { readonly failsClosed?: boolean } = {},
   ) {
     super(`${store} store ${reason}: ${message}`);
     this.name = 'StoreError';
+    this.failsClosed = options.failsClosed ?? false;
   }
 }

@@ -112,15 +112,16 @@ export async function decide(input: DecideInput): Promise<Decision> {
       main.reason instanceof StoreError
         ? main.reason
         : new StoreError(store.name, 'unavailable', String(main.reason));
+    const closed = policy.failMode === 'closed' || error.failsClosed;
     return {
-      outcome: policy.failMode === 'closed' ? 'failed-closed' : 'failed-open',
+      outcome: closed ? 'failed-closed' : 'failed-open',
       now: clock.now(),
       windows: enforced.map((w) => unknownState(w, clock.now())),
       shadow: shadowResults,
       storeLatencyMs,
       store: store.name,
       error,
-      ...(policy.failMode === 'closed' ? { retryAt: clock.now() + 1000 } : {}),
+      ...(closed ? { retryAt: clock.now() + 1000 } : {}),
       ...(slots ? { slots } : {}),
     };
   }

@@ -24,6 +24,8 @@ export type DecisionPath =
   | 'refusal-in-flight'
   /** Rejected by the refusal a renewal brought (after waiting for it). */
   | 'refusal-answer'
+  /** Failed closed: the wait ran out, and this isolate's fail-open allowance is spent. */
+  | 'fail-open-spent'
   /** Failed at once: the last renewal failed (`failing`). */
   | 'failing'
   /** Waited for a renewal (a later note says what came of it; none if the wait failed). */

@@ -88,6 +88,7 @@ import {
   askUnits,
   belowLowWater,
   correctedRate,
+  failOpenAllowance,
   firstAsk,
   firstContactAllowance,
   isFresh,
@@ -206,6 +207,8 @@ interface Entry {
   debt: number;
   /** Units that failed open (the object did not answer in time) and not yet sent to it. */
   failedOpen: FailedOpenGroup[];
+  /** Units that failed open carried by the ask in flight: not counted until it lands. */
+  failedOpenInFlight: number;
   /** Unused units of leases the ask in flight gives back: the last answer still counts them. */
   returning: number;
   /** The last renewal failed: until one succeeds, requests with nothing to decide from fail at once. */
@@ -365,6 +368,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     failedOpen: readonly FailedOpenGroup[],
     renewal: Renewal,
   ): Renewal => {
+    // What failed open and rode along is counted now, or back in `failedOpen` to go again.
+    entry.failedOpenInFlight = 0;
     if ('error' in renewal) {
       // Unknown whether the object recorded the debt: send it again (counted twice at worst).
       entry.debt += debt;
@@ -443,6 +448,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.debt = 0;
     const failedOpen = entry.failedOpen;
     entry.failedOpen = [];
+    entry.failedOpenInFlight = failedOpenUnits(failedOpen);
     const passed = failedOpenAsk(failedOpen, sentAt, longestWindowMs(request));
     // Near the limit a shorter lease, so that what this isolate does not use comes back sooner.
     const leaseTtlMs = leaseTtl(entry.answer, ttlMs);
@@ -641,6 +647,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           optimistic: 0,
           debt: 0,
           failedOpen: [],
+          failedOpenInFlight: 0,
           returning: 0,
           failing: false,
           sibling: siblings(request.identity).length > 0,
@@ -705,13 +712,30 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         let result: Renewal;
         try {
           result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name);
-          if ('error' in result) throw result.error;
         } catch (error) {
-          // The policy lets it pass: the next ask reports it where it passed.
+          // The wait ran out with the renewal still on its way: the object is late, not known to
+          // fail. The policy lets the request pass, within this isolate's allowance of what
+          // passes uncounted (see failOpenAllowance); the next ask reports it where it passed.
           if (request.failsOpen) {
+            const uncounted = failedOpenUnits(entry.failedOpen) + entry.failedOpenInFlight;
+            if (uncounted >= failOpenAllowance(request.windows)) {
+              notePath(request, 'fail-open-spent');
+              throw new StoreError(
+                store.name,
+                'timeout',
+                'object late, and what this isolate may let pass uncounted has passed',
+                { failsClosed: true },
+              );
+            }
             noteFailedOpen(entry.failedOpen, clock.now(), longestWindowMs(request));
           }
           throw error;
+        }
+        if ('error' in result) {
+          if (request.failsOpen) {
+            noteFailedOpen(entry.failedOpen, clock.now(), longestWindowMs(request));
+          }
+          throw result.error;
         }
         if (result.grant.granted === 0 && !usable(entry.current, clock.now())) {
           // Allowed but nothing granted (an ask that only carried debt): decide again.

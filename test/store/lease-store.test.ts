@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock';
 import { type Bindings, readSettings } from '../../src/env';
 import { rateLimitHeaders } from '../../src/http/rate-limit-headers';
-import type { CheckRequest, PolicyWindow, WindowSpec } from '../../src/limiter/contract';
+import {
+  type CheckRequest,
+  type PolicyWindow,
+  StoreError,
+  type WindowSpec,
+} from '../../src/limiter/contract';
 import { decide } from '../../src/limiter/decide';
 import type { LeaseAsk } from '../../src/limiter/lease-protocol';
 import type { LimiterObject } from '../../src/objects/limiter-object';
@@ -12,6 +17,7 @@ import { composeStore } from '../../src/store/compose';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import {
   FIRST_CONTACT_MAX_UNITS,
+  failOpenAllowance,
   LEASE_TTL_MS,
   NEAR_LIMIT_TTL_MS,
   OPTIMISM_MAX_UNITS,
@@ -1006,6 +1012,72 @@ describe('withLeases failing open', () => {
       }
     });
   }
+
+  it('lets pass uncounted no more than its fail-open allowance while the object is late, and fails the rest closed until the ask lands', async () => {
+    const clock = manualClock(PINNED_T0);
+    const slow = slowLeaser(clock, 300);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      waitBudgetMs: 0,
+    });
+    const identity = `c:${uniqueId('fail-open-allowance')}`;
+    const check = () =>
+      store.check({ identity, windows, now: clock.now(), fast: true, failsOpen: true });
+    const failure = async () => {
+      const error: unknown = await check().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!(error instanceof StoreError)) throw new Error(`expected a StoreError, got ${error}`);
+      return error;
+    };
+    // A first contact: allowed at once, its ask on its way (300 ms).
+    expect((await check()).allowed).toBe(true);
+    expect(failOpenAllowance(windows)).toBe(1);
+    // The first late request passes (the policy fails open): the isolate's one uncounted unit.
+    clock.advance(20);
+    expect((await failure()).failsClosed).toBe(false);
+    // With that unit still uncounted, the next late requests fail closed.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(20);
+      expect((await failure()).failsClosed).toBe(true);
+    }
+    await slow.finish(store.settled());
+    // Only the one that passed was reported, where it passed.
+    const reported = slow.asks.flatMap((a) => a.failedOpen ?? []);
+    expect(reported.map((g) => g.units)).toEqual([1]);
+    expect(reported[0]?.at).toBe(PINNED_T0 + 20);
+    // Counted now: a late request may pass again.
+    clock.advance(61_000);
+    expect((await check()).allowed).toBe(true);
+    clock.advance(20);
+    expect((await failure()).failsClosed).toBe(false);
+  });
+
+  it('fails open, not closed, once the object failed (an ask that errors, not one still on its way)', async () => {
+    const clock = manualClock(PINNED_T0);
+    const leaser: Leaser = async () => {
+      throw new Error('object unreachable');
+    };
+    const store = withLeases(createDurableObjectStore(namespace), leaser, {
+      clock,
+      waitBudgetMs: 0,
+    });
+    const identity = `c:${uniqueId('fail-open-down')}`;
+    const check = () =>
+      store.check({ identity, windows, now: clock.now(), fast: true, failsOpen: true });
+    expect((await check()).allowed).toBe(true);
+    await store.settled();
+    for (let i = 0; i < 5; i++) {
+      clock.advance(100);
+      const error: unknown = await check().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).failsClosed).toBe(false);
+    }
+  });
 
   it('sends failed-open units again when the ask that carried them failed', async () => {
     const clock = manualClock(PINNED_T0);
