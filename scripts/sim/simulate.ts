@@ -5,7 +5,7 @@
  * `upstash` rows run a model of @upstash/ratelimit instead (`upstash-limiter.ts`).
  */
 import { decide, type Outcome } from '../../src/limiter/decide';
-import { failOpenAllowance, optimismBoundPerIsolate } from '../../src/store/lease-rules';
+import { optimismBoundPerIsolate } from '../../src/store/lease-rules';
 import { setLogSink } from '../../src/telemetry/log';
 import { costPerMillion, DURABLE_OBJECT_GB } from '../lib/list-prices';
 import { type CauseReport, CauseTracker, causeReport, EvictionLosses } from './causes';
@@ -63,8 +63,9 @@ export interface SimRow {
   readonly quota: { readonly shortPct: number; readonly extraPct: number };
   /**
    * The boundary attacker: the most it got beyond its limit in any window, and the stated bound
-   * of `fast` for it (`optimismBoundPerIsolate` plus `failOpenAllowance` units per isolate that
-   * served it; 0 for the other limiters, which state none).
+   * of `fast` for it (`optimismBoundPerIsolate` units per isolate that served it, optimism and
+   * what failed open while its object was late together; 0 for the other limiters, which state
+   * none).
    */
   readonly attacker: {
     maxOverLimit: number;
@@ -360,8 +361,7 @@ export async function simulate(
           statedBoundOverLimit:
             consistency === 'fast'
               ? attackerIsolates.size *
-                (optimismBoundPerIsolate(people[attackerIndex]?.windows ?? []) +
-                  failOpenAllowance(people[attackerIndex]?.windows ?? []))
+                optimismBoundPerIsolate(people[attackerIndex]?.windows ?? [])
               : 0,
         }
       : null,

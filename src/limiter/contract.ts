@@ -145,7 +145,7 @@ export class StoreError extends Error {
   /**
    * The store asks that this request fail closed whatever the policy says: under `fast`, an
    * isolate that already let its allowance of requests pass uncounted while the identity's
-   * object is late (see `failOpenAllowance` in `store/lease-rules.ts`).
+   * object is late (`optimismBoundPerIsolate` in `store/lease-rules.ts`).
    */
   readonly failsClosed: boolean;
 

@@ -351,22 +351,6 @@ export function firstContactAllowance(windows: readonly { readonly limit: number
 }
 
 /**
- * Units one isolate may let pass uncounted for an identity while an ask to its object is late,
- * under `failMode: "open"`: the first-contact allowance (1 below a limit of 2,000, at most 32).
- * "Late" is a wait that ran out (`LEASE_WAIT_MS`) with the ask still on its way: a queue in
- * front of the object (say, a thousand isolates' first contacts at a minute boundary), not an
- * object known to fail. Past the allowance such requests fail closed (503, `Retry-After: 1`)
- * until an ask lands and counts what passed, or fails: an object that fails (its ask errors or
- * times out, `RENEWAL_BUDGET_MS`) lets every request fail open again, counted with the next ask.
- * So what passes uncounted is bounded like optimism: a window holds at most its limit + (A + this)
- * × the isolates serving the identity. Measured (`npm run sim -- --modes fast --isolates 16`,
- * seed 1): see docs/simulation.md, "Design changes".
- * @example failOpenAllowance([{ limit: 100 }]) // 1
- */
-export const failOpenAllowance = (windows: readonly { readonly limit: number }[]): number =>
-  firstContactAllowance(windows);
-
-/**
  * Share of the smallest limit a first ask may hold [1/5,000]: an isolate that meets the identity
  * once and never again holds 0.02% of its limit unused for a window (200 isolates: 4%).
  */

@@ -88,7 +88,6 @@ import {
   askUnits,
   belowLowWater,
   correctedRate,
-  failOpenAllowance,
   firstAsk,
   firstContactAllowance,
   isFresh,
@@ -99,6 +98,7 @@ import {
   MAX_RETURNS_PER_REQUEST,
   observeRate,
   optimismAllowance,
+  optimismBoundPerIsolate,
   RENEWAL_BUDGET_MS,
   refusalHolds,
   staleAllowance,
@@ -237,6 +237,14 @@ const windowId = (w: { readonly id: string; readonly limit: number; readonly win
  */
 const heldUnits = (entry: Entry): number =>
   (entry.current?.units ?? 0) + (entry.retired?.units ?? 0) + entry.returning - entry.optimistic;
+
+/**
+ * Units this isolate let pass for the entry that the object has not counted: taken
+ * optimistically since the last answer, and failed open (while the object was late) not yet
+ * counted by a landed ask. One allowance bounds them together (see the module comment).
+ */
+const uncounted = (entry: Entry): number =>
+  entry.optimistic + failedOpenUnits(entry.failedOpen) + entry.failedOpenInFlight;
 
 /** A leaser that calls the identity's Durable Object, given up after `budgetMs`. */
 export function durableObjectLeaser(
@@ -505,7 +513,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       // Another window set of this identity is known here (an endpoint rule's): nothing may be
       // guessed for it, the object is asked.
       if (entry.sibling || refusedElsewhere?.(request.identity, now)) return undefined;
-      if (entry.optimistic >= firstContactAllowance(request.windows)) return undefined;
+      if (uncounted(entry) >= firstContactAllowance(request.windows)) return undefined;
       entry.optimistic++;
       entry.debt++;
       notePath(request, 'first-contact');
@@ -524,7 +532,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     const allowance = fresh
       ? optimismAllowance(answer, now, LOW_WATER_MS)
       : staleAllowance(answer, now, request.windows);
-    if (entry.optimistic >= allowance) return undefined;
+    if (uncounted(entry) >= allowance) return undefined;
     entry.optimistic++;
     entry.debt++;
     notePath(request, fresh ? 'fresh-answer' : 'stale-answer');
@@ -714,11 +722,12 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           result = await withBudget(renewal, Math.max(0, waitBudgetMs - waited), store.name);
         } catch (error) {
           // The wait ran out with the renewal still on its way: the object is late, not known to
-          // fail. The policy lets the request pass, within this isolate's allowance of what
-          // passes uncounted (see failOpenAllowance); the next ask reports it where it passed.
+          // fail. The policy lets the request pass within the allowance optimism has too (what
+          // this isolate lets pass uncounted, see `optimismBoundPerIsolate`), so the bound holds
+          // with fail-open; past it the request fails closed until the ask lands. The next ask
+          // reports what passed, where it passed.
           if (request.failsOpen) {
-            const uncounted = failedOpenUnits(entry.failedOpen) + entry.failedOpenInFlight;
-            if (uncounted >= failOpenAllowance(request.windows)) {
+            if (uncounted(entry) >= optimismBoundPerIsolate(request.windows)) {
               notePath(request, 'fail-open-spent');
               throw new StoreError(
                 store.name,

@@ -17,7 +17,6 @@ import { composeStore } from '../../src/store/compose';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import {
   FIRST_CONTACT_MAX_UNITS,
-  failOpenAllowance,
   LEASE_TTL_MS,
   NEAR_LIMIT_TTL_MS,
   OPTIMISM_MAX_UNITS,
@@ -1013,7 +1012,7 @@ describe('withLeases failing open', () => {
     });
   }
 
-  it('lets pass uncounted no more than its fail-open allowance while the object is late, and fails the rest closed until the ask lands', async () => {
+  it('lets pass uncounted no more than its optimism allowance while the object is late, first contact and failed-open units together, and fails the rest closed until the ask lands', async () => {
     const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 300);
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
@@ -1031,26 +1030,32 @@ describe('withLeases failing open', () => {
       if (!(error instanceof StoreError)) throw new Error(`expected a StoreError, got ${error}`);
       return error;
     };
-    // A first contact: allowed at once, its ask on its way (300 ms).
+    const allowance = optimismBoundPerIsolate(windows);
+    expect(allowance).toBe(8);
+    // A first contact: allowed at once (one uncounted unit), its ask on its way (300 ms).
     expect((await check()).allowed).toBe(true);
-    expect(failOpenAllowance(windows)).toBe(1);
-    // The first late request passes (the policy fails open): the isolate's one uncounted unit.
-    clock.advance(20);
-    expect((await failure()).failsClosed).toBe(false);
-    // With that unit still uncounted, the next late requests fail closed.
+    // The late requests that pass (the policy fails open) fill the rest of the allowance...
+    const passedAt: number[] = [];
+    for (let i = 1; i < allowance; i++) {
+      clock.advance(10);
+      passedAt.push(clock.now());
+      expect((await failure()).failsClosed).toBe(false);
+    }
+    // ... and with all of it still uncounted, the next late requests fail closed.
     for (let i = 0; i < 3; i++) {
-      clock.advance(20);
+      clock.advance(10);
       expect((await failure()).failsClosed).toBe(true);
     }
     await slow.finish(store.settled());
-    // Only the one that passed was reported, where it passed.
+    // Only those that passed were reported, where they passed.
     const reported = slow.asks.flatMap((a) => a.failedOpen ?? []);
-    expect(reported.map((g) => g.units)).toEqual([1]);
-    expect(reported[0]?.at).toBe(PINNED_T0 + 20);
+    expect(reported.reduce((n, g) => n + g.units, 0)).toBe(allowance - 1);
+    expect(Math.min(...reported.map((g) => g.at))).toBeGreaterThanOrEqual(passedAt[0] ?? 0);
+    expect(Math.max(...reported.map((g) => g.at))).toBeLessThanOrEqual(passedAt.at(-1) ?? 0);
     // Counted now: a late request may pass again.
     clock.advance(61_000);
     expect((await check()).allowed).toBe(true);
-    clock.advance(20);
+    clock.advance(10);
     expect((await failure()).failsClosed).toBe(false);
   });
 
