@@ -9,13 +9,15 @@
 import type { CheckRequest, CounterStore } from '../../src/limiter/contract';
 import type { Outcome } from '../../src/limiter/decide';
 import { type DecisionPath, setPathObserver } from '../../src/store/decision-path';
-import type { CauseCount, Judgement, LossWithin } from './judge';
+import { type CauseCount, CONTESTED_MS, type Judgement, type LossWithin } from './judge';
 
 /** Wrong decisions of one cause, in total and per tier. */
 export interface CauseRow {
   readonly cause: string;
   readonly overshoot: number;
   readonly falseRejections: number;
+  /** False rejections within `CONTESTED_MS` of a unit leaving a window (see `judge.ts`). */
+  readonly contested: number;
   readonly overshootAfterLoss: number;
   readonly perTier: Record<string, CauseCount>;
 }
@@ -119,7 +121,12 @@ export function causeReport(
   losses: EvictionLosses,
 ): CauseReport {
   const byCause = new Map<string, { total: CauseCount; perTier: Record<string, CauseCount> }>();
-  const zero = (): CauseCount => ({ overshoot: 0, falseRejections: 0, overshootAfterLoss: 0 });
+  const zero = (): CauseCount => ({
+    overshoot: 0,
+    falseRejections: 0,
+    contested: 0,
+    overshootAfterLoss: 0,
+  });
   judged.forEach((j, i) => {
     const tier = tiers[i] ?? '';
     for (const [cause, n] of j.byCause) {
@@ -133,6 +140,7 @@ export function causeReport(
       for (const c of [entry.total, t]) {
         c.overshoot += n.overshoot;
         c.falseRejections += n.falseRejections;
+        c.contested += n.contested;
         c.overshootAfterLoss += n.overshootAfterLoss;
       }
     }
@@ -159,14 +167,16 @@ export function causeLines(
   const { evictions } = report;
   return [
     `${consistency}: wrong decisions by cause (overshoot + false rejections, requests; ` +
-      '"after loss": overshoot in a window whose object had just forgotten unsaved units)',
+      '"after loss": overshoot in a window whose object had just forgotten unsaved units; ' +
+      `"contested": false rejections within ${CONTESTED_MS} ms of a unit leaving the window)`,
     table(
-      ['cause', 'overshoot', 'after loss', 'false rej.', ...tiers],
+      ['cause', 'overshoot', 'after loss', 'false rej.', 'contested', ...tiers],
       report.rows.map((r) => [
         r.cause,
         `${r.overshoot} (${pct(r.overshoot)})`,
         String(r.overshootAfterLoss),
         `${r.falseRejections} (${pct(r.falseRejections)})`,
+        String(r.contested),
         ...tiers.map((t) => {
           const x = r.perTier[t];
           return x ? `${x.overshoot} + ${x.falseRejections}` : '';

@@ -40,15 +40,33 @@ class WindowLog {
     return this.times.length - this.head;
   }
 
+  /**
+   * When the instant that left the window last left it, after a `countAt` (-Infinity: none has
+   * left yet, or none is remembered past a compaction).
+   */
+  lastLeftAt(): number {
+    const t = this.times[this.head - 1];
+    return t === undefined ? Number.NEGATIVE_INFINITY : t + this.windowMs;
+  }
+
   record(t: number): void {
     this.times.push(t);
   }
 }
 
+/**
+ * A false rejection this soon after a unit left one of the request's windows is *contested*:
+ * the window had just freed that unit, and the exact log gives it to the first request after,
+ * wherever that request arrived [50 ms, about a median round trip to an object].
+ */
+export const CONTESTED_MS = 50;
+
 /** Wrong decisions of one cause. */
 export interface CauseCount {
   overshoot: number;
   falseRejections: number;
+  /** False rejections within {@link CONTESTED_MS} of a unit leaving a window of the request. */
+  contested: number;
   /** Overshoot in a window whose object lost unsaved units to an eviction within it. */
   overshootAfterLoss: number;
 }
@@ -92,7 +110,7 @@ export class DecisionLog {
       const cause = this.causes[i] ?? '';
       let count = byCause.get(cause);
       if (!count) {
-        count = { overshoot: 0, falseRejections: 0, overshootAfterLoss: 0 };
+        count = { overshoot: 0, falseRejections: 0, contested: 0, overshootAfterLoss: 0 };
         byCause.set(cause, count);
       }
       return count;
@@ -132,7 +150,10 @@ export class DecisionLog {
       } else if (room) {
         falseRejections++;
         if (phase) wrongInside++;
-        countOf(i).falseRejections++;
+        const count = countOf(i);
+        count.falseRejections++;
+        const freedAt = Math.max(...logs.map((log) => log.lastLeftAt()));
+        if (t - freedAt < CONTESTED_MS) count.contested++;
       }
     }
     return {

@@ -1,7 +1,7 @@
 /** The simulation's causes of wrong decisions: the paths noted, the judge's sums, evictions. */
 import { describe, expect, it } from 'vitest';
 import { CauseTracker, causeOf, causeReport, EvictionLosses } from '../../scripts/sim/causes';
-import { DecisionLog } from '../../scripts/sim/judge';
+import { CONTESTED_MS, DecisionLog } from '../../scripts/sim/judge';
 import { SimStorage, simLimiterObject } from '../../scripts/sim/sim-object';
 import { manualClock } from '../../src/clock';
 import { decide } from '../../src/limiter/decide';
@@ -39,6 +39,7 @@ describe('DecisionLog by cause', () => {
     expect(j.byCause.get('first-contact')).toEqual({
       overshoot: 1,
       falseRejections: 0,
+      contested: 0,
       overshootAfterLoss: 1,
     });
     expect(j.byCause.get('L1 block')?.falseRejections).toBe(1);
@@ -59,7 +60,29 @@ describe('DecisionLog by cause', () => {
     expect(j.byCause.get('lease')).toEqual({
       overshoot: 1,
       falseRejections: 0,
+      contested: 0,
       overshootAfterLoss: 0,
+    });
+  });
+
+  it('marks a false rejection contested when a unit left the window less than CONTESTED_MS before it', () => {
+    const second = { id: 's', limit: 1, windowMs: 1_000, window: '1s' };
+    const log = new DecisionLog([second]);
+    log.add(0, true, 'lease');
+    // The unit leaves at 1,000: a rejection 10 ms later loses the contest for it...
+    log.add(1_010, false, 'refusal-in-flight');
+    // ... one 200 ms later is wrong too, but nothing had just freed.
+    log.add(1_200, false, 'L1 block');
+    const j = log.judge();
+    expect(CONTESTED_MS).toBe(50);
+    expect(j.byCause.get('refusal-in-flight')).toMatchObject({ falseRejections: 1, contested: 1 });
+    expect(j.byCause.get('L1 block')).toMatchObject({ falseRejections: 1, contested: 0 });
+    // Nothing ever left the window: a rejection with room all along is not contested either.
+    const fresh = new DecisionLog([second]);
+    fresh.add(5, false, 'L1 block');
+    expect(fresh.judge().byCause.get('L1 block')).toMatchObject({
+      falseRejections: 1,
+      contested: 0,
     });
   });
 });
