@@ -54,6 +54,10 @@
  * `min(32, floor(limit / 1,000))` above) of units the object has not counted: a window holds at
  * most `limit + that allowance * (isolates serving the identity)`. After the first
  * contact, optimism takes no more than every window's room, projected at its fill rate, holds.
+ * Requests that fail open while the object is late (a wait that ran out with the renewal still
+ * on its way) share that allowance (`uncounted`): past it they fail closed until the renewal
+ * lands, so the bound holds for them too. Only an object that fails (a renewal that errors)
+ * lets requests fail open beyond it, counted with the next ask.
  * What `fast` gives up besides: units leased but unused stay counted until the next ask returns
  * them: this identity's next renewal, or, once the lease's span ended, the isolate's next request
  * for any identity (a return), or the isolate's return timer if none comes (`return-timer.ts`);
