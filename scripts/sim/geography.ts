@@ -54,7 +54,7 @@ export class Geography {
 
   /** One round trip between two locations, ms (0 when the model has no latency). */
   roundTrip(from: number, to: number): number {
-    const base = this.base[from * this.locations + to] ?? 0;
+    const base = this.baseRoundTrip(from, to);
     if (base === 0) return 0;
     return this.rtt.jitterSigma > 0 ? this.rng.lognormal(base, this.rtt.jitterSigma) : base;
   }

@@ -961,6 +961,16 @@ describe('what X-RateLimit-Remaining shows under fast (one caller, one isolate, 
   });
 });
 
+/** The StoreError `pending` fails with (anything else, or a success, fails the test). */
+async function storeErrorOf(pending: Promise<unknown>): Promise<StoreError> {
+  const error: unknown = await pending.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof StoreError)) throw new Error(`expected a StoreError, got ${error}`);
+  return error;
+}
+
 describe('withLeases failing open', () => {
   const windows: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
 
@@ -1022,14 +1032,7 @@ describe('withLeases failing open', () => {
     const identity = `c:${uniqueId('fail-open-allowance')}`;
     const check = () =>
       store.check({ identity, windows, now: clock.now(), fast: true, failsOpen: true });
-    const failure = async () => {
-      const error: unknown = await check().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      if (!(error instanceof StoreError)) throw new Error(`expected a StoreError, got ${error}`);
-      return error;
-    };
+    const failure = () => storeErrorOf(check());
     const allowance = optimismBoundPerIsolate(windows);
     expect(allowance).toBe(8);
     // A first contact: allowed at once (one uncounted unit), its ask on its way (300 ms).
@@ -1075,12 +1078,7 @@ describe('withLeases failing open', () => {
     await store.settled();
     for (let i = 0; i < 5; i++) {
       clock.advance(100);
-      const error: unknown = await check().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).failsClosed).toBe(false);
+      expect((await storeErrorOf(check())).failsClosed).toBe(false);
     }
   });
 
