@@ -66,12 +66,7 @@ export function bar(
     pass: fast?.doRowsPerRequest.length ? rows <= 0.1 : null,
     value: fast ? fmt(rows, 3) : 'n/a',
   });
-  const ratios = throughput.filter((t) => t.target === DEFAULT_TARGET).map((t) => t.result.ratio);
-  lines.push({
-    check: 'default: throughput >= 0.9 of bypassed (worst RTT)',
-    pass: ratios.length ? Math.min(...ratios) >= 0.9 : null,
-    value: ratios.length ? ratios.map((r) => fmt(r, 2)).join(' / ') : 'n/a',
-  });
+  lines.push(throughputLine(throughput.filter((t) => t.target === DEFAULT_TARGET)));
 
   const hybrid = cell('hybrid', 'allowed', 10);
   const hybridBlocked = cell('hybrid', 'blocked', 10);
@@ -183,5 +178,29 @@ function serverVerdict(
     value:
       `${pass === null ? 'cannot tell at a 1 ms step: ' : ''}${read}; ` +
       `0 ms in >= ${pct(worstUnder)}, >= 2 ms in <= ${pct(worstOver)}, mean <= ${fmt(mean)} ms`,
+  };
+}
+
+/**
+ * Throughput >= 0.9 of bypassed, worst RTT, judged on workerd's CPU per request where every
+ * cell measured it (bypassed / limited: what one workerd sustains when its CPU bounds it), the
+ * rates' ratio beside it; on the rates' ratio where CPU was not read. On a shared machine the
+ * rates move slice by slice with whatever else takes the cores (single slices by a third), by
+ * more than the gap between the sides; CPU per request moves far less (docs/benchmark.md).
+ */
+export function throughputLine(cells: readonly ThroughputCell[]): BarLine {
+  const check = 'default: throughput >= 0.9 of bypassed (worst RTT; workerd CPU per request)';
+  if (cells.length === 0) return { check, pass: null, value: 'n/a' };
+  const rates = cells.map((c) => fmt(c.result.ratio, 2)).join(' / ');
+  const cpu = cells.map((c) => c.result.cpu?.ratio);
+  if (cpu.some((r) => r === undefined)) {
+    const worst = Math.min(...cells.map((c) => c.result.ratio));
+    return { check, pass: worst >= 0.9, value: `rates ${rates} (CPU not read)` };
+  }
+  const ratios = cpu.filter((r): r is number => r !== undefined);
+  return {
+    check,
+    pass: Math.min(...ratios) >= 0.9,
+    value: `CPU ${ratios.map((r) => fmt(r, 2)).join(' / ')} (rates ${rates})`,
   };
 }

@@ -21,6 +21,7 @@ import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { z } from 'zod';
 import { type RedisServer, startRedisServer } from '../lib/redis-server';
 import type { UpstashLocalStats } from '../upstash-local';
+import { cpuMs, workerdPids } from './proc-cpu';
 import type { ControlMessage } from './upstash-child';
 
 /** Repository root (scripts/bench/../..). */
@@ -57,6 +58,11 @@ export interface BenchWorker {
   fetch(path: string, init?: RequestOptions): Promise<BenchResponse>;
   /** Sends one request and parses the body as JSON (`undefined` when it is not JSON). */
   fetchJson(path: string, init?: RequestOptions): Promise<{ status: number; body: unknown }>;
+  /**
+   * CPU time its workerd process(es) used so far, ms (Linux `/proc`, 10 ms resolution);
+   * absent where it cannot be read.
+   */
+  cpuMs?(): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -257,10 +263,19 @@ async function startWorker(opts: {
       ? { inspectorPort: opts.inspectorPort, inspectorHost: '127.0.0.1' }
       : {}),
   } as V4MiniflareOptions;
+  // Workers start one after another, so the workerd processes new after `ready` are this one's.
+  const before = new Set(await workerdPids());
   const mf = new Miniflare(convertV4MiniflareOptions(options));
   await mf.ready;
+  const pids = (await workerdPids()).filter((pid) => !before.has(pid));
   return {
     name: opts.name,
+    ...(pids.length > 0
+      ? {
+          cpuMs: async () =>
+            (await Promise.all(pids.map((pid) => cpuMs(pid)))).reduce((a, b) => a + b, 0),
+        }
+      : {}),
     async fetch(path, init = {}) {
       const response = await mf.dispatchFetch(`${BASE_URL}${path}`, init);
       await response.arrayBuffer();

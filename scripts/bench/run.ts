@@ -148,7 +148,12 @@ async function runThroughput(
       cells.push({ target: target.id, label: target.label, rttMs, result });
       log(
         `  throughput ${target.label} rtt=${rttMs}ms: ${result.limitedRps.toFixed(0)} / ` +
-          `${result.bypassedRps.toFixed(0)} rps = ${fmt(result.ratio, 2)} (slices ` +
+          `${result.bypassedRps.toFixed(0)} rps = ${fmt(result.ratio, 2)}` +
+          (result.cpu
+            ? `; workerd CPU ${result.cpu.limitedUsPerRequest.toFixed(0)} / ` +
+              `${result.cpu.bypassedUsPerRequest.toFixed(0)} µs/req = ${fmt(result.cpu.ratio, 2)}`
+            : '') +
+          ' (slices ' +
           result.slices
             .map((s) => `${s.side[0]}${((1000 * s.answers) / s.ms).toFixed(0)}`)
             .join(' ') +

@@ -144,13 +144,26 @@ export function billingTable(cells: readonly LatencyCell[]): string {
 /** Limited against bypassed requests per second. */
 export function throughputTable(cells: readonly ThroughputCell[]): string {
   return table(
-    ['limiter', 'RTT', 'limited rps', 'bypass rps', 'ratio', 'non-2xx'],
+    [
+      'limiter',
+      'RTT',
+      'limited rps',
+      'bypass rps',
+      'ratio',
+      'CPU µs/req limited / bypass',
+      'CPU ratio',
+      'non-2xx',
+    ],
     cells.map((c) => [
       c.label,
       `${c.rttMs} ms`,
       c.result.limitedRps.toFixed(0),
       c.result.bypassedRps.toFixed(0),
       fmt(c.result.ratio, 2),
+      c.result.cpu
+        ? `${c.result.cpu.limitedUsPerRequest.toFixed(0)} / ${c.result.cpu.bypassedUsPerRequest.toFixed(0)}`
+        : 'n/a',
+      c.result.cpu ? fmt(c.result.cpu.ratio, 2) : 'n/a',
       String(c.result.limitedNon2xx),
     ]),
   );

@@ -27,6 +27,23 @@ export interface ThroughputSlice {
   readonly side: 'limited' | 'bypassed';
   readonly answers: number;
   readonly ms: number;
+  /** CPU the worker's workerd used during the slice, ms (when the worker can tell). */
+  readonly cpuMs?: number;
+}
+
+/**
+ * What each side costs the worker's workerd in CPU, µs per answered request, summed over the
+ * side's slices; present when the worker reports its CPU (see `BenchWorker.cpuMs`).
+ */
+export interface ThroughputCpu {
+  readonly limitedUsPerRequest: number;
+  readonly bypassedUsPerRequest: number;
+  /**
+   * bypassed / limited CPU per request: the share of bypassed throughput the limited side
+   * sustains when workerd's CPU is what bounds it. Other processes taking the cores slow both
+   * sides' rates by chance, slice by slice, but change what a request costs far less.
+   */
+  readonly ratio: number;
 }
 
 /** Throughput of both sides. */
@@ -39,7 +56,11 @@ export interface ThroughputResult {
   readonly limitedNon2xx: number;
   /** Every measured slice, in order: how far the sides moved within the cell. */
   readonly slices: readonly ThroughputSlice[];
+  readonly cpu?: ThroughputCpu;
 }
+
+/** Pause after a slice before its CPU is read [20 ms]; not part of the slice's time. */
+export const CPU_SETTLE_MS = 20;
 
 /**
  * Which side slice `s` measures: bypassed, limited, limited, bypassed, and again (ABBA), so a
@@ -59,7 +80,8 @@ export function sideOf(s: number): 'limited' | 'bypassed' {
 export async function measureThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
   // A whole number of ABBA blocks, so both sides get the same number of slices.
   const slices = 4 * Math.max(1, Math.round(opts.durationMs / opts.sliceMs / 4));
-  const totals = { limited: { n: 0, ms: 0 }, bypassed: { n: 0, ms: 0 } };
+  const totals = { limited: { n: 0, ms: 0, cpu: 0 }, bypassed: { n: 0, ms: 0, cpu: 0 } };
+  const cpuOf = opts.worker.cpuMs?.bind(opts.worker);
   const measured: ThroughputSlice[] = [];
   let limitedNon2xx = 0;
   const run = async (side: 'limited' | 'bypassed', ms: number) => {
@@ -87,20 +109,43 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
   }
   for (let s = 0; s < slices; s++) {
     const side = sideOf(s);
+    const cpu0 = await cpuOf?.();
     const slice = await run(side, opts.sliceMs);
+    // Background work the slice's requests started (`waitUntil`) is charged to it, not the next.
+    if (cpuOf) await new Promise((resolve) => setTimeout(resolve, CPU_SETTLE_MS));
+    const cpu1 = await cpuOf?.();
+    const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
     if (side === 'limited') limitedNon2xx += slice.non2xx;
     totals[side].n += slice.answers;
     totals[side].ms += slice.ms;
-    measured.push({ side, answers: slice.answers, ms: slice.ms });
+    totals[side].cpu += cpuMs ?? 0;
+    measured.push({
+      side,
+      answers: slice.answers,
+      ms: slice.ms,
+      ...(cpuMs !== undefined ? { cpuMs } : {}),
+    });
   }
   const rps = (t: { n: number; ms: number }) => (t.ms > 0 ? (1000 * t.n) / t.ms : 0);
   const limitedRps = rps(totals.limited);
   const bypassedRps = rps(totals.bypassed);
+  const perRequest = (t: { n: number; cpu: number }) => (t.n > 0 ? (1000 * t.cpu) / t.n : 0);
+  const limitedUs = perRequest(totals.limited);
+  const bypassedUs = perRequest(totals.bypassed);
   return {
     limitedRps,
     bypassedRps,
     ratio: bypassedRps > 0 ? limitedRps / bypassedRps : 0,
     limitedNon2xx,
     slices: measured,
+    ...(cpuOf && limitedUs > 0 && bypassedUs > 0
+      ? {
+          cpu: {
+            limitedUsPerRequest: limitedUs,
+            bypassedUsPerRequest: bypassedUs,
+            ratio: bypassedUs / limitedUs,
+          },
+        }
+      : {}),
   };
 }

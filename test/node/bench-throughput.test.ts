@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { throughputLine } from '../../scripts/bench/bar';
+import type { ThroughputCell } from '../../scripts/bench/cells';
 import type { BenchWorker } from '../../scripts/bench/harness';
-import { measureThroughput, sideOf } from '../../scripts/bench/throughput';
+import { measureThroughput, sideOf, type ThroughputResult } from '../../scripts/bench/throughput';
 
 describe('throughput slices', () => {
   it('give both sides as many slices, at the same mean position, in every whole ABBA block', () => {
@@ -52,5 +54,73 @@ describe('throughput slices', () => {
       .filter((s) => s.side === 'limited')
       .reduce((n, s) => n + s.answers, 0);
     expect(result.limitedNon2xx).toBe(limited);
+  });
+
+  it('charge each side the workerd CPU its slices used, per answered request', async () => {
+    // A worker whose CPU clock advances 3 ms per limited request and 2 ms per bypassed one.
+    let cpu = 0;
+    const worker: BenchWorker = {
+      name: 'fake',
+      async fetch(path) {
+        cpu += path === '/limited' ? 3 : 2;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return { status: 200, headers: new Headers() };
+      },
+      fetchJson: async () => ({ status: 200, body: undefined }),
+      cpuMs: async () => cpu,
+      dispose: async () => {},
+    };
+    const result = await measureThroughput({
+      worker,
+      limited: { path: '/limited' },
+      bypassed: { path: '/bypassed' },
+      concurrency: 2,
+      durationMs: 200,
+      sliceMs: 50,
+      maxPerSlice: 1000,
+      warmupMs: 40,
+    });
+    expect(result.cpu?.limitedUsPerRequest).toBe(3000);
+    expect(result.cpu?.bypassedUsPerRequest).toBe(2000);
+    expect(result.cpu?.ratio).toBeCloseTo(2 / 3, 10);
+    for (const slice of result.slices) {
+      expect(slice.cpuMs).toBe(slice.answers * (slice.side === 'limited' ? 3 : 2));
+    }
+  });
+});
+
+describe('the throughput bar', () => {
+  const cellOf = (ratio: number, cpuRatio?: number): ThroughputCell => {
+    const result: ThroughputResult = {
+      limitedRps: 1000 * ratio,
+      bypassedRps: 1000,
+      ratio,
+      limitedNon2xx: 0,
+      slices: [],
+      ...(cpuRatio === undefined
+        ? {}
+        : {
+            cpu: {
+              limitedUsPerRequest: 1000 / cpuRatio,
+              bypassedUsPerRequest: 1000,
+              ratio: cpuRatio,
+            },
+          }),
+    };
+    return { target: 'hybrid-fast', label: 'default', rttMs: 0, result };
+  };
+
+  it('judges the worst cell on CPU per request where every cell read it, rates beside it', () => {
+    const line = throughputLine([cellOf(0.8, 0.95), cellOf(1.1, 0.92)]);
+    expect(line.pass).toBe(true);
+    expect(line.value).toBe('CPU 0.95 / 0.92 (rates 0.80 / 1.10)');
+    expect(throughputLine([cellOf(1.2, 0.95), cellOf(1.0, 0.89)]).pass).toBe(false);
+  });
+
+  it('falls back to the rates when a cell could not read CPU, and says so', () => {
+    const line = throughputLine([cellOf(0.95, 0.5), cellOf(0.85)]);
+    expect(line.pass).toBe(false);
+    expect(line.value).toBe('rates 0.95 / 0.85 (CPU not read)');
+    expect(throughputLine([]).pass).toBeNull();
   });
 });
