@@ -81,7 +81,18 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
   // A whole number of ABBA blocks, so both sides get the same number of slices.
   const slices = 4 * Math.max(1, Math.round(opts.durationMs / opts.sliceMs / 4));
   const totals = { limited: { n: 0, ms: 0, cpu: 0 }, bypassed: { n: 0, ms: 0, cpu: 0 } };
-  const cpuOf = opts.worker.cpuMs?.bind(opts.worker);
+  const cpuMsOf = opts.worker.cpuMs?.bind(opts.worker);
+  // A process gone or unreadable leaves the cell without CPU figures, not the bench without a run.
+  let cpuRead = cpuMsOf !== undefined;
+  const cpuOf = async () => {
+    if (!cpuRead || !cpuMsOf) return undefined;
+    try {
+      return await cpuMsOf();
+    } catch {
+      cpuRead = false;
+      return undefined;
+    }
+  };
   const measured: ThroughputSlice[] = [];
   let limitedNon2xx = 0;
   const run = async (side: 'limited' | 'bypassed', ms: number) => {
@@ -109,11 +120,11 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
   }
   for (let s = 0; s < slices; s++) {
     const side = sideOf(s);
-    const cpu0 = await cpuOf?.();
+    const cpu0 = await cpuOf();
     const slice = await run(side, opts.sliceMs);
     // Background work the slice's requests started (`waitUntil`) is charged to it, not the next.
-    if (cpuOf) await new Promise((resolve) => setTimeout(resolve, CPU_SETTLE_MS));
-    const cpu1 = await cpuOf?.();
+    if (cpuRead) await new Promise((resolve) => setTimeout(resolve, CPU_SETTLE_MS));
+    const cpu1 = await cpuOf();
     const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
     if (side === 'limited') limitedNon2xx += slice.non2xx;
     totals[side].n += slice.answers;
@@ -138,7 +149,7 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
     ratio: bypassedRps > 0 ? limitedRps / bypassedRps : 0,
     limitedNon2xx,
     slices: measured,
-    ...(cpuOf && limitedUs > 0 && bypassedUs > 0
+    ...(cpuRead && limitedUs > 0 && bypassedUs > 0
       ? {
           cpu: {
             limitedUsPerRequest: limitedUs,

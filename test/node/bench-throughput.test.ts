@@ -89,6 +89,40 @@ describe('throughput slices', () => {
   });
 });
 
+describe('throughput without CPU figures', () => {
+  it('measures the rates when reading CPU fails, and reports no CPU ratio', async () => {
+    let reads = 0;
+    const worker: BenchWorker = {
+      name: 'fake',
+      async fetch() {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return { status: 200, headers: new Headers() };
+      },
+      fetchJson: async () => ({ status: 200, body: undefined }),
+      cpuMs: async () => {
+        reads++;
+        if (reads > 3) throw new Error('ENOENT: /proc/123/stat');
+        return reads * 10;
+      },
+      dispose: async () => {},
+    };
+    const result = await measureThroughput({
+      worker,
+      limited: { path: '/limited' },
+      bypassed: { path: '/bypassed' },
+      concurrency: 1,
+      durationMs: 160,
+      sliceMs: 40,
+      maxPerSlice: 1000,
+    });
+    expect(result.cpu).toBeUndefined();
+    expect(result.slices).toHaveLength(4);
+    expect(result.limitedRps).toBeGreaterThan(0);
+    // Only the first slice was read whole; none after the failure.
+    expect(result.slices.filter((s) => s.cpuMs !== undefined)).toHaveLength(1);
+  });
+});
+
 describe('the throughput bar', () => {
   const cellOf = (ratio: number, cpuRatio?: number): ThroughputCell => {
     const result: ThroughputResult = {
