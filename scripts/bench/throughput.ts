@@ -39,9 +39,9 @@ export interface ThroughputCpu {
   readonly limitedUsPerRequest: number;
   readonly bypassedUsPerRequest: number;
   /**
-   * bypassed / limited CPU per request: the share of bypassed throughput the limited side
-   * sustains when workerd's CPU is what bounds it. Other processes taking the cores slow both
-   * sides' rates by chance, slice by slice, but change what a request costs far less.
+   * bypassed / limited CPU per request: the share of bypassed throughput the limited side would
+   * sustain if workerd's CPU alone bounded it. On a shared machine it moves between runs about
+   * as much as the rates' ratio does (docs/benchmark.md): contention costs CPU too.
    */
   readonly ratio: number;
 }
