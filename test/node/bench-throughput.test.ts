@@ -5,6 +5,29 @@ import type { ThroughputCell } from '../../scripts/bench/cells';
 import type { BenchWorker } from '../../scripts/bench/harness';
 import { measureThroughput, sideOf, type ThroughputResult } from '../../scripts/bench/throughput';
 
+/**
+ * A worker answering after 1 ms: `status` and `onFetch` per path, `cpuMs` if given.
+ */
+function fakeWorker(
+  opts: {
+    status?: (path: string) => number;
+    onFetch?: (path: string) => void;
+    cpuMs?: () => Promise<number>;
+  } = {},
+): BenchWorker {
+  return {
+    name: 'fake',
+    async fetch(path) {
+      opts.onFetch?.(path);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return { status: opts.status?.(path) ?? 200, headers: new Headers() };
+    },
+    fetchJson: async () => ({ status: 200, body: undefined }),
+    ...(opts.cpuMs ? { cpuMs: opts.cpuMs } : {}),
+    dispose: async () => {},
+  };
+}
+
 describe('throughput slices', () => {
   it('give both sides as many slices, at the same mean position, in every whole ABBA block', () => {
     fc.assert(
@@ -21,16 +44,10 @@ describe('throughput slices', () => {
 
   it('measure whole ABBA blocks after an unmeasured warm-up, and count only limited non-2xx', async () => {
     let calls = 0;
-    const worker: BenchWorker = {
-      name: 'fake',
-      async fetch(path) {
-        calls++;
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        return { status: path === '/limited' ? 429 : 200, headers: new Headers() };
-      },
-      fetchJson: async () => ({ status: 200, body: undefined }),
-      dispose: async () => {},
-    };
+    const worker = fakeWorker({
+      status: (path) => (path === '/limited' ? 429 : 200),
+      onFetch: () => calls++,
+    });
     const result = await measureThroughput({
       worker,
       limited: { path: '/limited' },
@@ -59,17 +76,12 @@ describe('throughput slices', () => {
   it('charge each side the workerd CPU its slices used, per answered request', async () => {
     // A worker whose CPU clock advances 3 ms per limited request and 2 ms per bypassed one.
     let cpu = 0;
-    const worker: BenchWorker = {
-      name: 'fake',
-      async fetch(path) {
+    const worker = fakeWorker({
+      onFetch: (path) => {
         cpu += path === '/limited' ? 3 : 2;
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        return { status: 200, headers: new Headers() };
       },
-      fetchJson: async () => ({ status: 200, body: undefined }),
       cpuMs: async () => cpu,
-      dispose: async () => {},
-    };
+    });
     const result = await measureThroughput({
       worker,
       limited: { path: '/limited' },
@@ -92,20 +104,13 @@ describe('throughput slices', () => {
 describe('throughput without CPU figures', () => {
   it('measures the rates when reading CPU fails, and reports no CPU ratio', async () => {
     let reads = 0;
-    const worker: BenchWorker = {
-      name: 'fake',
-      async fetch() {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        return { status: 200, headers: new Headers() };
-      },
-      fetchJson: async () => ({ status: 200, body: undefined }),
+    const worker = fakeWorker({
       cpuMs: async () => {
         reads++;
         if (reads > 3) throw new Error('ENOENT: /proc/123/stat');
         return reads * 10;
       },
-      dispose: async () => {},
-    };
+    });
     const result = await measureThroughput({
       worker,
       limited: { path: '/limited' },
