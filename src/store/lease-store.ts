@@ -16,6 +16,9 @@
  * 3. No usable lease and a recent refusal (`refusalHolds`), or a fresh refusal past its retry time
  *    while a renewal is already on its way: reject at once; the renewal asks again (refunds or
  *    the window's movement may have freed room) for the next requests.
+ * The renewal a request starts asks for units sized by the rate; after a quiet spell longer than
+ * the lease would last, only for what that request takes (`quietAskUnits`: none when it is
+ * answered by step 2 or 3, one when it waits).
  * 4. Otherwise wait for the renewal, at most `waitBudgetMs` (the store budget), then fail as any
  *    store failure does (open or closed, by policy). The renewal goes on, up to its own
  *    `RENEWAL_BUDGET_MS` in the leaser, and its lease lands for the next requests.
@@ -103,6 +106,7 @@ import {
   observeRate,
   optimismAllowance,
   optimismBoundPerIsolate,
+  quietAskUnits,
   RENEWAL_BUDGET_MS,
   refusalHolds,
   staleAllowance,
@@ -669,6 +673,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         const keys = (identities.get(request.identity) ?? []).filter((k) => entries.has(k));
         identities.set(request.identity, [...keys, key].slice(-MAX_WINDOW_SETS));
       }
+      // How long this isolate went without a request for the identity (first contact: 0).
+      const quietMs = entry.seen > 0 ? arrived - entry.seenAt : 0;
       entry.rate = observeRate(entry.rate, entry.seenAt, arrived);
       if (entry.seen < 64) entry.seen++;
       entry.seenAt = arrived;
@@ -678,7 +684,13 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         if (usable(lease, now)) {
           const outcome = fromLease(entry, lease, now, request.identity);
           notePath(request, 'lease');
-          if (!entry.renewal && belowLowWater(lease, rateOf(entry, now), now, lease.ttlMs)) {
+          // After a quiet spell (this request's one-unit lease) a refill would sit unused too.
+          const refill = quietAskUnits(quietMs, lease.ttlMs, true) === undefined;
+          if (
+            refill &&
+            !entry.renewal &&
+            belowLowWater(lease, rateOf(entry, now), now, lease.ttlMs)
+          ) {
             startRenewal(request, entry, key);
           }
           return outcome;
@@ -686,7 +698,15 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // Optimism first, so that a renewal this request starts carries its debt.
         const allowed = optimistic(entry, now, request);
         const flying = entry.renewal !== undefined;
-        const renewal = entry.renewal ?? startRenewal(request, entry, key);
+        // Answered without the renewal (allowed from the answer, or refused from it) or waiting
+        // for it; after a quiet spell the ask carries only what this request takes. A first ask
+        // a request waits for (no answer yet) keeps its size (`firstAsk`).
+        const answered = allowed !== undefined || refusalHolds(entry.answer, now);
+        const units =
+          answered || entry.answer
+            ? quietAskUnits(quietMs, leaseTtl(entry.answer, ttlMs), !answered)
+            : undefined;
+        const renewal = entry.renewal ?? startRenewal(request, entry, key, units);
         if (allowed) return allowed;
         // A recent refusal is answered at once; the renewal just started (or on its way) asks
         // again, and what it brings serves the next requests.

@@ -14,6 +14,7 @@ import {
   observeRate,
   optimismAllowance,
   optimismBoundPerIsolate,
+  quietAskUnits,
   ROOMY_ROOM,
   ROOMY_TTL_FACTOR,
   refusalHolds,
@@ -72,6 +73,16 @@ describe('rate and ask size', () => {
     expect(firstAsk([{ limit: 1_500_000 }, { limit: 500_000 }])).toBe(128);
     expect(firstAsk([{ limit: 1_000_000_000 }])).toBe(10_000);
     expect(firstAsk([{ limit: 1_500_000 }], 64)).toBe(64);
+  });
+
+  it('asks only for what the request takes after a quiet spell longer than the lease: 1 unit when it waits, none when it was answered', () => {
+    expect(quietAskUnits(2_001, LEASE_TTL_MS, true)).toBe(1);
+    expect(quietAskUnits(2_001, LEASE_TTL_MS, false)).toBe(0);
+    expect(quietAskUnits(600, NEAR_LIMIT_TTL_MS, false)).toBe(0);
+    // Within the lease's span (or exactly at its end) the rate sizes the ask.
+    expect(quietAskUnits(2_000, LEASE_TTL_MS, false)).toBeUndefined();
+    expect(quietAskUnits(10, NEAR_LIMIT_TTL_MS, true)).toBeUndefined();
+    expect(quietAskUnits(Number.NaN, LEASE_TTL_MS, true)).toBeUndefined();
   });
 
   it('trusts a short span once enough requests were seen', () => {

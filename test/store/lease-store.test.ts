@@ -554,6 +554,74 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     expect(peek.windows[0]?.used).toBeLessThanOrEqual(2 + held);
   });
 
+  it('asks for no units when a request it answers without them comes after a quiet spell longer than a lease (what it would lease would go unused while other isolates are refused)', async () => {
+    const clock = manualClock(PINNED_T0);
+    const slow = slowLeaser(clock, 100);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      waitBudgetMs: 10_000,
+    });
+    const identity = `c:${uniqueId('quiet')}`;
+    const ask = () => store.check({ identity, windows, now: clock.now(), fast: true });
+    await slow.finish(ask());
+    await slow.finish(store.settled());
+    // Quiet for longer than the lease lasted: the next request is allowed from the answer, and
+    // its renewal only reports it, settles the expired lease and refreshes the answer.
+    clock.advance(LEASE_TTL_MS + 1_000);
+    expect((await slow.finish(ask())).allowed).toBe(true);
+    await slow.finish(store.settled());
+    expect(slow.asks.at(-1)).toMatchObject({ units: 0, debt: 1 });
+    const peek = () =>
+      createDurableObjectStore(namespace).check({
+        identity,
+        windows,
+        now: clock.now(),
+        consume: false,
+      });
+    // The object counts the two requests served and holds nothing for this isolate.
+    expect((await peek()).windows[0]?.used).toBe(2);
+    // A request soon after (the isolate sees the identity again): its renewal leases units.
+    clock.advance(100);
+    expect((await slow.finish(ask())).allowed).toBe(true);
+    await slow.finish(store.settled());
+    expect(slow.asks.at(-1)?.units).toBeGreaterThan(0);
+  });
+
+  it('asks for the one unit a waiting request takes after a quiet spell longer than a lease, and sizes the ask by the rate again once requests come closer', async () => {
+    const clock = manualClock(PINNED_T0);
+    const slow = slowLeaser(clock, 100);
+    // No optimism: every request without a usable lease waits for its ask.
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      waitBudgetMs: 10_000,
+      optimism: false,
+    });
+    const identity = `c:${uniqueId('quiet-wait')}`;
+    const ask = () => store.check({ identity, windows, now: clock.now(), fast: true });
+    expect((await slow.finish(ask())).allowed).toBe(true);
+    await slow.finish(store.settled());
+    clock.advance(LEASE_TTL_MS + 1_000);
+    const before = slow.asks.length;
+    expect((await slow.finish(ask())).allowed).toBe(true);
+    await slow.finish(store.settled());
+    // One ask of one unit, and no refill of the lease it used up: that too would sit unused.
+    expect(slow.asks.length).toBe(before + 1);
+    expect(slow.asks.at(-1)?.units).toBe(1);
+    const peek = await createDurableObjectStore(namespace).check({
+      identity,
+      windows,
+      now: clock.now(),
+      consume: false,
+    });
+    // Two served, and nothing held for this isolate (its earlier refill was given back).
+    expect(peek.windows[0]?.used).toBe(2);
+    // The lease of one unit is used up: the next request, 100 ms later, waits and asks by rate.
+    clock.advance(100);
+    expect((await slow.finish(ask())).allowed).toBe(true);
+    expect(slow.asks.at(-1)?.units).toBeGreaterThan(1);
+    await slow.finish(store.settled());
+  });
+
   it('takes at most the stated allowance between two answers, then waits', async () => {
     const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 100);
