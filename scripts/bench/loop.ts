@@ -1,5 +1,5 @@
 /**
- * `tsx scripts/bench/loop.ts [--n 4000] [--rounds 6] [--lanes 16] [--wait 1]`: workerd CPU per
+ * `tsx scripts/bench/loop.ts [--n 4000] [--rounds 6] [--lanes 16] [--wait 1] [--rtt 0]`: workerd CPU per
  * request of the hybrid worker's own fetch handler, limited (`fast` customer, allowed) against
  * bypassed (service token), without the HTTP client or Miniflare's entry worker: the loop runs
  * inside the isolate (`loop-entry.ts`) and the CPU time is read from /proc around it, so other
@@ -29,6 +29,8 @@ async function main(): Promise<void> {
       wait: { type: 'string', default: '1' },
       store: { type: 'string', default: 'hybrid' },
       consistency: { type: 'string', default: 'fast' },
+      /** ms the local Upstash server adds per HTTP request (the bench's RTT). */
+      rtt: { type: 'string', default: '0' },
     },
   });
   const bundles = await bundleWorkers('scripts/bench/loop-entry.ts');
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
   try {
     if (!started.available) throw new Error(started.reason);
     const worker = started.worker;
+    await stack.setDelay(Number(values.rtt));
     const key = await createCustomer(worker, 'loop-fast', {
       tier: 'enterprise',
       limits: [{ limit: HUGE_LIMIT, window: '1m' }],

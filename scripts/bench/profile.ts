@@ -136,6 +136,8 @@ async function main(): Promise<void> {
        * profile holds the worker's own work only.
        */
       'in-isolate': { type: 'boolean', default: false },
+      /** ms the local Upstash server adds per HTTP request (the bench's RTT). */
+      rtt: { type: 'string', default: '0' },
     },
   });
   const seconds = Math.min(20, Number(values.seconds));
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
   try {
     if (!started.available) throw new Error(started.reason);
     const worker = started.worker;
+    await stack.setDelay(Number(values.rtt));
     const key = await createCustomer(worker, 'profile-fast', {
       tier: 'enterprise',
       limits: [{ limit: HUGE_LIMIT, window: '1m' }],
