@@ -17,6 +17,7 @@ import { causeLines } from './causes';
 import { idealRows, traceOf } from './ideal';
 import { DEFAULT_SCENARIO, SCENARIOS } from './scenario';
 import { type Consistency, type Limiter, type SimRow, simulate } from './simulate';
+import { topWrongLines } from './top-wrong';
 
 /** The consistency mode a new deployment gets (`CONSISTENCY`, shipped in wrangler.toml). */
 export const DEFAULT_CONSISTENCY: Consistency = DEPLOYED_CONSISTENCY;
@@ -32,6 +33,7 @@ const args = z.object({
   'return-timer': z.enum(['on', 'off']),
   isolates: z.coerce.number().int().min(1).max(1_000),
   'refusal-oracle-ms': z.coerce.number().int().min(0).max(60_000).optional(),
+  'top-wrong': z.coerce.number().int().min(0).max(1_000),
   'home-share': z.coerce.number().min(0).max(1),
   affinity: z.boolean(),
   modes: z
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
       isolates: { type: 'string', default: String(DEFAULT_SCENARIO.isolatesPerLocation) },
       // What-if (off by default): every refusal known to every isolate N ms after it.
       'refusal-oracle-ms': { type: 'string' },
+      'top-wrong': { type: 'string', default: '0' },
       // Share of each identity's requests sent from its home location (the rest anywhere).
       'home-share': { type: 'string', default: String(DEFAULT_SCENARIO.homeShare) },
       // What-if (off by default): one isolate per caller and location (a keep-alive connection).
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: npm run sim [-- --scenario default|sparse --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --return-timer on --isolates 4 --home-share 0.8 --affinity --refusal-oracle-ms 100 --modes exact,fast,upstash,upstash-cache]',
+      'Usage: npm run sim [-- --scenario default|sparse --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --return-timer on --isolates 4 --home-share 0.8 --affinity --refusal-oracle-ms 100 --top-wrong 20 --modes exact,fast,upstash,upstash-cache]',
     );
     return;
   }
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
     'return-timer': returnTimer,
     isolates,
     'refusal-oracle-ms': refusalOracleMs,
+    'top-wrong': topWrongN,
     'home-share': homeShare,
     affinity,
   } = parsed.data;
@@ -158,6 +162,7 @@ async function main(): Promise<void> {
     homeShare,
     ...(affinity ? { affinity } : {}),
     ...(refusalOracleMs === undefined ? {} : { refusalOracleMs }),
+    ...(topWrongN > 0 ? { topWrong: topWrongN } : {}),
   };
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -208,6 +213,7 @@ async function main(): Promise<void> {
         String(homeShare),
         ...(affinity ? ['--affinity'] : []),
         ...(refusalOracleMs === undefined ? [] : ['--refusal-oracle-ms', String(refusalOracleMs)]),
+        ...(topWrongN > 0 ? ['--top-wrong', String(topWrongN)] : []),
       ]);
     }),
   );
@@ -290,6 +296,7 @@ async function main(): Promise<void> {
   );
   for (const r of rows) {
     if (r.causes) console.log(`\n${causeLines(r.consistency, r.requests, r.causes, tiers, table)}`);
+    if (r.topWrong) console.log(`\n${topWrongLines(r.consistency, r.topWrong, table)}`);
   }
   console.log(`\nBilled per request and cost at list price (prices checked ${PRICES_CHECKED_ON})`);
   console.log(

@@ -70,6 +70,8 @@ export interface Scenario {
    * what a shared list of refused identities could buy; no such list exists in the worker.
    */
   readonly refusalOracleMs?: number;
+  /** Report the N identities with the most wrong decisions (`--top-wrong`; a report, not a what-if). */
+  readonly topWrong?: number;
   readonly breaker: { readonly failures: number; readonly openMs: number };
   /** In-isolate cache of keys and policies (KV reads), ms. */
   readonly configTtlMs: number;

@@ -15,6 +15,7 @@ import { DecisionLog, type Judgement } from './judge';
 import { Rng } from './rng';
 import type { Scenario } from './scenario';
 import { SimRedis } from './sim-redis';
+import { type TopWrong, topWrong } from './top-wrong';
 import { identities, scheduleTraffic } from './traffic';
 import { isUpstashVariant, UpstashFleet, type UpstashVariant } from './upstash-limiter';
 import { VirtualTime } from './virtual-time';
@@ -105,6 +106,8 @@ export interface SimRow {
   readonly fleet: { objects: number; evictions: number; overloaded: number; events: number };
   /** Wrong decisions by the path that took them (edgelimit rows; see `causes.ts`). */
   readonly causes?: CauseReport;
+  /** The identities decided most wrongly (`Scenario.topWrong`; see `top-wrong.ts`). */
+  readonly topWrong?: TopWrong;
   readonly wallMs: number;
 }
 
@@ -395,6 +398,7 @@ export async function simulate(
             losses,
           ),
         }),
+    ...(scenario.topWrong ? { topWrong: topWrong(people, judged, scenario.topWrong) } : {}),
     wallMs: performance.now() - wallStart,
   };
   return { row, trace };
