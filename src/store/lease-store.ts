@@ -16,12 +16,12 @@
  * 3. No usable lease and a recent refusal (`refusalHolds`), or a fresh refusal past its retry time
  *    while a renewal is already on its way: reject at once; the renewal asks again (refunds or
  *    the window's movement may have freed room) for the next requests.
- * The renewal a request starts asks for units sized by the rate; after a quiet spell longer than
- * the lease would last, only for what that request takes (`quietAskUnits`: none when it is
- * answered by step 2 or 3, one when it waits).
  * 4. Otherwise wait for the renewal, at most `waitBudgetMs` (the store budget), then fail as any
  *    store failure does (open or closed, by policy). The renewal goes on, up to its own
  *    `RENEWAL_BUDGET_MS` in the leaser, and its lease lands for the next requests.
+ * The renewal a request starts asks for units sized by the rate; after a quiet spell longer than
+ * the lease would last, only for what that request takes (`quietAskUnits`: none when it is
+ * answered by step 2 or 3, one when it waits).
  * At most one renewal is in flight per identity in this isolate: two would each replace the
  * other's lease, and the replaced units would never be returned.
  * A lease lasts `ttl` (`LEASE_TTL_MS`, 2 s), or `NEAR_LIMIT_TTL_MS` (500 ms) when the object's
