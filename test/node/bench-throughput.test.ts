@@ -28,6 +28,23 @@ function fakeWorker(
   };
 }
 
+/** Throughput of `worker` with the `/limited` and `/bypassed` paths, 50 ms slices unless told. */
+function measure(
+  worker: BenchWorker,
+  opts: { concurrency?: number; durationMs: number; sliceMs?: number; warmupMs?: number },
+): Promise<ThroughputResult> {
+  return measureThroughput({
+    worker,
+    limited: { path: '/limited' },
+    bypassed: { path: '/bypassed' },
+    concurrency: opts.concurrency ?? 2,
+    durationMs: opts.durationMs,
+    sliceMs: opts.sliceMs ?? 50,
+    maxPerSlice: 1000,
+    ...(opts.warmupMs !== undefined ? { warmupMs: opts.warmupMs } : {}),
+  });
+}
+
 describe('throughput slices', () => {
   it('give both sides as many slices, at the same mean position, in every whole ABBA block', () => {
     fc.assert(
@@ -48,16 +65,7 @@ describe('throughput slices', () => {
       status: (path) => (path === '/limited' ? 429 : 200),
       onFetch: () => calls++,
     });
-    const result = await measureThroughput({
-      worker,
-      limited: { path: '/limited' },
-      bypassed: { path: '/bypassed' },
-      concurrency: 2,
-      durationMs: 250,
-      sliceMs: 50,
-      maxPerSlice: 1000,
-      warmupMs: 100,
-    });
+    const result = await measure(worker, { durationMs: 250, warmupMs: 100 });
     expect(result.slices.map((s) => s.side)).toEqual([
       'bypassed',
       'limited',
@@ -82,16 +90,7 @@ describe('throughput slices', () => {
       },
       cpuMs: async () => cpu,
     });
-    const result = await measureThroughput({
-      worker,
-      limited: { path: '/limited' },
-      bypassed: { path: '/bypassed' },
-      concurrency: 2,
-      durationMs: 200,
-      sliceMs: 50,
-      maxPerSlice: 1000,
-      warmupMs: 40,
-    });
+    const result = await measure(worker, { durationMs: 200, warmupMs: 40 });
     expect(result.cpu?.limitedUsPerRequest).toBe(3000);
     expect(result.cpu?.bypassedUsPerRequest).toBe(2000);
     expect(result.cpu?.ratio).toBeCloseTo(2 / 3, 10);
@@ -111,15 +110,7 @@ describe('throughput without CPU figures', () => {
         return reads * 10;
       },
     });
-    const result = await measureThroughput({
-      worker,
-      limited: { path: '/limited' },
-      bypassed: { path: '/bypassed' },
-      concurrency: 1,
-      durationMs: 160,
-      sliceMs: 40,
-      maxPerSlice: 1000,
-    });
+    const result = await measure(worker, { concurrency: 1, durationMs: 160, sliceMs: 40 });
     expect(result.cpu).toBeUndefined();
     expect(result.slices).toHaveLength(4);
     expect(result.limitedRps).toBeGreaterThan(0);
