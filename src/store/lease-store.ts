@@ -701,16 +701,22 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // Answered without the renewal (allowed from the answer, or refused from it) or waiting
         // for it; after a quiet spell the ask carries only what this request takes. A first ask
         // a request waits for (no answer yet) keeps its size (`firstAsk`).
-        const answered = allowed !== undefined || refusalHolds(entry.answer, now);
-        const units =
-          answered || entry.answer
-            ? quietAskUnits(quietMs, leaseTtl(entry.answer, ttlMs), !answered)
-            : undefined;
-        const renewal = entry.renewal ?? startRenewal(request, entry, key, units);
+        const held = refusalHolds(entry.answer, now);
+        const answered = allowed !== undefined || held;
+        const renewal =
+          entry.renewal ??
+          startRenewal(
+            request,
+            entry,
+            key,
+            answered || entry.answer
+              ? quietAskUnits(quietMs, leaseTtl(entry.answer, ttlMs), !answered)
+              : undefined,
+          );
         if (allowed) return allowed;
         // A recent refusal is answered at once; the renewal just started (or on its way) asks
         // again, and what it brings serves the next requests.
-        if (entry.answer && refusalHolds(entry.answer, now)) {
+        if (held && entry.answer) {
           notePath(request, 'refusal-held');
           return refusal({ ...entry.answer.outcome, now });
         }
