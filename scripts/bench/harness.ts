@@ -66,6 +66,23 @@ export interface BenchWorker {
   dispose(): Promise<void>;
 }
 
+/** Most delay the local Upstash server accepts (`upstash-child.ts`), ms. */
+export const MAX_RTT_MS = 1_000;
+
+/**
+ * A `--rtt` option as whole ms from 0 to {@link MAX_RTT_MS}; anything else throws a message that
+ * names the option and the value, before any worker starts.
+ */
+export function parseRttMs(text: string): number {
+  const ms = Number(text);
+  if (text.trim() === '' || !Number.isInteger(ms) || ms < 0 || ms > MAX_RTT_MS) {
+    throw new Error(
+      `--rtt: expected whole ms from 0 to ${MAX_RTT_MS}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return ms;
+}
+
 /** redis-server plus the local Upstash REST server in front of it (in a child process). */
 export interface RedisStack {
   readonly url: string;

@@ -11,6 +11,7 @@ import {
   BENCH_SERVICE_TOKEN,
   bundleWorkers,
   createCustomer,
+  parseRttMs,
   type StoreMode,
   startEdgelimit,
   startRedisStack,
@@ -33,13 +34,14 @@ async function main(): Promise<void> {
       rtt: { type: 'string', default: '0' },
     },
   });
+  const rttMs = parseRttMs(values.rtt);
   const bundles = await bundleWorkers('scripts/bench/loop-entry.ts');
   const stack = await startRedisStack();
   const started = await startEdgelimit(values.store as StoreMode, bundles.edgelimit, stack);
   try {
     if (!started.available) throw new Error(started.reason);
     const worker = started.worker;
-    await stack.setDelay(Number(values.rtt));
+    await stack.setDelay(rttMs);
     const key = await createCustomer(worker, 'loop-fast', {
       tier: 'enterprise',
       limits: [{ limit: HUGE_LIMIT, window: '1m' }],

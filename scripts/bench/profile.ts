@@ -13,6 +13,7 @@ import {
   BENCH_SERVICE_TOKEN,
   bundleWorkers,
   createCustomer,
+  parseRttMs,
   ROOT,
   type StoreMode,
   startEdgelimit,
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
       rtt: { type: 'string', default: '0' },
     },
   });
+  const rttMs = parseRttMs(values.rtt);
   const seconds = Math.min(20, Number(values.seconds));
   const port = Number(values.port);
   const inIsolate = values['in-isolate'];
@@ -158,7 +160,7 @@ async function main(): Promise<void> {
   try {
     if (!started.available) throw new Error(started.reason);
     const worker = started.worker;
-    await stack.setDelay(Number(values.rtt));
+    await stack.setDelay(rttMs);
     const key = await createCustomer(worker, 'profile-fast', {
       tier: 'enterprise',
       limits: [{ limit: HUGE_LIMIT, window: '1m' }],
