@@ -31,9 +31,6 @@ export function retryDelayMs(failures: number): number {
   return Math.min(MAX_RETRY_MS, SAVE_INTERVAL_MS * 2 ** Math.max(0, failures - 1));
 }
 
-/** With nothing unsaved, a window's cells are swept this long after they stopped counting. */
-const SWEEP_GRACE_MS = 60_000;
-
 /**
  * Units of a window of `limit` that may be unsaved: `max(10, ceil(1% of the limit))`. A save
  * within the decision happens once this many are unsaved, so at most one less is ever lost.
@@ -75,16 +72,21 @@ export interface SaveState {
 
 /**
  * The alarm the object wants: a save {@link SAVE_INTERVAL_MS} after the oldest change not saved
- * (or not sent to Redis), else a sweep once everything held stopped counting (to delete the rows
- * of an identity gone quiet), else none.
+ * (or not sent to Redis); at once when rows are left of an identity that holds nothing; else none.
+ *
+ * There is no sweep alarm for an identity gone quiet: its snapshot row stays until its next save,
+ * which drops what stopped counting (a cold instance reads expired cells as nothing). A sweep
+ * alarm set after each save was a row written per batch, and brought forward by the next change
+ * another one (`npm run sim`: a third of all rows written), to delete a row of a few hundred
+ * bytes that costs far less to keep: an object's SQLite database takes about 12 KB whatever it
+ * holds, until `deleteAll()`, and storage is billed per GB-month.
  */
 export function wantedAlarm(s: SaveState): number | null {
   const save = s.unsavedSince === null ? Infinity : s.unsavedSince + SAVE_INTERVAL_MS;
   const send = s.unsentSince === null ? Infinity : (s.retryAt ?? s.unsentSince + SAVE_INTERVAL_MS);
   const due = Math.min(save, send);
   if (due !== Infinity) return Math.max(s.now, due);
-  if (s.expiresAt === Number.NEGATIVE_INFINITY) return s.rows > 0 ? s.now : null;
-  return Math.max(s.now, s.expiresAt) + SWEEP_GRACE_MS;
+  return s.expiresAt === Number.NEGATIVE_INFINITY && s.rows > 0 ? s.now : null;
 }
 
 /** Whether `wanted` should replace the alarm set (`null` = none): only ever brought forward. */

@@ -202,16 +202,17 @@ describe('save plan', () => {
     expect(unsavedLimit(1_500_000)).toBe(15_000);
   });
 
-  it('saves an interval after the first unsaved change, else sweeps after expiry, else nothing', () => {
+  it('saves an interval after the first unsaved change, clears rows that hold nothing at once, else sets no alarm (no sweep)', () => {
     const base = { now: EPOCH, unsentSince: null, expiresAt: EPOCH + 60_000, rows: 1 };
     expect(wantedAlarm({ ...base, unsavedSince: EPOCH - 500 })).toBe(
       EPOCH - 500 + SAVE_INTERVAL_MS,
     );
     expect(wantedAlarm({ ...base, unsavedSince: null, unsentSince: EPOCH - 5_000 })).toBe(EPOCH);
-    expect(wantedAlarm({ ...base, unsavedSince: null })).toBe(EPOCH + 120_000);
-    expect(
-      wantedAlarm({ ...base, unsavedSince: null, expiresAt: Number.NEGATIVE_INFINITY, rows: 0 }),
-    ).toBeNull();
+    // Before: a sweep alarm 60 s after the last cell stops counting (EPOCH + 120_000).
+    expect(wantedAlarm({ ...base, unsavedSince: null })).toBeNull();
+    const empty = { ...base, unsavedSince: null, expiresAt: Number.NEGATIVE_INFINITY };
+    expect(wantedAlarm(empty)).toBe(EPOCH);
+    expect(wantedAlarm({ ...empty, rows: 0 })).toBeNull();
   });
 
   it('backs off while Redis refuses the snapshot: 2, 4, then 8 s apart', () => {
@@ -280,8 +281,9 @@ describe('LimiterCore', () => {
     expect(o.alarmAt()).toBe(EPOCH + SAVE_INTERVAL_MS);
     o.clock.now = EPOCH + SAVE_INTERVAL_MS;
     await o.tick(core);
-    // The save (one row) and the sweep alarm after it.
-    expect(o.billed).toEqual({ rows: 3, alarms: 2 });
+    // The save (one row) and no alarm after it (before: a sweep alarm, a third row).
+    expect(o.billed).toEqual({ rows: 2, alarms: 1 });
+    expect(o.alarmAt()).toBeNull();
     expect([...o.entries.keys()]).toEqual([rowName(0)]);
     const restarted = o.start();
     const peek = await restarted.check({
@@ -404,16 +406,30 @@ describe('LimiterCore', () => {
     expect(o.alarmAt()).toBe(EPOCH + SAVE_INTERVAL_MS);
   });
 
-  it('deletes its rows by the sweep once nothing counts any more', async () => {
+  it("keeps a quiet identity's row without an alarm; what stopped counting is nothing to a cold instance and goes with the next save", async () => {
     const o = memoryObject();
     const core = o.start();
-    await core.check({ identity: 'c:q', windows: [minute], now: EPOCH });
-    for (const t of [EPOCH + SAVE_INTERVAL_MS, EPOCH + 60_000 + 60_000]) {
-      o.clock.now = t;
-      await o.tick(core);
-    }
-    expect(o.entries.size).toBe(0);
+    const windows: WindowSpec[] = [{ ...minute, limit: 2 }];
+    const request = { identity: 'c:q', windows };
+    for (const now of [EPOCH, EPOCH + 1]) await core.check({ ...request, now });
+    o.clock.now = EPOCH + SAVE_INTERVAL_MS;
+    await o.tick(core);
+    expect(o.billed).toEqual({ rows: 2, alarms: 1 });
     expect(o.alarmAt()).toBeNull();
+    // Two windows later, a cold instance reads the row: nothing of it counts.
+    o.clock.now = EPOCH + 120_000;
+    const cold = o.start();
+    expect(
+      (await cold.check({ ...request, consume: false, now: o.clock.now })).windows[0]?.used,
+    ).toBe(0);
+    expect((await cold.check({ ...request, now: o.clock.now })).allowed).toBe(true);
+    o.clock.now += SAVE_INTERVAL_MS;
+    await o.tick(cold);
+    const restarted = o.start();
+    expect(
+      (await restarted.check({ ...request, consume: false, now: o.clock.now })).windows[0]?.used,
+    ).toBe(1);
+    expect(o.entries.size).toBe(1);
   });
 
   it('does not re-fire its alarm at once while only a lease given back unused is held (no alarm storm)', async () => {
