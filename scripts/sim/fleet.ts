@@ -86,6 +86,8 @@ export interface FleetCounters {
   objectsCreated: number;
   evictions: number;
   overloaded: number;
+  /** Calls failed by `FleetOptions.objectDown`. */
+  failedCalls: number;
   activeMs: number;
   maxObjectRps: number;
   maxObjectRpsIdentity: string;
@@ -129,6 +131,8 @@ export interface FleetOptions {
   readonly rng: Rng;
   /** Pins `CheckRequest.now` to the isolate's clock (the agreement scenario, at 0 ms RTT). */
   readonly pinNow?: boolean;
+  /** Epoch ms during which one identity's object fails every call (`Scenario.attackerObjectDown`). */
+  readonly objectDown?: { readonly identity: string; readonly from: number; readonly to: number };
 }
 
 export class Fleet {
@@ -140,6 +144,7 @@ export class Fleet {
     objectsCreated: 0,
     evictions: 0,
     overloaded: 0,
+    failedCalls: 0,
     activeMs: 0,
     maxObjectRps: 0,
     maxObjectRpsIdentity: '',
@@ -366,6 +371,11 @@ export class Fleet {
     if (h.inSecond > this.counters.maxObjectRps) {
       this.counters.maxObjectRps = h.inSecond;
       this.counters.maxObjectRpsIdentity = h.identity;
+    }
+    const down = this.o.objectDown;
+    if (down && h.identity === down.identity && vt.now >= down.from && vt.now < down.to) {
+      this.counters.failedCalls++;
+      throw new Error('Durable Object failed (what-if outage)');
     }
     const start = Math.max(vt.now, h.busyUntil);
     if (start - vt.now > scenario.objectMaxQueueMs) {

@@ -33,6 +33,12 @@ const args = z.object({
   'return-timer': z.enum(['on', 'off']),
   isolates: z.coerce.number().int().min(1).max(1_000),
   'refusal-oracle-ms': z.coerce.number().int().min(0).max(60_000).optional(),
+  'attacker-object-down': z
+    .string()
+    .regex(/^\d+(\.\d+)?-\d+(\.\d+)?$/, 'expected FROM-TO in seconds, e.g. 30-60')
+    .transform((s) => s.split('-').map((n) => Number(n) * 1000) as [number, number])
+    .refine(([from, to]) => to > from, 'TO must be after FROM')
+    .optional(),
   'top-wrong': z.coerce.number().int().min(0).max(1_000),
   'home-share': z.coerce.number().min(0).max(1),
   affinity: z.boolean(),
@@ -110,6 +116,8 @@ async function main(): Promise<void> {
       isolates: { type: 'string', default: String(DEFAULT_SCENARIO.isolatesPerLocation) },
       // What-if (off by default): every refusal known to every isolate N ms after it.
       'refusal-oracle-ms': { type: 'string' },
+      // What-if (off by default): the boundary attacker's object fails every call FROM-TO s.
+      'attacker-object-down': { type: 'string' },
       'top-wrong': { type: 'string', default: '0' },
       // Share of each identity's requests sent from its home location (the rest anywhere).
       'home-share': { type: 'string', default: String(DEFAULT_SCENARIO.homeShare) },
@@ -123,7 +131,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: npm run sim [-- --scenario default|sparse --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --return-timer on --isolates 4 --home-share 0.8 --affinity --refusal-oracle-ms 100 --top-wrong 20 --modes exact,fast,upstash,upstash-cache]',
+      'Usage: npm run sim [-- --scenario default|sparse --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --return-timer on --isolates 4 --home-share 0.8 --affinity --refusal-oracle-ms 100 --attacker-object-down 30-60 --top-wrong 20 --modes exact,fast,upstash,upstash-cache]',
     );
     return;
   }
@@ -143,6 +151,7 @@ async function main(): Promise<void> {
     'return-timer': returnTimer,
     isolates,
     'refusal-oracle-ms': refusalOracleMs,
+    'attacker-object-down': attackerObjectDown,
     'top-wrong': topWrongN,
     'home-share': homeShare,
     affinity,
@@ -162,6 +171,9 @@ async function main(): Promise<void> {
     homeShare,
     ...(affinity ? { affinity } : {}),
     ...(refusalOracleMs === undefined ? {} : { refusalOracleMs }),
+    ...(attackerObjectDown
+      ? { attackerObjectDown: { from: attackerObjectDown[0], to: attackerObjectDown[1] } }
+      : {}),
     ...(topWrongN > 0 ? { topWrong: topWrongN } : {}),
   };
   const started = performance.now();
@@ -179,6 +191,9 @@ async function main(): Promise<void> {
       (affinity ? ' (one per caller: affinity, what-if)' : '') +
       `; ${homeShare * 100}% of each identity's requests from its home location; ` +
       (refusalOracleMs === undefined ? '' : `refusal oracle ${refusalOracleMs} ms (what-if); `) +
+      (attackerObjectDown
+        ? `the attacker's object down ${attackerObjectDown[0] / 1000}-${attackerObjectDown[1] / 1000} s (what-if); `
+        : '') +
       `cores ${cpus().length}`,
   );
   if (values.child) {
@@ -213,6 +228,9 @@ async function main(): Promise<void> {
         String(homeShare),
         ...(affinity ? ['--affinity'] : []),
         ...(refusalOracleMs === undefined ? [] : ['--refusal-oracle-ms', String(refusalOracleMs)]),
+        ...(values['attacker-object-down']
+          ? ['--attacker-object-down', values['attacker-object-down']]
+          : []),
         ...(topWrongN > 0 ? ['--top-wrong', String(topWrongN)] : []),
       ]);
     }),

@@ -70,6 +70,12 @@ export interface Scenario {
    * what a shared list of refused identities could buy; no such list exists in the worker.
    */
   readonly refusalOracleMs?: number;
+  /**
+   * What-if, off unless set (`--attacker-object-down FROM-TO`): the boundary attacker's object
+   * fails every call (as an overloaded or broken object does) from `from` to `to` ms after the
+   * start, so that what a failing object lets pass is measured on the identity that gains from it.
+   */
+  readonly attackerObjectDown?: { readonly from: number; readonly to: number };
   /** Report the N identities with the most wrong decisions (`--top-wrong`; a report, not a what-if). */
   readonly topWrong?: number;
   readonly breaker: { readonly failures: number; readonly openMs: number };

@@ -16,7 +16,7 @@ import { Rng } from './rng';
 import type { Scenario } from './scenario';
 import { SimRedis } from './sim-redis';
 import { type TopWrong, topWrong } from './top-wrong';
-import { identities, scheduleTraffic } from './traffic';
+import { ATTACKER_KEY, identities, scheduleTraffic } from './traffic';
 import { isUpstashVariant, UpstashFleet, type UpstashVariant } from './upstash-limiter';
 import { VirtualTime } from './virtual-time';
 
@@ -174,6 +174,15 @@ export async function simulate(
     redis,
     rng: fleetRng,
     ...(options.pinNow ? { pinNow: true } : {}),
+    ...(scenario.attackerObjectDown
+      ? {
+          objectDown: {
+            identity: ATTACKER_KEY,
+            from: start + scenario.attackerObjectDown.from,
+            to: start + scenario.attackerObjectDown.to,
+          },
+        }
+      : {}),
   });
   const upstash = isUpstashVariant(consistency)
     ? new UpstashFleet({

@@ -10,6 +10,9 @@ import type { Scenario, Tier, TierWindow } from './scenario';
 import type { VirtualTime } from './virtual-time';
 
 /** One identity of the scenario. */
+/** The boundary attacker's identity key. */
+export const ATTACKER_KEY = 'c:boundary-attacker';
+
 export interface SimIdentity {
   readonly key: string;
   readonly tier: Tier | 'big' | 'attacker';
@@ -50,7 +53,7 @@ export function identities(scenario: Scenario, rng: Rng): SimIdentity[] {
   }
   if (scenario.attacker) {
     out.push({
-      key: 'c:boundary-attacker',
+      key: ATTACKER_KEY,
       tier: 'attacker',
       windows: scenario.attacker.windows,
       home: 0,

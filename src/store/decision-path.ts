@@ -28,6 +28,8 @@ export type DecisionPath =
   | 'fail-open-spent'
   /** Failed at once: the last renewal failed (`failing`). */
   | 'failing'
+  /** Rejected while the object fails: what this isolate let pass fills a window (`failedOpenRefusal`). */
+  | 'failing-refused'
   /** Waited for a renewal (a later note says what came of it; none if the wait failed). */
   | 'wait'
   /** Not decided from leases: the exact path below (concurrency, origin charge, cost, not fast). */

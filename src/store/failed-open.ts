@@ -3,6 +3,12 @@
  * open, kept until an ask reports them (`LeaseAsk.failedOpen`), so that the object counts them in
  * the windows they passed in. Pure: times are the isolate's clock.
  */
+import {
+  type CheckOutcome,
+  isConcurrency,
+  type WindowSpec,
+  windowState,
+} from '../limiter/contract';
 import { type FailedOpen, MAX_FAILED_OPEN_GROUPS } from '../limiter/lease-protocol';
 
 /** Units that passed within one span, recorded at its end (at or after each of them). */
@@ -81,4 +87,41 @@ export function restoreFailedOpen(
   since: readonly FailedOpenGroup[],
 ): FailedOpenGroup[] {
   return coarsen([...sent, ...since]);
+}
+
+/**
+ * The refusal this isolate can give on its own evidence while the object fails: when the units
+ * it let pass in a window (the groups that began within it) leave no room for `cost` more, the
+ * caller is over that limit whatever the other isolates did, so the request is rejected (429)
+ * instead of failing open. A caller within its limits is never refused here; an attacker gets at
+ * most a limit per window from each isolate rather than everything. Groups that began before the
+ * window are left out (coarsened ones span more than one instant), so the count is never more
+ * than what passed: when in doubt, the request passes as the policy says. Concurrency limits and
+ * windows the origin charges are not judged (the isolate cannot know their slots or charges).
+ * @example failedOpenRefusal([{ from: 0, at: 9, units: 100 }], [{ id: 'm', limit: 100, windowMs: 60_000 }], 1, 10)?.allowed // false
+ */
+export function failedOpenRefusal(
+  groups: readonly FailedOpenGroup[],
+  windows: readonly WindowSpec[],
+  cost: number,
+  now: number,
+): CheckOutcome | undefined {
+  let refused = false;
+  const states = windows.map((w) => {
+    if (isConcurrency(w) || w.charge === 'origin') return windowState(w, 0, now, now);
+    const inside = groups.filter((g) => g.from > now - w.windowMs);
+    const used = failedOpenUnits(inside);
+    if (used + cost <= w.limit) return windowState(w, used, now, now);
+    refused = true;
+    // Room for `cost` once enough of the oldest groups have left (each at its last unit, +window).
+    let left = used;
+    let retryAt = now;
+    for (const g of inside) {
+      if (left + cost <= w.limit) break;
+      left -= g.units;
+      retryAt = g.at + w.windowMs;
+    }
+    return windowState(w, used, retryAt, (inside[0]?.at ?? now) + w.windowMs);
+  });
+  return refused ? { allowed: false, now, windows: states } : undefined;
 }

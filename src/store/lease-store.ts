@@ -85,6 +85,7 @@ import { ExpiryQueue } from './expiry-queue';
 import {
   type FailedOpenGroup,
   failedOpenAsk,
+  failedOpenRefusal,
   failedOpenUnits,
   noteFailedOpen,
   restoreFailedOpen,
@@ -215,8 +216,8 @@ interface Entry {
   debt: number;
   /** Units that failed open (the object did not answer in time) and not yet sent to it. */
   failedOpen: FailedOpenGroup[];
-  /** Units that failed open carried by the ask in flight: not counted until it lands. */
-  failedOpenInFlight: number;
+  /** What failed open and rides with the ask in flight: not counted by the object until it lands. */
+  failedOpenInFlight: FailedOpenGroup[];
   /** Unused units of leases the ask in flight gives back: the last answer still counts them. */
   returning: number;
   /** The last renewal failed: until one succeeds, requests with nothing to decide from fail at once. */
@@ -252,7 +253,7 @@ const heldUnits = (entry: Entry): number =>
  * counted by a landed ask. One allowance bounds them together (see the module comment).
  */
 const uncounted = (entry: Entry): number =>
-  entry.optimistic + failedOpenUnits(entry.failedOpen) + entry.failedOpenInFlight;
+  entry.optimistic + failedOpenUnits(entry.failedOpen) + failedOpenUnits(entry.failedOpenInFlight);
 
 /** A leaser that calls the identity's Durable Object, given up after `budgetMs`. */
 export function durableObjectLeaser(
@@ -385,7 +386,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     renewal: Renewal,
   ): Renewal => {
     // What failed open and rode along is counted now, or back in `failedOpen` to go again.
-    entry.failedOpenInFlight = 0;
+    entry.failedOpenInFlight = [];
     if ('error' in renewal) {
       // Unknown whether the object recorded the debt: send it again (counted twice at worst).
       entry.debt += debt;
@@ -464,7 +465,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.debt = 0;
     const failedOpen = entry.failedOpen;
     entry.failedOpen = [];
-    entry.failedOpenInFlight = failedOpenUnits(failedOpen);
+    entry.failedOpenInFlight = failedOpen;
     const passed = failedOpenAsk(failedOpen, sentAt, longestWindowMs(request));
     // Near the limit a shorter lease, so that what this isolate does not use comes back sooner.
     const leaseTtlMs = leaseTtl(entry.answer, ttlMs);
@@ -551,6 +552,24 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   // ask again, within about a ttl if they are still used. So a refusal is not "full until
   // retryAt" as the L1 above reads it: retry no later than a ttl from now, or units refunded
   // meanwhile would stay unused while every isolate's L1 keeps rejecting.
+  /**
+   * While the object fails, a request that would fail open is refused instead when what this
+   * isolate let pass already fills one of its windows (`failedOpenRefusal`): without it, an
+   * object that fails lifted every limit of its identity for as long as it failed.
+   */
+  const overWhileFailing = (
+    entry: Entry,
+    request: CheckRequest,
+    now: number,
+  ): CheckOutcome | undefined => {
+    if (!request.failsOpen || request.consume === false || request.consume === 'force') return;
+    const passed = [...entry.failedOpenInFlight, ...entry.failedOpen];
+    const outcome = failedOpenRefusal(passed, request.windows, request.cost ?? 1, now);
+    if (!outcome) return;
+    notePath(request, 'failing-refused');
+    return refusal(outcome);
+  };
+
   const refusal = (outcome: CheckOutcome): CheckOutcome => ({
     ...outcome,
     windows: outcome.windows.map((w) => ({
@@ -663,7 +682,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           optimistic: 0,
           debt: 0,
           failedOpen: [],
-          failedOpenInFlight: 0,
+          failedOpenInFlight: [],
           returning: 0,
           failing: false,
           sibling: siblings(request.identity).length > 0,
@@ -740,6 +759,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // The object failed the last renewal: do not make every request wait for it again (the
         // breaker's job on the exact path); one renewal probes, requests fail as the policy says.
         if (entry.failing) {
+          const over = overWhileFailing(entry, request, now);
+          if (over) return over;
           notePath(request, 'failing');
           if (request.failsOpen) noteFailedOpen(entry.failedOpen, now, longestWindowMs(request));
           throw new StoreError(store.name, 'unavailable', 'last lease renewal failed');
@@ -771,6 +792,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           throw error;
         }
         if ('error' in result) {
+          const over = overWhileFailing(entry, request, clock.now());
+          if (over) return over;
           if (request.failsOpen) {
             noteFailedOpen(entry.failedOpen, clock.now(), longestWindowMs(request));
           }

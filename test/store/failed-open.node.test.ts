@@ -6,6 +6,7 @@ import {
   FAILED_OPEN_GROUP_MS,
   type FailedOpenGroup,
   failedOpenAsk,
+  failedOpenRefusal,
   failedOpenUnits,
   noteFailedOpen,
   restoreFailedOpen,
@@ -91,5 +92,59 @@ describe('failedOpenAsk and restoreFailedOpen', () => {
     expect(failedOpenUnits(kept)).toBe(60 + 20);
     expect(kept.at(-1)?.at).toBe(20_000 + 9 * 200);
     expect(restoreFailedOpen([], since)).toEqual(since);
+  });
+});
+
+describe('failedOpenRefusal', () => {
+  const minute = { id: 'minute', limit: 5, windowMs: 60_000 };
+
+  it('refuses once the units that passed within a window leave no room, with the time room comes back', () => {
+    const groups: FailedOpenGroup[] = [];
+    for (const t of [1_000, 2_000, 3_000, 4_000]) noteFailedOpen(groups, t, DAY);
+    expect(failedOpenRefusal(groups, [minute], 1, 5_000)).toBeUndefined();
+    noteFailedOpen(groups, 5_000, DAY);
+    const refused = failedOpenRefusal(groups, [minute], 1, 5_500);
+    expect(refused?.allowed).toBe(false);
+    expect(refused?.windows[0]).toMatchObject({ used: 5, remaining: 0, retryAt: 61_000 });
+    // A cost of 3 needs the three oldest gone.
+    expect(failedOpenRefusal(groups, [minute], 3, 5_500)?.windows[0]?.retryAt).toBe(63_000);
+    // The oldest has left: room for one.
+    expect(failedOpenRefusal(groups, [minute], 1, 61_001)).toBeUndefined();
+  });
+
+  it('judges neither concurrency limits nor windows the origin charges', () => {
+    const groups: FailedOpenGroup[] = [{ from: 1_000, at: 1_000, units: 50 }];
+    const others = [
+      { id: 'slots', kind: 'concurrency' as const, limit: 1, windowMs: 60_000 },
+      { id: 'charged', charge: 'origin' as const, limit: 1, windowMs: 60_000 },
+    ];
+    expect(failedOpenRefusal(groups, others, 1, 2_000)).toBeUndefined();
+  });
+
+  it('never refuses a caller whose passes left room in every window, however the record coarsened', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 300_000 }), { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 1, max: 3 }),
+        (times, limit, cost) => {
+          const passes = [...times].sort((a, b) => a - b);
+          const groups: FailedOpenGroup[] = [];
+          for (const t of passes) noteFailedOpen(groups, t, DAY);
+          const now = (passes.at(-1) ?? 0) + 1;
+          const window = { id: 'w', limit, windowMs: 60_000 };
+          const within = passes.filter((t) => t > now - window.windowMs).length;
+          const refused = failedOpenRefusal(groups, [window], cost, now);
+          // A refusal is only ever right: what passed within the window leaves no room.
+          if (refused) expect(within + cost).toBeGreaterThan(limit);
+          // And without coarsening, what is over its limit is refused.
+          if (groups.length < MAX_FAILED_OPEN_GROUPS && within + cost > limit) {
+            const exactly = passes.filter((t) => t > now - window.windowMs - FAILED_OPEN_GROUP_MS);
+            if (exactly.length === within) expect(refused?.allowed).toBe(false);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1150,6 +1150,47 @@ describe('withLeases failing open', () => {
     }
   });
 
+  it('refuses (a 429, not a failure) what would fail open once the units this isolate let pass while the object fails fill a window, and lets requests fail open again as they leave it', async () => {
+    const clock = manualClock(PINNED_T0);
+    const leaser: Leaser = async () => {
+      throw new Error('object unreachable');
+    };
+    const store = withLeases(createDurableObjectStore(namespace), leaser, {
+      clock,
+      waitBudgetMs: 0,
+    });
+    const small: WindowSpec[] = [{ id: 'minute', limit: 5, windowMs: 60_000 }];
+    const identity = `c:${uniqueId('fail-open-refused')}`;
+    const check = () =>
+      store.check({ identity, windows: small, now: clock.now(), fast: true, failsOpen: true });
+    expect((await check()).allowed).toBe(true);
+    await store.settled();
+    const failedAt = clock.now() + 100;
+    // The object fails: requests fail open, five of them (the limit) within the minute...
+    for (let i = 0; i < 5; i++) {
+      clock.advance(100);
+      expect((await storeErrorOf(check())).failsClosed).toBe(false);
+      await store.settled();
+    }
+    // ... then this isolate alone knows the caller is over its limit: rejected, as a limiter
+    // would (before: every request failed open for as long as the object failed).
+    for (let i = 0; i < 3; i++) {
+      clock.advance(100);
+      const refused = await check();
+      expect(refused.allowed).toBe(false);
+      expect(refused.windows[0]).toMatchObject({ limit: 5, used: 5, remaining: 0 });
+      expect(refused.windows[0]?.retryAt).toBeGreaterThan(clock.now());
+      expect(refused.windows[0]?.retryAt).toBeLessThanOrEqual(failedAt + 60_000);
+      await store.settled();
+    }
+    // Once the first of them left the window, one more may fail open, and no more.
+    clock.set(failedAt + 60_001);
+    expect((await storeErrorOf(check())).failsClosed).toBe(false);
+    await store.settled();
+    clock.advance(1);
+    expect((await check()).allowed).toBe(false);
+  });
+
   it('sends failed-open units again when the ask that carried them failed', async () => {
     const clock = manualClock(PINNED_T0);
     const asks: LeaseAsk[] = [];
