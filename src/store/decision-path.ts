@@ -20,7 +20,7 @@ export type DecisionPath =
   | 'stale-answer'
   /** Rejected at once: a recent refusal holds (`refusalHolds`). */
   | 'refusal-held'
-  /** Rejected at once: a fresh refusal past its retry time, a renewal already on its way. */
+  /** Rejected at once: a refusal that no longer holds (past its retry time or its freshness), a renewal already on its way. */
   | 'refusal-in-flight'
   /** Rejected by the refusal a renewal brought (after waiting for it). */
   | 'refusal-answer'

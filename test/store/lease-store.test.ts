@@ -820,6 +820,38 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     await slow.finish(store.settled());
   });
 
+  it("rejects at once, without queueing behind the renewal on its way, a request that meets a refusal past its freshness (a burst meeting the last one's refusal)", async () => {
+    const clock = manualClock(PINNED_T0);
+    const spec: WindowSpec[] = [{ id: 'minute', limit: 5, windowMs: 120_000 }];
+    const slow = slowLeaser(clock, 100);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      waitBudgetMs: 10_000,
+    });
+    const identity = `c:${uniqueId('stale-burst')}`;
+    for (let i = 0; i < 5; i++) {
+      await createDurableObjectStore(namespace).check({
+        identity,
+        windows: spec,
+        now: clock.now(),
+      });
+    }
+    await slow.finish(store.check({ identity, windows: spec, now: clock.now(), fast: true }));
+    await slow.finish(store.settled());
+    // 40 s on: the refusal is past its 30 s freshness; the window (2 min) still counts it all.
+    clock.advance(40_000);
+    const asking = store.check({ identity, windows: spec, now: clock.now(), fast: true });
+    expect(await settlesAtOnce(asking)).toBe(false);
+    // Before: each of these waited for that renewal (or one after it), to be refused then.
+    for (let i = 0; i < 3; i++) {
+      const next = store.check({ identity, windows: spec, now: clock.now(), fast: true });
+      expect(await settlesAtOnce(next)).toBe(true);
+      expect((await next).allowed).toBe(false);
+    }
+    expect((await slow.finish(asking)).allowed).toBe(false);
+    await slow.finish(store.settled());
+  });
+
   it('refuses optimism when the last answer left too little room (an eighth of it is no unit)', async () => {
     const clock = manualClock(PINNED_T0);
     const small: WindowSpec[] = [{ id: 'minute', limit: 20, windowMs: 60_000 }];
