@@ -6,8 +6,7 @@
  * Decisions change memory only (`hot-cache.ts`). The object saves its whole identity as one
  * snapshot row (`storage-layout.ts`) from its alarm, at most `SAVE_INTERVAL_MS` after the first
  * unsaved change, or within the decision once a window's unsaved units reach `unsavedLimit` of its
- * limit, a concurrency slot is taken, or the change is the first after a quiet spell
- * (`save-plan.ts`); a lease call that only gives units back
+ * limit or a concurrency slot is taken (`save-plan.ts`); a lease call that only gives units back
  * waits for the next save something else asks for (`onlyGivesBack`). In hybrid mode the alarm then sends Redis
  * the same snapshot, coarsened (`Algorithm.coarsen`), in one `SET ... PX`; a cold object without
  * storage reads it back with one `GET` (`cold-reload.ts`).
@@ -20,14 +19,7 @@ import { log } from '../telemetry/log';
 import { ColdReload } from './cold-reload';
 import type { LimiterCallOptions } from './durable-object-store';
 import { type Commit, HotCache } from './hot-cache';
-import {
-  bringsForward,
-  onlyGivesBack,
-  retryDelayMs,
-  savesAtOnce,
-  unsavedLimit,
-  wantedAlarm,
-} from './save-plan';
+import { bringsForward, onlyGivesBack, retryDelayMs, unsavedLimit, wantedAlarm } from './save-plan';
 import { decodeWindows, encodeWindows } from './snapshot-codec';
 import { deleteBatches, rowName, snapshotRows, stateFromEntries } from './storage-layout';
 
@@ -88,8 +80,6 @@ export class LimiterCore {
   private failures = 0;
   private retryAt: number | null = null;
   private sending: Promise<void> | undefined;
-  /** When the last change was booked (for `savesAtOnce`). */
-  private lastChangeAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly runtime: LimiterRuntime,
@@ -199,23 +189,9 @@ export class LimiterCore {
     };
   }
 
-  /**
-   * Books a decision's changes; saves at once when a window's unsaved units reached the limit, or
-   * when it is the first change after a quiet spell (`savesAtOnce`; not while a cold window's
-   * reload is out, whose counts the save would lack): then, in hybrid mode, Redis gets the
-   * snapshot right after the answer, and no alarm is set unless that send fails.
-   */
+  /** Books a decision's changes; saves at once when a window's unsaved units reached the limit. */
   private changed(commit: Commit, now: number): void {
-    const quiet =
-      !this.reloads.outstanding() &&
-      savesAtOnce({
-        now,
-        lastChangeAt: this.lastChangeAt,
-        unsavedSince: this.unsavedSince,
-        unsentSince: this.hybrid ? this.unsentSince : null,
-      });
-    this.lastChangeAt = now;
-    let saveNow = quiet;
+    let saveNow = false;
     let shared = false;
     for (const d of commit.deltas) {
       // A slot taken is saved with the decision: it exists nowhere else, and a forgotten slot
@@ -239,10 +215,6 @@ export class LimiterCore {
     }
     if (saveNow) this.save(now);
     else this.unsavedSince ??= now;
-    if (quiet && this.hybrid && this.changes > this.sent) {
-      // Not awaited: the answer does not wait for Redis. The send sets the alarm it still needs.
-      void this.send().then(() => this.schedule(this.runtime.now()));
-    }
     this.schedule(now);
   }
 
@@ -325,8 +297,7 @@ export class LimiterCore {
     const wanted = wantedAlarm({
       now,
       unsavedSince: this.unsavedSince,
-      // A send on its way is owed nothing yet: it schedules what it leaves owed when it ends.
-      unsentSince: this.hybrid && !this.sending ? this.unsentSince : null,
+      unsentSince: this.hybrid ? this.unsentSince : null,
       retryAt: this.retryAt,
       expiresAt: this.cache.expiresAt(),
       rows: this.rows,

@@ -2,8 +2,7 @@
  * When the limiter object saves (pure): decisions only change memory; the object writes its
  * snapshot to storage (and, in hybrid mode, to Redis) from its alarm, at most
  * {@link SAVE_INTERVAL_MS} after the first unsaved change, and at once — before the answer
- * leaves — when a window's unsaved units reach {@link unsavedLimit} of its limit or the change is
- * the first after a quiet spell ({@link savesAtOnce}). So an object that
+ * leaves — when a window's unsaved units reach {@link unsavedLimit} of its limit. So an object that
  * crashes (or is evicted at an arbitrary instant) forgets at most `unsavedLimit(limit) - 1` units
  * per window, and nothing older than the interval. A lease call that only gives units back is no
  * change of its own ({@link onlyGivesBack}): it goes to storage with the next save.
@@ -88,29 +87,6 @@ export function wantedAlarm(s: SaveState): number | null {
   const due = Math.min(save, send);
   if (due !== Infinity) return Math.max(s.now, due);
   return s.expiresAt === Number.NEGATIVE_INFINITY && s.rows > 0 ? s.now : null;
-}
-
-/**
- * Whether a change should be saved within its decision (and, in hybrid mode, sent to Redis right
- * after the answer) instead of by an alarm: the first change in {@link SAVE_INTERVAL_MS}, with
- * storage and Redis current. An alarm set is a row written and its run a billed request, so a
- * batch of one change cost two rows, a request and a `SET`; saved at once it costs one row and
- * the `SET`. A change that follows within the interval batches as before. Measured
- * (`npm run sim -- --modes fast`, seed 1): rows 0.0816 -> 0.0777 and object requests 0.1059 ->
- * 0.1014 per request, Redis 0.0145 -> 0.0155 (smaller batches), store $0.156 -> $0.153 per
- * million; units an eviction forgot 9,918 -> 1,141 (`--scenario sparse`: rows 1.00 -> 0.81,
- * $2.96 -> $2.83).
- * @example savesAtOnce({ now: 10_000, lastChangeAt: 7_000, unsavedSince: null, unsentSince: null }) // true
- */
-export function savesAtOnce(s: {
-  now: number;
-  lastChangeAt: number;
-  unsavedSince: number | null;
-  unsentSince: number | null;
-}): boolean {
-  return (
-    s.unsavedSince === null && s.unsentSince === null && s.now - s.lastChangeAt >= SAVE_INTERVAL_MS
-  );
 }
 
 /** Whether `wanted` should replace the alarm set (`null` = none): only ever brought forward. */

@@ -16,7 +16,6 @@ import { createMemoryStore } from '../../src/store/memory-store';
 import {
   retryDelayMs,
   SAVE_INTERVAL_MS,
-  savesAtOnce,
   unsavedLimit,
   wantedAlarm,
 } from '../../src/store/save-plan';
@@ -216,20 +215,6 @@ describe('save plan', () => {
     expect(wantedAlarm({ ...empty, rows: 0 })).toBeNull();
   });
 
-  it('saves at once the first change in an interval, with storage and Redis current', () => {
-    const base = {
-      now: EPOCH,
-      lastChangeAt: EPOCH - SAVE_INTERVAL_MS,
-      unsavedSince: null,
-      unsentSince: null,
-    };
-    expect(savesAtOnce(base)).toBe(true);
-    expect(savesAtOnce({ ...base, lastChangeAt: Number.NEGATIVE_INFINITY })).toBe(true);
-    expect(savesAtOnce({ ...base, lastChangeAt: EPOCH - SAVE_INTERVAL_MS + 1 })).toBe(false);
-    expect(savesAtOnce({ ...base, unsavedSince: EPOCH - 10 })).toBe(false);
-    expect(savesAtOnce({ ...base, unsentSince: EPOCH - 10 })).toBe(false);
-  });
-
   it('backs off while Redis refuses the snapshot: 2, 4, then 8 s apart', () => {
     expect([1, 2, 3, 4, 20].map(retryDelayMs)).toEqual([2_000, 4_000, 8_000, 8_000, 8_000]);
     const base = { now: EPOCH, unsavedSince: null, expiresAt: EPOCH + 60_000, rows: 1 };
@@ -284,7 +269,7 @@ function memoryObject(redis?: SnapshotRedis) {
 }
 
 describe('LimiterCore', () => {
-  it("writes storage per batch: 200 decisions in 1 s cost the first one's row, then one alarm and one row", async () => {
+  it('writes storage per batch: 200 decisions in 1 s cost one row and one alarm', async () => {
     const o = memoryObject();
     const core = o.start();
     const windows: WindowSpec[] = [{ id: 'minute', limit: 100_000, windowMs: 60_000 }];
@@ -292,13 +277,12 @@ describe('LimiterCore', () => {
       o.clock.now = EPOCH + i * 5;
       await core.check({ identity: 'c:b', windows, now: o.clock.now });
     }
-    // The first decision after a quiet spell saved at once; the second set the alarm.
-    expect(o.billed).toEqual({ rows: 2, alarms: 1 });
-    expect(o.alarmAt()).toBe(EPOCH + 5 + SAVE_INTERVAL_MS);
-    o.clock.now = EPOCH + 5 + SAVE_INTERVAL_MS;
+    expect(o.billed.rows).toBe(1);
+    expect(o.alarmAt()).toBe(EPOCH + SAVE_INTERVAL_MS);
+    o.clock.now = EPOCH + SAVE_INTERVAL_MS;
     await o.tick(core);
-    // The save (one row) and no alarm after it (before: a sweep alarm, one row more).
-    expect(o.billed).toEqual({ rows: 3, alarms: 1 });
+    // The save (one row) and no alarm after it (before: a sweep alarm, a third row).
+    expect(o.billed).toEqual({ rows: 2, alarms: 1 });
     expect(o.alarmAt()).toBeNull();
     expect([...o.entries.keys()]).toEqual([rowName(0)]);
     const restarted = o.start();
@@ -311,68 +295,13 @@ describe('LimiterCore', () => {
     expect(peek.windows[0]?.used).toBe(200);
   });
 
-  it('saves the first change after a quiet spell within its decision, with no alarm, and in hybrid mode sends it to Redis at once; a send that fails sets its retry', async () => {
-    const sent: string[] = [];
-    let redisUp = true;
-    const o = memoryObject({
-      get: async () => null,
-      set: async (key) => {
-        if (!redisUp) throw new Error('Redis down');
-        sent.push(key);
-        return 'OK';
-      },
-    });
-    const core = o.start();
-    const options = { writeBehind: { url: 'http://redis.test', token: 't' } };
-    const windows: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
-    const check = (now: number) => core.check({ identity: 'c:quiet', windows, now }, options);
-    // The send runs after the answer.
-    const settle = () => new Promise((r) => setTimeout(r, 0));
-    // A cold window reloads from Redis first: that change waits for the alarm, as a batch.
-    await check(EPOCH);
-    o.clock.now = EPOCH + SAVE_INTERVAL_MS;
-    await o.tick(core);
-    expect(sent).toHaveLength(1);
-    const billed = { ...o.billed };
-    // Quiet since: one row, no alarm (before: an alarm, then a row and a SET from it 2 s later).
-    o.clock.now = EPOCH + 10_000;
-    await check(o.clock.now);
-    await settle();
-    expect(o.billed).toEqual({ rows: billed.rows + 1, alarms: billed.alarms });
-    expect(sent).toHaveLength(2);
-    expect(core.unsavedUnits()).toBe(0);
-    expect(core.owesRedis()).toBe(false);
-    // Another within the interval: a batch as before (its alarm saves and sends).
-    await check(EPOCH + 10_500);
-    expect(o.alarmAt()).toBe(EPOCH + 10_500 + SAVE_INTERVAL_MS);
-    o.clock.now = EPOCH + 10_500 + SAVE_INTERVAL_MS;
-    await o.tick(core);
-    expect(sent).toHaveLength(3);
-    // Quiet again, Redis down: saved at once, and the failed send arms its retry.
-    redisUp = false;
-    o.clock.now = EPOCH + 20_000;
-    await check(o.clock.now);
-    await settle();
-    expect(core.unsavedUnits()).toBe(0);
-    expect(core.owesRedis()).toBe(true);
-    expect(o.alarmAt()).toBe(EPOCH + 20_000 + SAVE_INTERVAL_MS);
-    redisUp = true;
-    o.clock.now = o.alarmAt() ?? Number.NaN;
-    await o.tick(core);
-    expect(sent).toHaveLength(4);
-    expect(core.owesRedis()).toBe(false);
-  });
-
   it('saves within the decision once a window holds its unsaved limit', async () => {
     const o = memoryObject();
     const core = o.start();
     const windows: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
-    // The first is saved at once (the first after a quiet spell); the next ten by the limit.
-    for (let i = 0; i < 1 + unsavedLimit(100) - 1; i++) {
+    for (let i = 0; i < unsavedLimit(100); i++) {
       await core.check({ identity: 'c:s', windows, now: EPOCH + i });
     }
-    expect(core.unsavedUnits()).toBe(unsavedLimit(100) - 1);
-    await core.check({ identity: 'c:s', windows, now: EPOCH + 20 });
     expect(core.unsavedUnits()).toBe(0);
     expect(o.entries.has(rowName(0))).toBe(true);
   });
@@ -421,21 +350,19 @@ describe('LimiterCore', () => {
     const o = memoryObject();
     let core = o.start();
     const windows: WindowSpec[] = [
-      { id: 'concurrency', kind: 'concurrency', limit: 2, windowMs: 60_000 },
+      { id: 'concurrency', kind: 'concurrency', limit: 1, windowMs: 60_000 },
     ];
     const request = { identity: 'c:slots', windows, now: EPOCH };
     expect((await core.check({ ...request, slotToken: 7 })).allowed).toBe(true);
     expect(o.entries.has(rowName(0))).toBe(true);
     core = o.start();
-    // Taken within a decision too (not the first change here: that one saves anyway).
-    expect((await core.check({ ...request, slotToken: 8 })).allowed).toBe(true);
-    expect((await core.check({ ...request, now: EPOCH + 1, slotToken: 9 })).allowed).toBe(false);
+    expect((await core.check({ ...request, slotToken: 8 })).allowed).toBe(false);
     const rows = o.billed.rows;
-    await core.release({ ...request, now: EPOCH + 2, slotToken: 7 });
+    await core.release({ ...request, slotToken: 7 });
     expect(o.billed.rows - rows).toBeLessThanOrEqual(1); // the alarm, not a row
     core = o.start();
-    expect((await core.check({ ...request, now: EPOCH + 3, slotToken: 9 })).allowed).toBe(false);
-    expect((await core.check({ ...request, now: EPOCH + 60_000, slotToken: 9 })).allowed).toBe(
+    expect((await core.check({ ...request, slotToken: 8 })).allowed).toBe(false);
+    expect((await core.check({ ...request, now: EPOCH + 60_000, slotToken: 8 })).allowed).toBe(
       true,
     );
   });
@@ -474,12 +401,9 @@ describe('LimiterCore', () => {
     const core = o.start();
     const windows: WindowSpec[] = [{ id: 'minute', limit: 100_000, windowMs: 60_000 }];
     const request = { identity: 'c:debt', windows, now: EPOCH };
-    // The first after a quiet spell: saved within the decision.
     await core.lease(request, { units: 0, ttlMs: 2_000, debt: 1 });
-    expect(o.billed.rows).toBe(1);
-    await core.lease({ ...request, now: EPOCH + 1 }, { units: 0, ttlMs: 2_000, debt: 1 });
     expect(core.unsavedUnits()).toBe(1);
-    expect(o.alarmAt()).toBe(EPOCH + 1 + SAVE_INTERVAL_MS);
+    expect(o.alarmAt()).toBe(EPOCH + SAVE_INTERVAL_MS);
   });
 
   it("keeps a quiet identity's row without an alarm; what stopped counting is nothing to a cold instance and goes with the next save", async () => {
@@ -488,9 +412,9 @@ describe('LimiterCore', () => {
     const windows: WindowSpec[] = [{ ...minute, limit: 2 }];
     const request = { identity: 'c:q', windows };
     for (const now of [EPOCH, EPOCH + 1]) await core.check({ ...request, now });
-    o.clock.now = EPOCH + 1 + SAVE_INTERVAL_MS;
+    o.clock.now = EPOCH + SAVE_INTERVAL_MS;
     await o.tick(core);
-    expect(o.billed).toEqual({ rows: 3, alarms: 1 });
+    expect(o.billed).toEqual({ rows: 2, alarms: 1 });
     expect(o.alarmAt()).toBeNull();
     // Two windows later, a cold instance reads the row: nothing of it counts.
     o.clock.now = EPOCH + 120_000;
@@ -550,7 +474,7 @@ describe('LimiterCore', () => {
     // What an instance that crashed mid-alarm leaves: an alarm time in the past.
     const core = new LimiterCore(o.runtime, { entries: [], alarmAt: EPOCH - 1_000 });
     const windows: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
-    for (const now of [EPOCH, EPOCH + 1]) await core.check({ identity: 'c:stale', windows, now });
-    expect(o.alarmAt()).toBe(EPOCH + 1 + SAVE_INTERVAL_MS);
+    await core.check({ identity: 'c:stale', windows, now: EPOCH });
+    expect(o.alarmAt()).toBe(EPOCH + SAVE_INTERVAL_MS);
   });
 });
