@@ -548,10 +548,6 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     return shown(entry, answer.outcome, now, request.identity);
   };
 
-  // A refusal counts units other isolates hold in leases; they come back when those isolates
-  // ask again, within about a ttl if they are still used. So a refusal is not "full until
-  // retryAt" as the L1 above reads it: retry no later than a ttl from now, or units refunded
-  // meanwhile would stay unused while every isolate's L1 keeps rejecting.
   /**
    * While the object fails, a request that would fail open is refused instead when what this
    * isolate let pass already fills one of its windows (`failedOpenRefusal`): without it, an
@@ -570,6 +566,10 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     return refusal(outcome);
   };
 
+  // A refusal counts units other isolates hold in leases; they come back when those isolates
+  // ask again, within about a ttl if they are still used. So a refusal is not "full until
+  // retryAt" as the L1 above reads it: retry no later than a ttl from now, or units refunded
+  // meanwhile would stay unused while every isolate's L1 keeps rejecting.
   const refusal = (outcome: CheckOutcome): CheckOutcome => ({
     ...outcome,
     windows: outcome.windows.map((w) => ({
@@ -745,9 +745,10 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // serves the next requests. Measured (sim, 90 s): for fresh refusals, the boundary
         // attacker's requests above 1 ms 11,007 -> 7,755, wrong decisions unchanged (0.577%);
         // for stale ones too (a burst a window after the last meets its refusal), requests above
-        // 1 ms 0.758% -> 0.649% (seed 1) and, with 16 isolates per location, p99 2.05 -> 0.05 ms
-        // (1.121% -> 0.883% above 1 ms), wrong 1.005% -> 0.905%; seed 1's attacker 0 -> 684 false
-        // rejections (0.357% -> 0.389% wrong), seed 3's 4,822 -> 4,204 (0.792% -> 0.763%).
+        // 1 ms 0.757% -> 0.648% (seed 1) and, with 16 isolates per location, p99 2.04 -> 0.05 ms
+        // (1.122% -> 0.884% above 1 ms), wrong 1.006% -> 0.906%; the price, seed 1's attacker
+        // 10 -> 931 false rejections (units its last burst frees, contested by every isolate):
+        // wrong 0.356% -> 0.400%, seeds 1-8 a mean of 0.473% -> 0.494%.
         if (flying && entry.answer && !entry.answer.outcome.allowed) {
           const refused = entry.answer.outcome;
           notePath(request, 'refusal-in-flight');
