@@ -148,6 +148,32 @@ describe('LimiterObject', () => {
     expect(peek.windows.map((w) => w.used)).toEqual([300, 300]);
   });
 
+  it('leaves no alarm once its batch is saved and sent: no sweep alarm for a quiet identity (each alarm set is a row written)', async () => {
+    const identity = `c:${uniqueId('nosweep')}`;
+    const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
+    const spec: WindowSpec = { id: 'minute', limit: 100, windowMs: 60_000 };
+    const stub = namespace.get(namespace.idFromName(identity));
+    // A minute ahead, as above: only the test's alarms save and send.
+    const now = Date.now() + 60_000;
+    for (let i = 0; i < 3; i++) await store.check({ identity, windows: [spec], now: now + i });
+    const alarmAt = () => runInDurableObject(stub, (_o, state) => state.storage.getAlarm());
+    // The batch's alarm; then the one the cold window's reload (its GET) may have asked for to
+    // save what it brought, due within seconds.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    for (let runs = 0; runs < 3; runs++) {
+      const at = await alarmAt();
+      if (at === null || at > Date.now() + 10_000) break;
+      await runDurableObjectAlarm(stub);
+    }
+    const entries = await runInDurableObject(stub, async (_o, state) => [
+      ...(await state.storage.list()).keys(),
+    ]);
+    expect(entries).toEqual([rowName(0)]);
+    expect(await redisUnits(identity, spec)).toBe(3);
+    // Before: a sweep alarm 60 s after the last cell stopped counting, two minutes ahead.
+    expect(await alarmAt()).toBeNull();
+  });
+
   it('sends Redis one SET per batch: 317 checks cost one GET (cold) and one SET', async () => {
     const identity = `c:${uniqueId('wb')}`;
     const store = createDurableObjectStore(namespace, { writeBehind: upstash() });
