@@ -52,6 +52,17 @@ async function settlesAtOnce(promise: Promise<unknown>): Promise<boolean> {
   return first !== pending;
 }
 
+/** Takes `units` units of `windows` for `identity` at its object (the exact path: another isolate's use). */
+async function useAtObject(
+  identity: string,
+  windows: WindowSpec[],
+  units: number,
+  now: number,
+): Promise<void> {
+  const exact = createDurableObjectStore(namespace);
+  for (let i = 0; i < units; i++) await exact.check({ identity, windows, now });
+}
+
 /**
  * A leaser in front of the real object whose grants land only once the manual clock has moved
  * `delayMs` past the ask (a round trip that long), released by `deliver()`. Records every ask.
@@ -729,13 +740,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
       });
       const identity = `c:${uniqueId('stale')}`;
       const spec: WindowSpec[] = [{ id: 'minute', limit, windowMs: 120_000 }];
-      for (let i = 0; i < used; i++) {
-        await createDurableObjectStore(namespace).check({
-          identity,
-          windows: spec,
-          now: clock.now(),
-        });
-      }
+      await useAtObject(identity, spec, used, clock.now());
       for (let i = 0; i < warmups; i++) {
         await slow.finish(store.check({ identity, windows: spec, now: clock.now(), fast: true }));
         await slow.finish(store.settled());
@@ -765,13 +770,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
       waitBudgetMs: 10_000,
     });
     const identity = `c:${uniqueId('refused')}`;
-    for (let i = 0; i < 5; i++) {
-      await createDurableObjectStore(namespace).check({
-        identity,
-        windows: small,
-        now: clock.now(),
-      });
-    }
+    await useAtObject(identity, small, 5, clock.now());
     // The first contact takes its one unit (the stated price); its renewal brings the refusal.
     await slow.finish(store.check({ identity, windows: small, now: clock.now(), fast: true }));
     await slow.finish(store.settled());
@@ -796,13 +795,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
       waitBudgetMs: 10_000,
     });
     const identity = `c:${uniqueId('trickle')}`;
-    for (let i = 0; i < 5; i++) {
-      await createDurableObjectStore(namespace).check({
-        identity,
-        windows: small,
-        now: clock.now(),
-      });
-    }
+    await useAtObject(identity, small, 5, clock.now());
     // 40 s on, the first contact's renewal brings a refusal: full until 60 s, fresh until 70 s.
     clock.advance(40_000);
     await slow.finish(store.check({ identity, windows: small, now: clock.now(), fast: true }));
@@ -829,13 +822,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
       waitBudgetMs: 10_000,
     });
     const identity = `c:${uniqueId('stale-burst')}`;
-    for (let i = 0; i < 5; i++) {
-      await createDurableObjectStore(namespace).check({
-        identity,
-        windows: spec,
-        now: clock.now(),
-      });
-    }
+    await useAtObject(identity, spec, 5, clock.now());
     await slow.finish(store.check({ identity, windows: spec, now: clock.now(), fast: true }));
     await slow.finish(store.settled());
     // 40 s on: the refusal is past its 30 s freshness; the window (2 min) still counts it all.
@@ -862,13 +849,7 @@ describe('withLeases optimism (no usable lease, a recent answer with room)', () 
     });
     const identity = `c:${uniqueId('margin')}`;
     // 16 of 20 used elsewhere (exact path), then this isolate's first answer says 4 - 1 left.
-    for (let i = 0; i < 16; i++) {
-      await createDurableObjectStore(namespace).check({
-        identity,
-        windows: small,
-        now: clock.now(),
-      });
-    }
+    await useAtObject(identity, small, 16, clock.now());
     const first = store.check({ identity, windows: small, now: clock.now(), fast: true });
     expect((await slow.finish(first)).allowed).toBe(true);
     await slow.finish(store.settled());
