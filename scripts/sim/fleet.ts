@@ -16,7 +16,7 @@ import type { LimiterCore } from '../../src/store/limiter-core';
 import { decodeWindows } from '../../src/store/snapshot-codec';
 import { stateFromEntries } from '../../src/store/storage-layout';
 import type { Geography } from './geography';
-import type { Rng } from './rng';
+import { Rng } from './rng';
 import type { Scenario } from './scenario';
 import { hybridSettings } from './settings';
 import { SimStorage, simLimiterObject } from './sim-object';
@@ -153,6 +153,8 @@ export class Fleet {
   private readonly objects = new Map<string, Hosted>();
   /** When each identity's object answered leases with refusals (the refusal oracle). */
   private readonly refusals = new Map<string, RefusalTimes>();
+  /** Isolates started so far (seeds each one's jitter stream). */
+  private isolatesStarted = 0;
   private readonly slots: (Isolate | undefined)[];
   private readonly settings: Settings;
   private readonly clock: Clock;
@@ -273,17 +275,18 @@ export class Fleet {
     // composeStore reads only the LIMITER binding of the environment.
     const env = { LIMITER: namespace } as unknown as Bindings;
     const delay = this.o.scenario.refusalOracleMs;
-    const composed = composeStore(
-      env,
-      this.settings,
-      this.clock,
-      delay === undefined
+    // Each isolate's own stream, seeded by its place in the start order: the lease store's
+    // jitter draws nothing from the fleet's stream, so the rest of the run keeps its draws.
+    const jitter = new Rng(0x5eed ^ Math.imul(++this.isolatesStarted, 0x9e3779b1));
+    const composed = composeStore(env, this.settings, this.clock, {
+      random: () => jitter.next(),
+      ...(delay === undefined
         ? {}
         : {
-            refusedElsewhere: (identity, now) =>
+            refusedElsewhere: (identity: string, now: number) =>
               this.refusals.get(identity)?.knownAt(now, delay) ?? false,
-          },
-    );
+          }),
+    });
     const store: CounterStore = this.o.pinNow
       ? {
           name: composed.store.name,

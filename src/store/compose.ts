@@ -48,14 +48,14 @@ export interface ComposedStore {
  * With a Durable Object, policies with `consistency: "fast"` decide from leases in the isolate,
  * above the breaker (see below).
  * Every mode gets the time budget, the circuit breaker and the L1 for blocked windows.
- * `leaseHints` go to the lease store as they are (the simulation's refusal oracle; none in the
- * worker).
+ * `leaseHints` go to the lease store as they are (the simulation's refusal oracle and seeded
+ * randomness; none in the worker).
  */
 export function composeStore(
   env: Bindings,
   settings: Settings,
   clock: Clock,
-  leaseHints: Pick<LeaseOptions, 'refusedElsewhere'> = {},
+  leaseHints: Pick<LeaseOptions, 'refusedElsewhere' | 'random'> = {},
 ): ComposedStore {
   let commands = 0;
   let changes: BreakerChange[] = [];

@@ -27,8 +27,12 @@
  * A lease lasts `ttl` (`LEASE_TTL_MS`, 2 s), or `NEAR_LIMIT_TTL_MS` (500 ms) when the object's
  * last answer showed a window near its limit (`leaseTtl`): there, units unused must come back
  * soon; or 4x `ttl` while every window has `ROOMY_ROOM` left, asked for no more units than a
- * `ttl` lease, so it is refilled when its units run low. Each lease keeps the ttl its ask asked
- * for; its span, refill and settlement go by it.
+ * `ttl` lease, so it is refilled when its units run low. A first ask asks for 4x `ttl` too where
+ * every limit could leave that room (`firstAskTtl`); the lease it brings is used only as long as
+ * its answer allows (`usableSpan`) and is refilled at a share of its units or span drawn from
+ * `BLIND_REFILL_SHARE` (`refillPlan`), so that isolates that met an identity together (a deploy)
+ * do not all ask again in the same second. The object counts each lease by the ttl its ask asked
+ * for; its settlement goes by that ttl, its use and refills by its span.
  * Returns: every request (for any identity) first sends up to `MAX_RETURNS_PER_REQUEST` (4)
  * 0-unit asks, in the background, for leases whose span ended with units unused
  * (`expiry-queue.ts` holds them by the end of their span) and whose identity nothing here serves
@@ -97,6 +101,7 @@ import {
   belowLowWater,
   correctedRate,
   firstAsk,
+  firstAskTtl,
   firstContactAllowance,
   isFresh,
   LEASE_TTL_MS,
@@ -109,8 +114,11 @@ import {
   optimismBoundPerIsolate,
   quietAskUnits,
   RENEWAL_BUDGET_MS,
+  type RefillPlan,
+  refillPlan,
   refusalHolds,
   staleAllowance,
+  usableSpan,
 } from './lease-rules';
 
 /** Options of {@link withLeases}; defaults in `lease-rules.ts`. */
@@ -137,6 +145,8 @@ export interface LeaseOptions {
    * would be worth before building one (docs/simulation.md).
    */
   readonly refusedElsewhere?: (identity: string, now: number) => boolean;
+  /** Uniform numbers in [0, 1) for the jitter of first leases' refills [Math.random]. */
+  readonly random?: () => number;
 }
 
 /** A store deciding `fast` requests from leases. */
@@ -177,11 +187,15 @@ interface Lease {
   /** When the last unit was used, on this isolate's clock. */
   lastUseAt: number;
   readonly sentAt: number;
-  /** How long it may be used from `sentAt` (see `leaseTtl`): the ttl its ask asked for. */
+  /** The ttl its ask asked for (see `leaseTtl`): the object counts its units at `grant + ttlMs`. */
   readonly ttlMs: number;
+  /** How long it may be used from `sentAt` (`usableSpan`): `ttlMs`, or less for a long ask. */
+  readonly spanMs: number;
   readonly size: number;
   /** The object granted fewer units than were asked for (see `belowLowWater`). */
   readonly capped: boolean;
+  /** Units used, and the instant, past which it is refilled anyway (`refillPlan`). */
+  readonly refill: { readonly atUsed: number; readonly at: number };
   readonly usableUntil: number;
   readonly at: number;
   readonly outcome: CheckOutcome;
@@ -274,6 +288,12 @@ export function durableObjectLeaser(
 }
 
 /** The rate estimate of an entry, corrected for its age (see `correctedRate`). */
+/** A refill plan as instants on this isolate's clock, for a lease whose ask left at `sentAt`. */
+const refillAt = (sentAt: number, plan: RefillPlan) => ({
+  atUsed: plan.atUsed,
+  at: sentAt + plan.afterMs,
+});
+
 function rateOf(entry: Entry, now: number): number {
   return correctedRate(entry.rate, now - entry.firstSeenAt, entry.seen);
 }
@@ -299,6 +319,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   const waitBudgetMs = options.waitBudgetMs ?? WAIT_BUDGET_MS;
   const optimism = options.optimism ?? true;
   const refusedElsewhere = options.refusedElsewhere;
+  const random = options.random ?? Math.random;
   const clock = options.clock;
   // Keyed by identity: bounded, so attacker-chosen identities cannot grow the isolate. An entry
   // dropped from the bound is simply not refunded (its units expire with the window); its debt,
@@ -385,6 +406,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     failedOpen: readonly FailedOpenGroup[],
     renewal: Renewal,
   ): Renewal => {
+    // Whether the ask was sized by this isolate's rate (not a first ask, sized blind).
+    const sizedByRate = entry.answer !== undefined;
     // What failed open and rode along is counted now, or back in `failedOpen` to go again.
     entry.failedOpenInFlight = [];
     if ('error' in renewal) {
@@ -403,6 +426,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.failing = false;
     entry.answer = answerOf(grant.outcome, now);
     if (grant.granted > 0) {
+      const spanMs = usableSpan(ask.ttlMs, entry.answer, ttlMs);
       // Units taken optimistically while this renewal flew (entry.debt: what was taken before it
       // was sent rode along with it) were used after `sentAt`, within the lease's usable span:
       // they are taken out of the lease, as if it had been there, instead of costing one more
@@ -413,7 +437,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       // (measured: taking them there too left more of a boundary attacker's requests waiting
       // until they failed open).
       const absorbed =
-        grant.granted >= ask.units && now < sentAt + ask.ttlMs
+        grant.granted >= ask.units && now < sentAt + spanMs
           ? Math.min(entry.debt, grant.granted)
           : 0;
       entry.debt -= absorbed;
@@ -429,7 +453,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         lastUseAt: absorbed > 0 ? now : sentAt,
         sentAt,
         ttlMs: ask.ttlMs,
-        usableUntil: sentAt + ask.ttlMs,
+        spanMs,
+        refill: refillAt(sentAt, refillPlan(grant.granted, spanMs, sizedByRate, random, ttlMs)),
+        usableUntil: sentAt + spanMs,
         at: grant.at,
         outcome: grant.outcome,
       };
@@ -467,8 +493,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.failedOpen = [];
     entry.failedOpenInFlight = failedOpen;
     const passed = failedOpenAsk(failedOpen, sentAt, longestWindowMs(request));
-    // Near the limit a shorter lease, so that what this isolate does not use comes back sooner.
-    const leaseTtlMs = leaseTtl(entry.answer, ttlMs);
+    // Near the limit a shorter lease, so that what this isolate does not use comes back sooner;
+    // a first ask of a large identity a long one, cut to what its answer allows (`usableSpan`).
+    const leaseTtlMs = entry.answer
+      ? leaseTtl(entry.answer, ttlMs)
+      : firstAskTtl(request.windows, ttlMs);
     const ask: LeaseAsk = {
       // Nothing known yet (no answer): see firstAsk.
       units:
@@ -704,11 +733,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           const outcome = fromLease(entry, lease, now, request.identity);
           notePath(request, 'lease');
           // After a quiet spell (this request's one-unit lease) a refill would sit unused too.
-          const refill = quietAskUnits(quietMs, lease.ttlMs, true) === undefined;
+          const refill = quietAskUnits(quietMs, lease.spanMs, true) === undefined;
           if (
             refill &&
             !entry.renewal &&
-            belowLowWater(lease, rateOf(entry, now), now, lease.ttlMs)
+            belowLowWater(lease, rateOf(entry, now), now, lease.spanMs)
           ) {
             startRenewal(request, entry, key);
           }

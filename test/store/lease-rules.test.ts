@@ -4,9 +4,11 @@ import type { CheckOutcome } from '../../src/limiter/contract';
 import {
   answerOf,
   askUnits,
+  BLIND_REFILL_SHARE,
   belowLowWater,
   correctedRate,
   firstAsk,
+  firstAskTtl,
   LEASE_TTL_MS,
   leaseTtl,
   NEAR_LIMIT_TTL_MS,
@@ -17,8 +19,10 @@ import {
   quietAskUnits,
   ROOMY_ROOM,
   ROOMY_TTL_FACTOR,
+  refillPlan,
   refusalHolds,
   staleAllowance,
+  usableSpan,
 } from '../../src/store/lease-rules';
 import { PINNED_T0 } from '../support/pinned-time';
 
@@ -99,6 +103,26 @@ describe('rate and ask size', () => {
     expect(belowLowWater(lease, 0.1, T, 2_000)).toBe(true); // 50 units in 500 ms
     expect(belowLowWater({ ...lease, units: 30 }, 0.01, T, 2_000)).toBe(true);
     expect(belowLowWater(lease, 0.01, T + 600, 2_000)).toBe(true);
+  });
+
+  it('refills past its own plan instead of half used or half a ttl left', () => {
+    const long = {
+      units: 40,
+      size: 60,
+      usableUntil: T + 7_000,
+      refill: { atUsed: 30, at: T + 3_000 },
+    };
+    expect(belowLowWater(long, 0.01, T, 2_000)).toBe(false);
+    expect(belowLowWater({ ...long, units: 30 }, 0.01, T, 2_000)).toBe(true);
+    expect(belowLowWater(long, 0.01, T + 3_001, 2_000)).toBe(true);
+    const never = {
+      ...long,
+      units: 1,
+      refill: { atUsed: Number.POSITIVE_INFINITY, at: T + 6_000 },
+    };
+    expect(belowLowWater(never, 0, T + 5_000, 2_000)).toBe(false);
+    // Still by units against the rate.
+    expect(belowLowWater(never, 0.01, T, 2_000)).toBe(true);
   });
 
   it('refills a lease the object cut short half used, not for being small against the rate', () => {
@@ -197,6 +221,50 @@ describe('refusalHolds', () => {
         T + 30_001,
       ),
     ).toBe(false);
+  });
+});
+
+describe('long first leases', () => {
+  it(`asks a first lease ${ROOMY_TTL_FACTOR}x longer only where every limit could leave ${ROOMY_ROOM}`, () => {
+    expect(firstAskTtl([{ limit: 1_500_000 }])).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
+    expect(firstAskTtl([{ limit: ROOMY_ROOM }])).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
+    expect(firstAskTtl([{ limit: ROOMY_ROOM - 1 }])).toBe(LEASE_TTL_MS);
+    expect(firstAskTtl([{ limit: 1_500_000 }, { limit: 10_000 }])).toBe(LEASE_TTL_MS);
+    expect(firstAskTtl([])).toBe(LEASE_TTL_MS);
+    expect(firstAskTtl([{ limit: 1_500_000 }], 300)).toBe(1_200);
+  });
+
+  it('uses a long lease only as long as the answer it brought allows', () => {
+    const span = (limit: number, used: number, asked: number) =>
+      usableSpan(asked, answerOf(outcome(limit, used, 1_000), T));
+    const long = LEASE_TTL_MS * ROOMY_TTL_FACTOR;
+    expect(span(1_500_000, 0, long)).toBe(long);
+    expect(span(1_500_000, 1_500_000 - ROOMY_ROOM + 1, long)).toBe(LEASE_TTL_MS);
+    expect(span(1_500_000, 1_499_500, long)).toBe(NEAR_LIMIT_TTL_MS);
+    // An ask of the base ttl (or shorter) keeps what it asked for, whatever the answer.
+    expect(span(100, 100, LEASE_TTL_MS)).toBe(LEASE_TTL_MS);
+    expect(span(100, 0, NEAR_LIMIT_TTL_MS)).toBe(NEAR_LIMIT_TTL_MS);
+  });
+
+  it('refills a long blind lease at a drawn share of its units or span, a long rate-sized one when low', () => {
+    const long = LEASE_TTL_MS * ROOMY_TTL_FACTOR;
+    expect(refillPlan(300, LEASE_TTL_MS, false, () => 0.9)).toEqual({
+      atUsed: 150,
+      afterMs: 1_000,
+    });
+    expect(refillPlan(300, NEAR_LIMIT_TTL_MS, true)).toEqual({ atUsed: 150, afterMs: 250 });
+    expect(refillPlan(300, long, true, () => 0.9)).toEqual({
+      atUsed: Number.POSITIVE_INFINITY,
+      afterMs: long - LEASE_TTL_MS / 2,
+    });
+    expect(refillPlan(300, long, false, () => 0)).toEqual({
+      atUsed: 300 * BLIND_REFILL_SHARE.min,
+      afterMs: long * BLIND_REFILL_SHARE.min,
+    });
+    const top = refillPlan(300, long, false, () => 1 - Number.EPSILON);
+    expect(top.atUsed).toBeLessThanOrEqual(300 * BLIND_REFILL_SHARE.max);
+    expect(top.atUsed).toBeGreaterThan(300 * (BLIND_REFILL_SHARE.max - 0.01));
+    expect(top.afterMs).toBeLessThanOrEqual(long * BLIND_REFILL_SHARE.max);
   });
 });
 

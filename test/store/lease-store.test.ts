@@ -355,6 +355,47 @@ describe('withLeases refilled before they run out', () => {
     expect(roomy.length).toBeLessThan(tight.length * 0.7);
   });
 
+  it('spreads the second asks of isolates that met a large identity together over seconds, not one', async () => {
+    const clock = manualClock(PINNED_T0);
+    const identity = `c:${uniqueId('deploy')}`;
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 1_500_000, windowMs: 60_000 }];
+    // Ten isolates, all cold at once (a deploy), each with its own draw of the refill jitter.
+    const isolates = Array.from({ length: 10 }, (_, i) => {
+      const slow = slowLeaser(clock, 0);
+      const askedAt: number[] = [];
+      const leaser: Leaser = (request, ask) => {
+        askedAt.push(clock.now() - PINNED_T0);
+        return slow.leaser(request, ask);
+      };
+      const random = () => (i + 0.5) / 10;
+      const store = withLeases(createDurableObjectStore(namespace), leaser, { clock, random });
+      return { store, slow, askedAt };
+    });
+    // 25 requests/s each (the 20,000 requests/s customer over 800 isolates), for 8 s.
+    for (let step = 0; step < 200; step++) {
+      clock.advance(40);
+      await isolates[0]?.slow.deliver();
+      for (const { store } of isolates) {
+        const outcome = await store.check({ identity, windows, now: clock.now(), fast: true });
+        expect(outcome.allowed).toBe(true);
+      }
+    }
+    await Promise.all(isolates.map((i) => i.store.settled()));
+    // Every first ask leases for 8 s: the limit leaves room for it.
+    const firstTtls = isolates.map((i) => i.slow.asks[0]?.ttlMs);
+    expect(firstTtls).toEqual(isolates.map(() => LEASE_TTL_MS * ROOMY_TTL_FACTOR));
+    // With 2 s first leases every isolate asked again 1 s in, all in one second; now from 2 s
+    // on, at most three in any one second.
+    const second = isolates
+      .map((i) => i.askedAt[1] ?? Number.POSITIVE_INFINITY)
+      .sort((a, b) => a - b);
+    expect(second[0]).toBeGreaterThanOrEqual(2_000);
+    expect(
+      Math.max(...second.map((t) => second.filter((u) => u >= t && u < t + 1_000).length)),
+    ).toBeLessThanOrEqual(3);
+    expect((second.at(-1) ?? 0) - (second[0] ?? 0)).toBeGreaterThanOrEqual(3_000);
+  });
+
   it('settles a replaced lease with the ask after the one that replaced it', async () => {
     const clock = manualClock(PINNED_T0);
     const slow = slowLeaser(clock, 0);
