@@ -308,31 +308,46 @@ export class Fleet {
     return {
       check: (request, options) => {
         const h = hosted();
-        return this.o.geo.call(from, h.location, () =>
-          this.deliver(h, (o) => o.check(request, options)),
+        return this.o.geo.call(
+          from,
+          h.location,
+          () => this.deliver(h, (o) => o.check(request, options)),
+          0,
+          identity,
         );
       },
       lease: (request, ask, options) => {
         const h = hosted();
-        return this.o.geo.call(from, h.location, () =>
-          this.deliver(h, (o) => o.lease(request, ask, options)).then((grant) => {
-            if (grant.outcome.allowed) return grant;
-            let times = this.refusals.get(identity);
-            if (!times) {
-              times = new RefusalTimes();
-              this.refusals.set(identity, times);
-            }
-            // When the object says a request may pass again: every window it found full has
-            // freed a unit (the latest of their retry times).
-            const full = grant.outcome.windows.filter((w) => w.remaining <= 0);
-            times.add(this.o.vt.now, Math.max(this.o.vt.now, ...full.map((w) => w.retryAt)));
-            return grant;
-          }),
+        return this.o.geo.call(
+          from,
+          h.location,
+          () =>
+            this.deliver(h, (o) => o.lease(request, ask, options)).then((grant) => {
+              if (grant.outcome.allowed) return grant;
+              let times = this.refusals.get(identity);
+              if (!times) {
+                times = new RefusalTimes();
+                this.refusals.set(identity, times);
+              }
+              // When the object says a request may pass again: every window it found full has
+              // freed a unit (the latest of their retry times).
+              const full = grant.outcome.windows.filter((w) => w.remaining <= 0);
+              times.add(this.o.vt.now, Math.max(this.o.vt.now, ...full.map((w) => w.retryAt)));
+              return grant;
+            }),
+          0,
+          identity,
         );
       },
       release: (request) => {
         const h = hosted();
-        return this.o.geo.call(from, h.location, () => this.deliver(h, (o) => o.release(request)));
+        return this.o.geo.call(
+          from,
+          h.location,
+          () => this.deliver(h, (o) => o.release(request)),
+          0,
+          identity,
+        );
       },
     };
   }
@@ -402,7 +417,7 @@ export class Fleet {
   private objectEnv(h: Hosted) {
     const { vt, geo, redis } = this.o;
     const viaNetwork = <T>(op: () => T) =>
-      geo.call(h.location, geo.upstash, async () => op(), redis.condition() ?? 0);
+      geo.call(h.location, geo.upstash, async () => op(), redis.condition() ?? 0, h.identity);
     return {
       now: () => vt.now,
       storage: h.storage,

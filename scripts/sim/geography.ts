@@ -2,6 +2,9 @@
  * Where things are and how long messages take: locations, a base round trip per pair of
  * locations drawn once from a lognormal (default median 40 ms, p99 about 200 ms), jitter per
  * call, and one location for Upstash. Calls are two one-way halves of one sampled round trip.
+ * A call made for an identity draws its jitter from that identity's own stream, so that a
+ * change to how often one identity calls (a design change under measurement) does not move the
+ * round trips of every other identity's calls after it.
  */
 import { Rng, sigmaForP99 } from './rng';
 import type { VirtualTime } from './virtual-time';
@@ -22,6 +25,8 @@ export class Geography {
   private readonly sigma: number;
   /** Extra latency and failure per target location (Redis slow or down). */
   readonly upstash: number;
+  /** Jitter streams per identity (see the module comment). */
+  private readonly streams = new Map<string, Rng>();
 
   constructor(
     readonly locations: number,
@@ -52,19 +57,30 @@ export class Geography {
     return this.base[from * this.locations + to] ?? 0;
   }
 
-  /** One round trip between two locations, ms (0 when the model has no latency). */
-  roundTrip(from: number, to: number): number {
+  /**
+   * One round trip between two locations, ms (0 when the model has no latency); its jitter from
+   * `stream`'s own generator when given, else the shared one.
+   */
+  roundTrip(from: number, to: number, stream?: string): number {
     const base = this.baseRoundTrip(from, to);
     if (base === 0) return 0;
-    return this.rtt.jitterSigma > 0 ? this.rng.lognormal(base, this.rtt.jitterSigma) : base;
+    if (this.rtt.jitterSigma <= 0) return base;
+    return this.jitterOf(stream).lognormal(base, this.rtt.jitterSigma);
   }
 
   /**
    * Calls `handler` at `to` from `from`: half a round trip there, the handler, half back.
-   * `extraMs` is added on the way there (a slow store).
+   * `extraMs` is added on the way there (a slow store); `stream` names whose call it is (its
+   * identity), for the jitter.
    */
-  async call<T>(from: number, to: number, handler: () => Promise<T>, extraMs = 0): Promise<T> {
-    const rtt = this.roundTrip(from, to);
+  async call<T>(
+    from: number,
+    to: number,
+    handler: () => Promise<T>,
+    extraMs = 0,
+    stream?: string,
+  ): Promise<T> {
+    const rtt = this.roundTrip(from, to, stream);
     await this.delay(rtt / 2 + extraMs);
     let result: T;
     try {
@@ -75,6 +91,16 @@ export class Geography {
     }
     await this.delay(rtt / 2);
     return result;
+  }
+
+  private jitterOf(stream: string | undefined): Rng {
+    if (stream === undefined) return this.rng;
+    let rng = this.streams.get(stream);
+    if (!rng) {
+      rng = this.rng.derive(stream);
+      this.streams.set(stream, rng);
+    }
+    return rng;
   }
 
   private delay(ms: number): Promise<void> {

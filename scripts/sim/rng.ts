@@ -3,9 +3,12 @@
 /** A deterministic generator of uniform numbers in [0, 1) (mulberry32). */
 export class Rng {
   private state: number;
+  /** The state it started from (see {@link Rng.derive}). */
+  private readonly origin: number;
 
   constructor(seed: number) {
     this.state = seed >>> 0 || 0x9e3779b9;
+    this.origin = this.state;
   }
 
   /** Uniform in [0, 1). */
@@ -41,6 +44,18 @@ export class Rng {
   /** A generator of its own, derived from this one (streams that must not shift each other). */
   fork(): Rng {
     return new Rng(Math.floor(this.next() * 2 ** 32));
+  }
+
+  /**
+   * A generator of its own for `key`, from this one's seed and the key alone: it draws nothing
+   * from this one, and the same key always gets the same stream, however many were derived
+   * before it or in what order.
+   */
+  derive(key: string): Rng {
+    // FNV-1a over the key's UTF-16 code units, mixed with the seed.
+    let h = 0x811c9dc5 ^ this.origin;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return new Rng(Math.imul(h ^ (h >>> 16), 0x85ebca6b));
   }
 }
 

@@ -164,6 +164,7 @@ export class UpstashFleet {
           return { success: run.success, ranAt: vt.now };
         },
         extra,
+        identity,
       )
       .then((answer) => {
         // The library updates its cache when the answer comes, even after a timeout won.
