@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock';
 import type { CheckRequest, CounterStore } from '../../src/limiter/contract';
-import { withBlockedCache } from '../../src/store/blocked-cache';
+import { FAST_HOLD_MS, withBlockedCache } from '../../src/store/blocked-cache';
 import { createMemoryStore } from '../../src/store/memory-store';
 
 function countingStore(clock: ReturnType<typeof manualClock>) {
@@ -75,5 +75,34 @@ describe('withBlockedCache', () => {
     for (let i = 0; i < 3; i++) await cache.check(req);
     await cache.check({ ...req, consume: false });
     expect(counting.calls()).toBe(4);
+  });
+
+  it(`holds a fast request's refusal at most ${FAST_HOLD_MS} ms, an exact one until its retry time`, async () => {
+    const clock = manualClock(10_000);
+    const counting = countingStore(clock);
+    const cache = withBlockedCache(counting.store, clock);
+    const minute = [{ id: 'minute', limit: 2, windowMs: 60_000 }];
+    const fast: CheckRequest = { identity: 'c:l1e', windows: minute, fast: true };
+    const exact: CheckRequest = { identity: 'c:l1f', windows: minute };
+    for (const req of [fast, exact]) for (let i = 0; i < 3; i++) await cache.check(req);
+    expect(counting.calls()).toBe(6);
+    clock.advance(FAST_HOLD_MS - 1);
+    expect((await cache.check(fast)).allowed).toBe(false);
+    expect((await cache.check(exact)).allowed).toBe(false);
+    expect(counting.calls()).toBe(6);
+    // Past the hold a fast request asks again (under leases, units other isolates give back
+    // free room before the retry time); the exact one is still answered here, nearly a minute
+    // before its retry time.
+    clock.advance(1);
+    const again = await cache.check(fast);
+    expect(again.allowed).toBe(false);
+    expect(counting.calls()).toBe(7);
+    const held = await cache.check(exact);
+    expect(held.allowed).toBe(false);
+    expect(held.windows[0]?.retryAt).toBeGreaterThan(clock.now() + 50_000);
+    expect(counting.calls()).toBe(7);
+    // The refusal it brought is held again from now.
+    await cache.check(fast);
+    expect(counting.calls()).toBe(7);
   });
 });
