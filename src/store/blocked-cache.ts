@@ -30,9 +30,10 @@ export const FAST_HOLD_MS = 1_000;
 const MAX_ENTRIES = 10_000;
 
 /** A remembered refusal of one window, and until when a `fast` request may be answered from it. */
-type Held = WindowState & { readonly heldUntil: number };
-
-const windowOf = ({ heldUntil: _, ...state }: Held): WindowState => state;
+interface Held {
+  readonly state: WindowState;
+  readonly heldUntil: number;
+}
 
 /** A store with an L1 for blocked windows. */
 export interface BlockedCacheStore extends CounterStore {
@@ -73,8 +74,8 @@ export function withBlockedCache(
         const known = request.windows.map((w) =>
           blocked.get(cacheKey(request, w.id, w.limit, w.windowMs)),
         );
-        const holds = (s: Held | undefined) =>
-          s !== undefined && s.retryAt > now && (!request.fast || s.heldUntil > now);
+        const holds = (h: Held | undefined) =>
+          h !== undefined && h.state.retryAt > now && (!request.fast || h.heldUntil > now);
         if (known.some(holds)) {
           hits++;
           return {
@@ -83,9 +84,9 @@ export function withBlockedCache(
             // Windows that are not blocked are reported as last seen: their remaining can only
             // have grown since, so the headers stay conservative.
             windows: request.windows.map((w, i) => {
-              const state = known[i];
-              if (state && holds(state)) return windowOf(state);
-              if (state) return { ...windowOf(state), retryAt: Math.max(now, state.retryAt) };
+              const held = known[i];
+              if (held && holds(held)) return held.state;
+              if (held) return { ...held.state, retryAt: Math.max(now, held.state.retryAt) };
               return { ...w, used: 0, remaining: w.limit, retryAt: now, resetAt: now };
             }),
           };
@@ -103,7 +104,7 @@ export function withBlockedCache(
             if (oldest !== undefined) blocked.delete(oldest);
           }
           blocked.set(cacheKey(request, state.id, state.limit, state.windowMs), {
-            ...state,
+            state,
             heldUntil: now + fastHoldMs,
           });
         }

@@ -189,13 +189,12 @@ interface Lease {
   readonly sentAt: number;
   /** The ttl its ask asked for (see `leaseTtl`): the object counts its units at `grant + ttlMs`. */
   readonly ttlMs: number;
-  /** How long it may be used from `sentAt` (`usableSpan`): `ttlMs`, or less for a long ask. */
-  readonly spanMs: number;
   readonly size: number;
   /** The object granted fewer units than were asked for (see `belowLowWater`). */
   readonly capped: boolean;
   /** Units used, and the instant, past which it is refilled anyway (`refillPlan`). */
   readonly refill: { readonly atUsed: number; readonly at: number };
+  /** Until when it may be used: `sentAt` plus `usableSpan` (`ttlMs`, or less for a long ask). */
   readonly usableUntil: number;
   readonly at: number;
   readonly outcome: CheckOutcome;
@@ -287,13 +286,13 @@ export function durableObjectLeaser(
   };
 }
 
-/** The rate estimate of an entry, corrected for its age (see `correctedRate`). */
 /** A refill plan as instants on this isolate's clock, for a lease whose ask left at `sentAt`. */
 const refillAt = (sentAt: number, plan: RefillPlan) => ({
   atUsed: plan.atUsed,
   at: sentAt + plan.afterMs,
 });
 
+/** The rate estimate of an entry, corrected for its age (see `correctedRate`). */
 function rateOf(entry: Entry, now: number): number {
   return correctedRate(entry.rate, now - entry.firstSeenAt, entry.seen);
 }
@@ -453,7 +452,6 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         lastUseAt: absorbed > 0 ? now : sentAt,
         sentAt,
         ttlMs: ask.ttlMs,
-        spanMs,
         refill: refillAt(sentAt, refillPlan(grant.granted, spanMs, sizedByRate, random, ttlMs)),
         usableUntil: sentAt + spanMs,
         at: grant.at,
@@ -733,12 +731,9 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           const outcome = fromLease(entry, lease, now, request.identity);
           notePath(request, 'lease');
           // After a quiet spell (this request's one-unit lease) a refill would sit unused too.
-          const refill = quietAskUnits(quietMs, lease.spanMs, true) === undefined;
-          if (
-            refill &&
-            !entry.renewal &&
-            belowLowWater(lease, rateOf(entry, now), now, lease.spanMs)
-          ) {
+          const spanMs = lease.usableUntil - lease.sentAt;
+          const refill = quietAskUnits(quietMs, spanMs, true) === undefined;
+          if (refill && !entry.renewal && belowLowWater(lease, rateOf(entry, now), now, spanMs)) {
             startRenewal(request, entry, key);
           }
           return outcome;
