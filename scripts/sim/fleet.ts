@@ -13,6 +13,7 @@ import type { ComposedStore } from '../../src/store/compose';
 import { composeStore } from '../../src/store/compose';
 import type { LimiterNamespace, LimiterRpc } from '../../src/store/durable-object-store';
 import type { LimiterCore } from '../../src/store/limiter-core';
+import { shardedIdentity } from '../../src/store/shard-rules';
 import { decodeWindows } from '../../src/store/snapshot-codec';
 import { stateFromEntries } from '../../src/store/storage-layout';
 import type { Geography } from './geography';
@@ -91,8 +92,6 @@ export interface FleetCounters {
   activeMs: number;
   maxObjectRps: number;
   maxObjectRpsIdentity: string;
-  /** Highest requests in one second, per identity whose object saw more than 100. */
-  peakRps: Map<string, number>;
 }
 
 /** Requests one object received in each second of the run (index 0: the run's first second). */
@@ -148,7 +147,6 @@ export class Fleet {
     activeMs: 0,
     maxObjectRps: 0,
     maxObjectRpsIdentity: '',
-    peakRps: new Map(),
   };
   private readonly objects = new Map<string, Hosted>();
   /** When each identity's object answered leases with refusals (the refusal oracle). */
@@ -244,6 +242,21 @@ export class Fleet {
       read += h.storage.rowsRead;
     }
     return { written, read };
+  }
+
+  /**
+   * Requests the busiest of `identity`'s objects (its own, or its shards': `shard-rules.ts`)
+   * received in each second of the run (empty if none).
+   */
+  busiestPerSecond(identity: string): PerSecond {
+    const busiest: number[] = [];
+    for (const h of this.objects.values()) {
+      if (shardedIdentity(h.identity) !== identity) continue;
+      Array.from(h.perSecond, (n) => n ?? 0).forEach((n, i) => {
+        busiest[i] = Math.max(busiest[i] ?? 0, n);
+      });
+    }
+    return Array.from(busiest, (n) => n ?? 0);
   }
 
   /** Requests `identity`'s object received in each second of the run (empty if none). */
@@ -383,9 +396,6 @@ export class Fleet {
     h.inSecond++;
     const index = second - this.firstSecond;
     h.perSecond[index] = (h.perSecond[index] ?? 0) + 1;
-    if (h.inSecond > 100 && h.inSecond > (this.counters.peakRps.get(h.identity) ?? 0)) {
-      this.counters.peakRps.set(h.identity, h.inSecond);
-    }
     if (h.inSecond > this.counters.maxObjectRps) {
       this.counters.maxObjectRps = h.inSecond;
       this.counters.maxObjectRpsIdentity = h.identity;

@@ -83,6 +83,7 @@ export async function windowsFor(services: Services, caller: LimitedCaller) {
     rules,
     costs,
     unlimited: base.unlimited === true,
+    consistency: base.consistency,
   };
 }
 

@@ -34,15 +34,24 @@ export function rateLimitStatusRoutes(): Hono<EdgeEnv> {
         limited: false,
       } satisfies RateLimitStatus);
     }
-    const { windows, tier, override, rules, unlimited, costs } = await windowsFor(services, who);
+    const { windows, tier, override, rules, unlimited, costs, consistency } = await windowsFor(
+      services,
+      who,
+    );
     const identity =
       who.kind === 'customer' ? customerIdentity(who.customerId) : ipIdentity(who.ip);
     let outcome: CheckOutcome | undefined;
     if (windows.length) {
       try {
         // consume: false reads every window without recording: asking never costs quota.
-        // The store chain carries the time budget already (src/store/compose.ts).
-        outcome = await services.counters.check({ identity, windows, consume: false });
+        // The store chain carries the time budget already (src/store/compose.ts). `fast` tells
+        // the store where the identity is counted: a hot one's shards (shard-store.ts).
+        outcome = await services.counters.check({
+          identity,
+          windows,
+          consume: false,
+          ...(consistency === 'fast' ? { fast: true } : {}),
+        });
       } catch (error) {
         log('store-error', { where: 'rate_limit', message: String(error) }, 'error');
         fail(

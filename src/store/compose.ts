@@ -1,4 +1,7 @@
-/** Assembles the counter store for a store mode: L1 -> leases -> breaker -> time budget -> store(s). */
+/**
+ * Assembles the counter store for a store mode: L1 -> shards -> leases -> breaker -> time budget
+ * -> store(s).
+ */
 import type { Clock } from '../clock';
 import type { Bindings, Settings } from '../env';
 import type { CheckRequest, CounterStore } from '../limiter/contract';
@@ -12,6 +15,7 @@ import { createMemoryStore } from './memory-store';
 import { createRedisClient } from './redis-client';
 import { createRedisStore } from './redis-store';
 import { returnTimer, type Wait } from './return-timer';
+import { withShards } from './shard-store';
 import { withTimeBudget } from './time-budget';
 
 /** The assembled store and the health figures it exposes. */
@@ -38,6 +42,9 @@ export interface ComposedStore {
    */
   armReturns(wait: Wait): Promise<void> | undefined;
 }
+
+const pickRandom = (hints: Pick<LeaseOptions, 'random'>) =>
+  hints.random ? { random: hints.random } : {};
 
 /**
  * Builds the store chain for `settings.storeMode`:
@@ -127,7 +134,12 @@ export function composeStore(
   const armReturns =
     leases && settings.leaseReturnTimer ? returnTimer(leases, clock) : () => undefined;
   return {
-    store: withBlockedCache(leases ?? breaker, clock),
+    // Shards between the L1 and the leases: the L1 remembers the whole identity's refusals, the
+    // leases are held per shard.
+    store: withBlockedCache(
+      leases ? withShards(leases, { now: () => clock.now(), ...pickRandom(leaseHints) }) : breaker,
+      clock,
+    ),
     breaker: () => breaker.state(),
     redisCommands: () => commands,
     takeBreakerChanges: () => {

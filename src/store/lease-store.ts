@@ -680,7 +680,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     returnDue: () => returnStranded(),
     async check(request: CheckRequest): Promise<CheckOutcome> {
       returnStranded(request);
-      // A read (never marked fast: it decides nothing) shows what this isolate holds as unused.
+      // A read (`fast` only says where it is counted) shows what this isolate holds as unused.
       if (request.consume === false) return withHeldUnits(request, await store.check(request));
       // Slots and origin charges must be counted where every isolate sees them: requests with a
       // concurrency limit or a window the origin charges take the exact path.
