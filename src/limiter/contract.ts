@@ -110,6 +110,12 @@ export interface CheckRequest {
   /** Decide from a lease of units held in this isolate (policy `consistency: "fast"`). */
   readonly fast?: boolean;
   /**
+   * The identity this check's `identity` is one of `count` shards of (`store/shard-store.ts`):
+   * the isolate's requests to every shard are one stream, whose rate sizes the lease of the
+   * shard it is on, and room is judged for the whole identity.
+   */
+  readonly shard?: { readonly of: string; readonly count: number };
+  /**
    * The policy lets the request pass when the store fails (`failMode: "open"`): a `fast` store
    * then counts it with its next ask, so that what passed uncounted still counts.
    */

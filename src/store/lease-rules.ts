@@ -49,13 +49,14 @@ export const ROOMY_TTL_FACTOR = 4;
  * {@link ROOMY_ROOM} left; else `ttlMs`. Nothing known yet: `ttlMs`.
  * @example leaseTtl(answerOf(outcomeWith({ limit: 100, remaining: 20 }), at)) // 500
  */
-export function leaseTtl(answer: Answer | undefined, ttlMs = LEASE_TTL_MS): number {
+export function leaseTtl(answer: Answer | undefined, ttlMs = LEASE_TTL_MS, shards = 1): number {
   if (!answer) return ttlMs;
   const near = answer.windows.some(
     (w) => w.remaining < Math.min(w.limit * NEAR_LIMIT_SHARE, NEAR_LIMIT_ROOM),
   );
   if (near) return Math.min(ttlMs, NEAR_LIMIT_TTL_MS);
-  const roomy = answer.windows.length > 0 && answer.windows.every((w) => w.remaining >= ROOMY_ROOM);
+  const roomy =
+    answer.windows.length > 0 && answer.windows.every((w) => w.remaining * shards >= ROOMY_ROOM);
   return roomy ? ttlMs * ROOMY_TTL_FACTOR : ttlMs;
 }
 
@@ -70,8 +71,9 @@ export function leaseTtl(answer: Answer | undefined, ttlMs = LEASE_TTL_MS): numb
 export function firstAskTtl(
   windows: readonly { readonly limit: number }[],
   ttlMs = LEASE_TTL_MS,
+  shards = 1,
 ): number {
-  const roomy = windows.length > 0 && windows.every((w) => w.limit >= ROOMY_ROOM);
+  const roomy = windows.length > 0 && windows.every((w) => w.limit * shards >= ROOMY_ROOM);
   return roomy ? ttlMs * ROOMY_TTL_FACTOR : ttlMs;
 }
 
@@ -86,8 +88,9 @@ export function usableSpan(
   askedMs: number,
   answer: Answer | undefined,
   ttlMs = LEASE_TTL_MS,
+  shards = 1,
 ): number {
-  return askedMs > ttlMs ? Math.min(askedMs, leaseTtl(answer, ttlMs)) : askedMs;
+  return askedMs > ttlMs ? Math.min(askedMs, leaseTtl(answer, ttlMs, shards)) : askedMs;
 }
 
 /** Range of the share of a long first lease at which it is refilled [1/4 to 3/4]. */
@@ -458,16 +461,19 @@ export const FIRST_ASK_LIMIT_SHARE = 1 / 5_000;
  * lease then lasts until its refill at half its ttl: 300 units for 1,500,000 a minute, three
  * seconds of 100 requests/s, where 128 would be half used in well under a second and cost each
  * isolate a second ask sized by the rate (measured: the big customer's object, 200 isolates
- * starting together, see docs/simulation.md).
+ * starting together, see docs/simulation.md). For one of `shards` shards of an identity
+ * (`shard-store.ts`) the share is of the whole identity's limit: each isolate still serves the
+ * whole identity's stream from the one shard it is on.
  */
 export function firstAsk(
   windows: readonly { readonly limit: number }[],
   maxUnits = MAX_ASK_UNITS,
+  shards = 1,
 ): number {
   const allowance = firstContactAllowance(windows);
   if (allowance <= 1) return 1;
   const smallest = Math.min(...windows.map((w) => w.limit));
-  const share = Math.floor(smallest * FIRST_ASK_LIMIT_SHARE);
+  const share = Math.floor(smallest * shards * FIRST_ASK_LIMIT_SHARE);
   return Math.max(1, Math.min(maxUnits, Math.max(4 * allowance, share)));
 }
 

@@ -210,6 +210,15 @@ interface Expiring {
 /** What a renewal came to: a grant (maybe of 0 units: refused) or a failure. */
 type Renewal = { readonly grant: LeaseGrant } | { readonly error: StoreError };
 
+/** How fast, and since when, this isolate uses an identity. */
+interface Use {
+  rate: number;
+  seenAt: number;
+  readonly firstSeenAt: number;
+  /** Requests seen (up to a few dozen; only whether there were many matters). */
+  seen: number;
+}
+
 /** Everything this isolate knows of one identity and window set. */
 interface Entry {
   /** The lease requests are served from. */
@@ -217,11 +226,13 @@ interface Entry {
   /** A lease replaced by a newer one and no longer used: settled with the next ask. */
   retired: Lease | undefined;
   renewal: Promise<Renewal> | undefined;
-  rate: number;
-  seenAt: number;
-  readonly firstSeenAt: number;
-  /** Requests seen (up to a few dozen; only whether there were many matters). */
-  seen: number;
+  /** How fast this isolate uses the identity: its own, or shared by a hot identity's shards. */
+  readonly use: Use;
+  /**
+   * Shards of the identity this one is a shard of (1: none). Room is judged for the whole
+   * identity: each shard holds the leases of about `1 / shards` of the isolates.
+   */
+  readonly shards: number;
   answer: Answer | undefined;
   /** Units taken optimistically since the last answer (the bound is on this). */
   optimistic: number;
@@ -294,7 +305,8 @@ const refillAt = (sentAt: number, plan: RefillPlan) => ({
 
 /** The rate estimate of an entry, corrected for its age (see `correctedRate`). */
 function rateOf(entry: Entry, now: number): number {
-  return correctedRate(entry.rate, now - entry.firstSeenAt, entry.seen);
+  const { use } = entry;
+  return correctedRate(use.rate, now - use.firstSeenAt, use.seen);
 }
 
 /** The refund that settles a retired lease (see lease-protocol.ts). */
@@ -330,6 +342,19 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
   // Leases by the end of their usable span, so that units an isolate will not use come back
   // whatever identity its next request is for (bounded: a lease dropped is not returned early).
   const expiring = new ExpiryQueue<Expiring>();
+
+  // The use of each hot identity whose shards this isolate turns through (`CheckRequest.shard`):
+  // one stream of requests, so that a shard it turns to is asked for what that stream needs, not
+  // for what a quiet spell would (bounded like the entries).
+  const shardUses = new BoundedMap<string, Use>(options.maxKeys ?? MAX_LEASE_KEYS);
+  const useOf = (request: CheckRequest, at: number): Use => {
+    const family = request.shard?.of;
+    const known = family === undefined ? undefined : shardUses.get(family);
+    if (known) return known;
+    const use: Use = { rate: 0, seenAt: at, firstSeenAt: at, seen: 0 };
+    if (family !== undefined) shardUses.set(family, use);
+    return use;
+  };
 
   const keyOf = (r: CheckRequest) => `${r.identity}|${r.windows.map(windowId).join(',')}`;
 
@@ -425,7 +450,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.failing = false;
     entry.answer = answerOf(grant.outcome, now);
     if (grant.granted > 0) {
-      const spanMs = usableSpan(ask.ttlMs, entry.answer, ttlMs);
+      const spanMs = usableSpan(ask.ttlMs, entry.answer, ttlMs, entry.shards);
       // Units taken optimistically while this renewal flew (entry.debt: what was taken before it
       // was sent rode along with it) were used after `sentAt`, within the lease's usable span:
       // they are taken out of the lease, as if it had been there, instead of costing one more
@@ -494,8 +519,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     // Near the limit a shorter lease, so that what this isolate does not use comes back sooner;
     // a first ask of a large identity a long one, cut to what its answer allows (`usableSpan`).
     const leaseTtlMs = entry.answer
-      ? leaseTtl(entry.answer, ttlMs)
-      : firstAskTtl(request.windows, ttlMs);
+      ? leaseTtl(entry.answer, ttlMs, entry.shards)
+      : firstAskTtl(request.windows, ttlMs, entry.shards);
     const ask: LeaseAsk = {
       // Nothing known yet (no answer): see firstAsk.
       units:
@@ -506,7 +531,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
             askUnits(rateOf(entry, sentAt), Math.min(leaseTtlMs, ttlMs), maxUnits)
           : // Units taken at first contact ride along as debt: asking for them again would
             // strand them here (for a small limit, the whole first lease).
-            Math.max(0, firstAsk(request.windows, maxUnits) - debt)),
+            Math.max(0, firstAsk(request.windows, maxUnits, entry.shards) - debt)),
       ttlMs: leaseTtlMs,
       ...(refunds.length > 0 ? { refunds } : {}),
       ...(debt > 0 ? { debt } : {}),
@@ -701,10 +726,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           current: undefined,
           retired: undefined,
           renewal: undefined,
-          rate: 0,
-          seenAt: arrived,
-          firstSeenAt: arrived,
-          seen: 0,
+          use: useOf(request, arrived),
+          shards: request.shard?.count ?? 1,
           answer: undefined,
           optimistic: 0,
           debt: 0,
@@ -720,10 +743,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         identities.set(request.identity, [...keys, key].slice(-MAX_WINDOW_SETS));
       }
       // How long this isolate went without a request for the identity (first contact: 0).
-      const quietMs = entry.seen > 0 ? arrived - entry.seenAt : 0;
-      entry.rate = observeRate(entry.rate, entry.seenAt, arrived);
-      if (entry.seen < 64) entry.seen++;
-      entry.seenAt = arrived;
+      const { use } = entry;
+      const quietMs = use.seen > 0 ? arrived - use.seenAt : 0;
+      use.rate = observeRate(use.rate, use.seenAt, arrived);
+      if (use.seen < 64) use.seen++;
+      use.seenAt = arrived;
       for (;;) {
         const now = clock.now();
         const lease = entry.current;
@@ -753,7 +777,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
             entry,
             key,
             answered || entry.answer
-              ? quietAskUnits(quietMs, leaseTtl(entry.answer, ttlMs), !answered)
+              ? quietAskUnits(quietMs, leaseTtl(entry.answer, ttlMs, entry.shards), !answered)
               : undefined,
           );
         if (allowed) return allowed;

@@ -101,6 +101,7 @@ export function withShards(store: CounterStore, options: ShardOptions): CounterS
         ...request,
         identity: shardIdentity(request.identity, index, count),
         windows: shardWindows(request.windows, count, index),
+        shard: { of: request.identity, count },
       });
       return {
         ...outcome,

@@ -11,6 +11,7 @@ import {
   firstAskTtl,
   LEASE_TTL_MS,
   leaseTtl,
+  MAX_ASK_UNITS,
   NEAR_LIMIT_TTL_MS,
   OPTIMISM_MAX_UNITS,
   observeRate,
@@ -265,6 +266,22 @@ describe('long first leases', () => {
     expect(top.atUsed).toBeLessThanOrEqual(300 * BLIND_REFILL_SHARE.max);
     expect(top.atUsed).toBeGreaterThan(300 * (BLIND_REFILL_SHARE.max - 0.01));
     expect(top.afterMs).toBeLessThanOrEqual(long * BLIND_REFILL_SHARE.max);
+  });
+});
+
+describe('one shard of a hot identity', () => {
+  it('judges room, long leases and first asks for the whole identity, not for its part', () => {
+    const part = 300_000;
+    const left = (remaining: number) => answerOf(outcome(part, part - remaining, 1_000), T);
+    // 20,000 left of one of 5 parts: 100,000 left for the identity, room for 8 s leases.
+    expect(leaseTtl(left(20_000), LEASE_TTL_MS, 5)).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
+    expect(leaseTtl(left(20_000))).toBe(LEASE_TTL_MS);
+    expect(leaseTtl(left(ROOMY_ROOM / 5 - 1), LEASE_TTL_MS, 5)).toBe(LEASE_TTL_MS);
+    expect(usableSpan(8_000, left(20_000), LEASE_TTL_MS, 5)).toBe(8_000);
+    expect(firstAskTtl([{ limit: 20_000 }], LEASE_TTL_MS, 5)).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
+    // A 1.5 million a minute identity in 5 shards asks as much at first as it would unsharded.
+    expect(firstAsk([{ limit: part }])).toBe(128);
+    expect(firstAsk([{ limit: part }], MAX_ASK_UNITS, 5)).toBe(firstAsk([{ limit: 1_500_000 }]));
   });
 });
 

@@ -6,7 +6,8 @@ import type { CheckRequest, CounterStore, PolicyWindow } from '../../src/limiter
 import { customerIdentity } from '../../src/limiter/keys';
 import type { LimiterObject } from '../../src/objects/limiter-object';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
-import { createMemoryStore } from '../../src/store/memory-store';
+import { withLeases } from '../../src/store/lease-store';
+import { createMemoryLeaser, createMemoryStore } from '../../src/store/memory-store';
 import { dwellMs, shardAt, shardIdentity, shardWindows } from '../../src/store/shard-rules';
 import { withShards } from '../../src/store/shard-store';
 import { testWorker } from '../support/app';
@@ -122,6 +123,43 @@ describe('withShards', () => {
       ['search:second', 10, 3, 7],
     ]);
     expect(read?.allowed).toBe(true);
+  });
+});
+
+describe('leases of a hot identity turning through its shards', () => {
+  it('asks a shard it turns back to for what its stream needs, not for a quiet spell', async () => {
+    const clock = manualClock(PINNED_T0);
+    const grant = createMemoryLeaser(clock);
+    const asks: { identity: string; units: number; at: number }[] = [];
+    const leases = withLeases(
+      createMemoryStore(clock),
+      (request, ask) => {
+        asks.push({ identity: request.identity, units: ask.units, at: clock.now() });
+        return grant(request, ask);
+      },
+      { clock, random: () => 0.5 },
+    );
+    const sharded = withShards(leases, { now: clock.now, random: fixed(0) });
+    // 100 requests a second for 100 s: every shard visited twice, 48 s apart.
+    for (let i = 0; i < 10_000; i++) {
+      const outcome = await sharded.check({ identity: 'c:hot', windows: hot, fast: true });
+      expect(outcome.allowed).toBe(true);
+      await leases.settled();
+      clock.advance(10);
+    }
+    const dwell = dwellMs(hot, 5);
+    const turnOf = (at: number) => Math.floor(at / dwell);
+    // The first ask each shard gets in each of its turns after the first cycle (not the returns
+    // of what it leased in its last turn, which come after that turn).
+    const firsts = new Map<string, { identity: string; units: number; at: number }>();
+    for (const ask of asks) {
+      const current = ask.identity === shardIdentity('c:hot', shardAt(ask.at, 5, dwell, 0), 5);
+      const key = `${ask.identity}@${turnOf(ask.at)}`;
+      if (current && !firsts.has(key) && ask.at >= PINNED_T0 + 5 * dwell) firsts.set(key, ask);
+    }
+    expect(firsts.size).toBeGreaterThanOrEqual(3);
+    // 100 requests a second, leased for 2 s with headroom 2: about 400 units, never 0 or 1.
+    for (const ask of firsts.values()) expect(ask.units).toBeGreaterThanOrEqual(300);
   });
 });
 
