@@ -149,6 +149,7 @@ async function runThroughput(
       log(
         `  throughput ${target.label} rtt=${rttMs}ms: ${result.limitedRps.toFixed(0)} / ` +
           `${result.bypassedRps.toFixed(0)} rps = ${fmt(result.ratio, 2)}` +
+          ` (median of ${result.blocks.ratios.length} ABBA blocks ${fmt(result.blocks.median, 2)})` +
           (result.cpu
             ? `; workerd CPU ${result.cpu.limitedUsPerRequest.toFixed(0)} / ` +
               `${result.cpu.bypassedUsPerRequest.toFixed(0)} µs/req = ${fmt(result.cpu.ratio, 2)}`

@@ -1,6 +1,7 @@
 /** Requests per second through the limiter against bypassed ones, at a fixed concurrency. */
 import type { BenchWorker } from './harness';
 import type { RequestSpec } from './latency';
+import { percentile } from './stats';
 
 /** Options of {@link measureThroughput}. */
 export interface ThroughputOptions {
@@ -52,6 +53,11 @@ export interface ThroughputResult {
   readonly bypassedRps: number;
   /** limited / bypassed. */
   readonly ratio: number;
+  /**
+   * limited / bypassed within each ABBA block of four slices ({@link blockRatios}), in order,
+   * and their median: each block compares the sides within about two seconds of each other.
+   */
+  readonly blocks: { readonly ratios: readonly number[]; readonly median: number };
   /** Limited requests that were not answered 2xx (should be 0: the key has a huge limit). */
   readonly limitedNon2xx: number;
   /** Every measured slice, in order: how far the sides moved within the cell. */
@@ -69,6 +75,27 @@ export const CPU_SETTLE_MS = 20;
  */
 export function sideOf(s: number): 'limited' | 'bypassed' {
   return s % 4 === 0 || s % 4 === 3 ? 'bypassed' : 'limited';
+}
+
+/**
+ * limited / bypassed of each ABBA block (slices `4k .. 4k + 3`): each side's answers over its
+ * two slices' time. A block with a side that answered nothing is left out.
+ * @example blockRatios([b(100, 1), l(90, 1), l(90, 1), b(100, 1)]) // [0.9]
+ */
+export function blockRatios(slices: readonly ThroughputSlice[]): number[] {
+  const ratios: number[] = [];
+  for (let k = 0; k + 4 <= slices.length; k += 4) {
+    const block = slices.slice(k, k + 4);
+    const rate = (side: ThroughputSlice['side']) => {
+      const mine = block.filter((x) => x.side === side);
+      const ms = mine.reduce((t, x) => t + x.ms, 0);
+      return ms > 0 ? mine.reduce((n, x) => n + x.answers, 0) / ms : 0;
+    };
+    const bypassed = rate('bypassed');
+    const limited = rate('limited');
+    if (bypassed > 0 && limited > 0) ratios.push(limited / bypassed);
+  }
+  return ratios;
 }
 
 /**
@@ -149,6 +176,16 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
     ratio: bypassedRps > 0 ? limitedRps / bypassedRps : 0,
     limitedNon2xx,
     slices: measured,
+    blocks: (() => {
+      const ratios = blockRatios(measured);
+      const median = ratios.length
+        ? percentile(
+            [...ratios].sort((a, b) => a - b),
+            50,
+          )
+        : 0;
+      return { ratios, median };
+    })(),
     ...(cpuRead && limitedUs > 0 && bypassedUs > 0
       ? {
           cpu: {

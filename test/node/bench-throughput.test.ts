@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { throughputLine } from '../../scripts/bench/bar';
 import type { ThroughputCell } from '../../scripts/bench/cells';
 import type { BenchWorker } from '../../scripts/bench/harness';
-import { measureThroughput, sideOf, type ThroughputResult } from '../../scripts/bench/throughput';
+import {
+  blockRatios,
+  measureThroughput,
+  sideOf,
+  type ThroughputResult,
+} from '../../scripts/bench/throughput';
 
 /**
  * A worker answering after 1 ms: `status` and `onFetch` per path, `cpuMs` if given.
@@ -119,6 +124,38 @@ describe('throughput without CPU figures', () => {
   });
 });
 
+describe('blockRatios', () => {
+  const slice = (side: 'limited' | 'bypassed', answers: number, ms = 100) => ({
+    side,
+    answers,
+    ms,
+  });
+
+  it('compares the sides within each ABBA block, so a block the host slowed stays one block', () => {
+    const slices = [
+      slice('bypassed', 100),
+      slice('limited', 90),
+      slice('limited', 90),
+      slice('bypassed', 100),
+      // Another process took the cores for the second block's bypassed slices.
+      slice('bypassed', 30),
+      slice('limited', 95),
+      slice('limited', 85),
+      slice('bypassed', 30, 100),
+    ];
+    expect(blockRatios(slices)).toEqual([0.9, 3]);
+    expect(blockRatios(slices.slice(0, 7))).toEqual([0.9]);
+    expect(
+      blockRatios([
+        slice('bypassed', 0),
+        slice('limited', 1),
+        slice('limited', 1),
+        slice('bypassed', 0),
+      ]),
+    ).toEqual([]);
+  });
+});
+
 describe('the throughput bar', () => {
   const cellOf = (ratio: number, cpuRatio?: number): ThroughputCell => {
     const result: ThroughputResult = {
@@ -127,6 +164,7 @@ describe('the throughput bar', () => {
       ratio,
       limitedNon2xx: 0,
       slices: [],
+      blocks: { ratios: [ratio], median: ratio },
       ...(cpuRatio === undefined
         ? {}
         : {
