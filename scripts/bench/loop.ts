@@ -1,5 +1,5 @@
 /**
- * `tsx scripts/bench/loop.ts [--n 4000] [--rounds 6] [--lanes 16] [--wait 1] [--rtt 0]`: workerd CPU per
+ * `tsx scripts/bench/loop.ts [--n 4000] [--rounds 6] [--lanes 16] [--wait 1] [--rtt 0] [--limit N]`: workerd CPU per
  * request of the hybrid worker's own fetch handler, limited (`fast` customer, allowed) against
  * bypassed (service token), without the HTTP client or Miniflare's entry worker: the loop runs
  * inside the isolate (`loop-entry.ts`) and the CPU time is read from /proc around it, so other
@@ -32,6 +32,8 @@ async function main(): Promise<void> {
       consistency: { type: 'string', default: 'fast' },
       /** ms the local Upstash server adds per HTTP request (the bench's RTT). */
       rtt: { type: 'string', default: '0' },
+      /** The limited customer's limit per minute (the default, 1e9, is sharded 16 ways). */
+      limit: { type: 'string', default: String(HUGE_LIMIT) },
     },
   });
   const rttMs = parseRttMs(values.rtt);
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     await stack.setDelay(rttMs);
     const key = await createCustomer(worker, 'loop-fast', {
       tier: 'enterprise',
-      limits: [{ limit: HUGE_LIMIT, window: '1m' }],
+      limits: [{ limit: Number(values.limit), window: '1m' }],
       consistency: values.consistency,
     });
     if (!key) throw new Error('admin API refused the customer');
