@@ -28,7 +28,10 @@ export const MAX_SHARDS = 16;
  */
 export const MIN_DWELL_MS = 2_000;
 
-/** Marks a shard's identity; `~` appears in no identity `limiter/keys.ts` builds. */
+/**
+ * Marks a shard's identity. No identity `limiter/keys.ts` builds holds a `~`: customer ids are
+ * `[A-Za-z0-9_.-]` (`policy/records.ts`), addresses are parsed before they become identities.
+ */
 const SHARD_MARK = '~shard:';
 
 /**
@@ -68,11 +71,14 @@ export function shardWindows<W extends WindowSpec>(
 }
 
 /**
- * The identity shard `index` of `count` is counted under: its own object, its own Redis keys.
- * @example shardIdentity('c:big', 2, 5) // 'c:big~shard:2/5'
+ * The identity shard `index` is counted under: its own object, its own Redis keys. The count is
+ * not in it: when a changed limit changes the count, the shards both counts have keep what they
+ * counted (their new parts still add up to the limit), and only what shards beyond the new count
+ * held is forgotten.
+ * @example shardIdentity('c:big', 2) // 'c:big~shard:2'
  */
-export function shardIdentity(identity: string, index: number, count: number): string {
-  return `${identity}${SHARD_MARK}${index}/${count}`;
+export function shardIdentity(identity: string, index: number): string {
+  return `${identity}${SHARD_MARK}${index}`;
 }
 
 /** The identity a shard's identity belongs to (itself when it is no shard's). */

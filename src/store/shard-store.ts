@@ -51,7 +51,7 @@ export function withShards(store: CounterStore, options: ShardOptions): CounterS
       Array.from({ length: count }, (_, index) =>
         store.check({
           ...request,
-          identity: shardIdentity(request.identity, index, count),
+          identity: shardIdentity(request.identity, index),
           windows: shardWindows(windows, count, index),
         }),
       ),
@@ -99,7 +99,7 @@ export function withShards(store: CounterStore, options: ShardOptions): CounterS
       const index = shardAt(at, count, dwellMs(request.windows, count), phase);
       const outcome = await store.check({
         ...request,
-        identity: shardIdentity(request.identity, index, count),
+        identity: shardIdentity(request.identity, index),
         windows: shardWindows(request.windows, count, index),
         shard: { of: request.identity, count },
       });

@@ -61,8 +61,8 @@ describe('shardLimit', () => {
 
 describe('shard identities', () => {
   it('names each shard apart and maps it back to its identity', () => {
-    expect(shardIdentity('c:big', 2, 5)).toBe('c:big~shard:2/5');
-    expect(shardedIdentity('c:big~shard:2/5')).toBe('c:big');
+    expect(shardIdentity('c:big', 2)).toBe('c:big~shard:2');
+    expect(shardedIdentity('c:big~shard:2')).toBe('c:big');
     expect(shardedIdentity('c:big')).toBe('c:big');
   });
 });

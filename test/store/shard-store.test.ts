@@ -46,7 +46,7 @@ describe('withShards', () => {
       expect(outcome.windows[0]?.remaining).toBe(1_499_995);
       const reached = seen.at(-1);
       expect(reached?.windows[0]?.limit).toBe(300_000);
-      expect(reached?.identity).toBe(`c:big~shard:${shardAt(clock.now(), 5, dwell, 0.5)}/5`);
+      expect(reached?.identity).toBe(`c:big~shard:${shardAt(clock.now(), 5, dwell, 0.5)}`);
       shards.add(reached?.identity ?? '');
       clock.advance(dwell);
     }
@@ -126,6 +126,32 @@ describe('withShards', () => {
   });
 });
 
+describe('a hot identity whose limit changes the shard count', () => {
+  it('keeps what the shards both counts have counted: 5 -> 6 shards forgets nothing', async () => {
+    const clock = manualClock(PINNED_T0);
+    const { store } = recording(clock);
+    const isolates = [0, 0.2, 0.4, 0.6, 0.8].map((p) =>
+      withShards(store, { now: clock.now, random: fixed(p) }),
+    );
+    for (const isolate of isolates) {
+      for (let i = 0; i < 7; i++)
+        await isolate.check({ identity: 'c:big', windows: hot, fast: true });
+    }
+    // Raised to 1.8 million a minute: 6 shards of 300,000; shards 0-4 still hold their 7 each.
+    const raised: PolicyWindow[] = [
+      { id: 'minute', window: '1m', limit: 1_800_000, windowMs: 60_000 },
+    ];
+    const read = await isolates[0]?.check({
+      identity: 'c:big',
+      windows: raised,
+      consume: false,
+      fast: true,
+    });
+    expect(read?.windows[0]?.used).toBe(35);
+    expect(read?.windows[0]?.remaining).toBe(1_800_000 - 35);
+  });
+});
+
 describe('leases of a hot identity turning through its shards', () => {
   it('asks a shard it turns back to for what its stream needs, not for a quiet spell', async () => {
     const clock = manualClock(PINNED_T0);
@@ -153,7 +179,7 @@ describe('leases of a hot identity turning through its shards', () => {
     // of what it leased in its last turn, which come after that turn).
     const firsts = new Map<string, { identity: string; units: number; at: number }>();
     for (const ask of asks) {
-      const current = ask.identity === shardIdentity('c:hot', shardAt(ask.at, 5, dwell, 0), 5);
+      const current = ask.identity === shardIdentity('c:hot', shardAt(ask.at, 5, dwell, 0));
       const key = `${ask.identity}@${turnOf(ask.at)}`;
       if (current && !firsts.has(key) && ask.at >= PINNED_T0 + 5 * dwell) firsts.set(key, ask);
     }
@@ -189,7 +215,7 @@ describe('a hot identity through the worker (fast, real Durable Objects)', () =>
     let atShards = 0;
     for (let k = 0; k < 5; k++) {
       const part = await objects.check({
-        identity: shardIdentity(identity, k, 5),
+        identity: shardIdentity(identity, k),
         windows: shardWindows(minute, 5, k),
         consume: false,
       });
