@@ -259,6 +259,13 @@ export class Fleet {
     return Array.from(busiest, (n) => n ?? 0);
   }
 
+  /** How many objects `identity` is counted in: its own and its shards' (0 if none). */
+  objectsOf(identity: string): number {
+    let n = 0;
+    for (const h of this.objects.values()) if (shardedIdentity(h.identity) === identity) n++;
+    return n;
+  }
+
   /** Requests `identity`'s object received in each second of the run (empty if none). */
   perSecond(identity: string): PerSecond {
     return Array.from(this.objects.get(identity)?.perSecond ?? [], (n) => n ?? 0);

@@ -99,6 +99,8 @@ export interface SimRow {
   readonly maxObjectRpsIdentity: string;
   /** The 20,000 requests/s customer's objects: most requests one received in one second. */
   readonly bigObjectRps: number;
+  /** Objects the big customer is counted in (more than one when it is sharded). */
+  readonly bigObjects: number;
   /**
    * Requests per second of the run received by the big customer's busiest object (of its shards,
    * if sharded), and by the busiest object of all.
@@ -392,6 +394,7 @@ export async function simulate(
     maxObjectRps: fleet.counters.maxObjectRps,
     maxObjectRpsIdentity: fleet.counters.maxObjectRpsIdentity,
     bigObjectRps: Math.max(0, ...fleet.busiestPerSecond('c:big-enterprise')),
+    bigObjects: fleet.objectsOf('c:big-enterprise'),
     bigObjectPerSecond: fleet.busiestPerSecond('c:big-enterprise'),
     maxObjectPerSecond: fleet.perSecond(fleet.counters.maxObjectRpsIdentity),
     costPerMillionUsd: costPerMillion(perRequest),

@@ -53,3 +53,42 @@ describe('Fleet.pendingUnits (the Redis backlog)', () => {
     expect(fleet.pendingUnits()).toBe(0);
   });
 });
+
+describe("a hot identity's objects in the fleet (busiestPerSecond, objectsOf)", () => {
+  it('counts a sharded identity in its shards, the busiest shard per second as its figure', async () => {
+    const scenario: Scenario = { ...AGREEMENT_SCENARIO, locations: 1, isolatesPerLocation: 4 };
+    const { fleet, vt, start } = simFleet(scenario);
+    const policy = {
+      windows: [minute(1_500_000)],
+      failMode: 'open' as const,
+      consistency: 'fast' as const,
+    };
+    let allowed = 0;
+    // 4 isolates, 200 requests each over 2 s: each on the shard its drawn phase puts it on.
+    for (let i = 0; i < 800; i++) {
+      vt.at(start + Math.floor(i * 2.5), () => {
+        void decide({
+          store: fleet.isolateAt(i % 4).store,
+          identity: 'c:hot',
+          policy,
+          clock: { now: () => vt.now },
+        }).then((d) => {
+          if (d.outcome === 'allowed') allowed++;
+        });
+      });
+    }
+    await vt.run(start + 5_000);
+    expect(allowed).toBe(800);
+    const objects = fleet.objectsOf('c:hot');
+    expect(objects).toBeGreaterThan(1);
+    expect(objects).toBeLessThanOrEqual(5);
+    expect(fleet.perSecond('c:hot')).toEqual([]);
+    const busiest = fleet.busiestPerSecond('c:hot');
+    expect(busiest.length).toBeGreaterThan(0);
+    // Each second's figure is one shard's, never the shards' sum.
+    const shards = Array.from({ length: 5 }, (_, k) => fleet.perSecond(`c:hot~shard:${k}`));
+    busiest.forEach((n, s) => {
+      expect(n).toBe(Math.max(...shards.map((p) => p[s] ?? 0)));
+    });
+  });
+});
