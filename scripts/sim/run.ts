@@ -15,7 +15,7 @@ import { DEFAULT_CONSISTENCY as DEPLOYED_CONSISTENCY } from '../../src/env';
 import { LIST_PRICES, PRICES_CHECKED_ON } from '../lib/list-prices';
 import { causeLines } from './causes';
 import { idealRows, traceOf } from './ideal';
-import { DEFAULT_SCENARIO, SCENARIOS } from './scenario';
+import { DEFAULT_SCENARIO, minute, SCENARIOS } from './scenario';
 import { type Consistency, type Limiter, type SimRow, simulate } from './simulate';
 import { topWrongLines } from './top-wrong';
 
@@ -41,6 +41,7 @@ const args = z.object({
     .optional(),
   'top-wrong': z.coerce.number().int().min(0).max(1_000),
   'home-share': z.coerce.number().min(0).max(1),
+  'big-limit': z.coerce.number().int().min(1).optional(),
   affinity: z.boolean(),
   modes: z
     .string()
@@ -123,6 +124,9 @@ async function main(): Promise<void> {
       'home-share': { type: 'string', default: String(DEFAULT_SCENARIO.homeShare) },
       // What-if (off by default): one isolate per caller and location (a keep-alive connection).
       affinity: { type: 'boolean', default: false },
+      // What-if: the big customer's limit per minute (1,500,000: 80% used; near it, its shards'
+      // share of the traffic decides who is refused).
+      'big-limit': { type: 'string' },
       // upstash-cache on request: a fourth process on two cores would lengthen every run.
       modes: { type: 'string', default: 'exact,fast,upstash' },
       child: { type: 'boolean', default: false },
@@ -131,7 +135,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'Usage: npm run sim [-- --scenario default|sparse --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --return-timer on --isolates 4 --home-share 0.8 --affinity --refusal-oracle-ms 100 --attacker-object-down 30-60 --top-wrong 20 --modes exact,fast,upstash,upstash-cache]',
+      'Usage: npm run sim [-- --scenario default|sparse --seed 1 --duration 120 --budget-ms 50 --lease-wait-ms 250 --return-timer on --isolates 4 --home-share 0.8 --big-limit 1500000 --affinity --refusal-oracle-ms 100 --attacker-object-down 30-60 --top-wrong 20 --modes exact,fast,upstash,upstash-cache]',
     );
     return;
   }
@@ -154,6 +158,7 @@ async function main(): Promise<void> {
     'attacker-object-down': attackerObjectDown,
     'top-wrong': topWrongN,
     'home-share': homeShare,
+    'big-limit': bigLimit,
     affinity,
   } = parsed.data;
   const base = SCENARIOS[scenarioName];
@@ -175,13 +180,17 @@ async function main(): Promise<void> {
       ? { attackerObjectDown: { from: attackerObjectDown[0], to: attackerObjectDown[1] } }
       : {}),
     ...(topWrongN > 0 ? { topWrong: topWrongN } : {}),
+    ...(bigLimit !== undefined && base.bigCustomer
+      ? { bigCustomer: { ...base.bigCustomer, windows: [minute(bigLimit)] } }
+      : {}),
   };
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   console.log(
     `edgelimit sim, scenario ${scenario.name}, seed ${seed}, ${duration} s virtual, ` +
       `${scenario.locations} locations, ${scenario.identities} identities (Zipf ${scenario.zipfS}), ` +
-      `big customer ${scenario.bigCustomer?.rps ?? 0} req/s, ` +
+      `big customer ${scenario.bigCustomer?.rps ?? 0} req/s` +
+      (bigLimit === undefined ? ', ' : ` at a limit of ${bigLimit} a minute (what-if), `) +
       `${scenario.attacker ? 'boundary attacker everywhere' : 'no attacker'}; ` +
       `RTT lognormal median ${scenario.rtt.medianMs} ms, p99 ${scenario.rtt.p99Ms} ms; ` +
       `Redis ${scenario.redisIncidents.map((i) => `${i.kind} ${i.from / 1000}-${i.to / 1000} s`).join(', ') || 'up throughout'}; ` +
@@ -232,6 +241,7 @@ async function main(): Promise<void> {
           ? ['--attacker-object-down', values['attacker-object-down']]
           : []),
         ...(topWrongN > 0 ? ['--top-wrong', String(topWrongN)] : []),
+        ...(bigLimit === undefined ? [] : ['--big-limit', String(bigLimit)]),
       ]);
     }),
   );
