@@ -8,7 +8,8 @@
  * Bound (in the README): every shard holds its own part, so together they allow at most the
  * limit plus what `fast` allows past each shard's part; an isolate switching shards may have
  * optimism outstanding at two of them. Near the limit a shard that got more than its share
- * refuses while another still has room (false rejections above about 95% of the limit).
+ * refuses while another still has room: measured (`npm run sim -- --modes fast --big-limit
+ * 1250000`, 96% used) 2.55% of the identity's requests falsely rejected, 1.45% unsharded.
  */
 import {
   type CheckOutcome,
