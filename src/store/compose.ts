@@ -43,9 +43,6 @@ export interface ComposedStore {
   armReturns(wait: Wait): Promise<void> | undefined;
 }
 
-const pickRandom = (hints: Pick<LeaseOptions, 'random'>) =>
-  hints.random ? { random: hints.random } : {};
-
 /**
  * Builds the store chain for `settings.storeMode`:
  * - `memory`: this isolate only (tests, benchmarks).
@@ -137,7 +134,9 @@ export function composeStore(
     // Shards between the L1 and the leases: the L1 remembers the whole identity's refusals, the
     // leases are held per shard.
     store: withBlockedCache(
-      leases ? withShards(leases, { now: () => clock.now(), ...pickRandom(leaseHints) }) : breaker,
+      leases
+        ? withShards(leases, { now: () => clock.now(), random: leaseHints.random ?? Math.random })
+        : breaker,
       clock,
     ),
     breaker: () => breaker.state(),

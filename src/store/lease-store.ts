@@ -228,11 +228,6 @@ interface Entry {
   renewal: Promise<Renewal> | undefined;
   /** How fast this isolate uses the identity: its own, or shared by a hot identity's shards. */
   readonly use: Use;
-  /**
-   * Shards of the identity this one is a shard of (1: none). Room is judged for the whole
-   * identity: each shard holds the leases of about `1 / shards` of the isolates.
-   */
-  readonly shards: number;
   answer: Answer | undefined;
   /** Units taken optimistically since the last answer (the bound is on this). */
   optimistic: number;
@@ -302,6 +297,12 @@ const refillAt = (sentAt: number, plan: RefillPlan) => ({
   atUsed: plan.atUsed,
   at: sentAt + plan.afterMs,
 });
+
+/**
+ * Shards of the identity `request`'s is a shard of (1: none). Room is judged for the whole
+ * identity: each shard holds the leases of about `1 / shards` of the isolates.
+ */
+const shardsOf = (request: CheckRequest): number => request.shard?.count ?? 1;
 
 /** The rate estimate of an entry, corrected for its age (see `correctedRate`). */
 function rateOf(entry: Entry, now: number): number {
@@ -450,7 +451,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.failing = false;
     entry.answer = answerOf(grant.outcome, now);
     if (grant.granted > 0) {
-      const spanMs = usableSpan(ask.ttlMs, entry.answer, ttlMs, entry.shards);
+      const spanMs = usableSpan(ask.ttlMs, entry.answer, ttlMs, shardsOf(sent.request));
       // Units taken optimistically while this renewal flew (entry.debt: what was taken before it
       // was sent rode along with it) were used after `sentAt`, within the lease's usable span:
       // they are taken out of the lease, as if it had been there, instead of costing one more
@@ -519,8 +520,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     // Near the limit a shorter lease, so that what this isolate does not use comes back sooner;
     // a first ask of a large identity a long one, cut to what its answer allows (`usableSpan`).
     const leaseTtlMs = entry.answer
-      ? leaseTtl(entry.answer, ttlMs, entry.shards)
-      : firstAskTtl(request.windows, ttlMs, entry.shards);
+      ? leaseTtl(entry.answer, ttlMs, shardsOf(request))
+      : firstAskTtl(request.windows, ttlMs, shardsOf(request));
     const ask: LeaseAsk = {
       // Nothing known yet (no answer): see firstAsk.
       units:
@@ -531,7 +532,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
             askUnits(rateOf(entry, sentAt), Math.min(leaseTtlMs, ttlMs), maxUnits)
           : // Units taken at first contact ride along as debt: asking for them again would
             // strand them here (for a small limit, the whole first lease).
-            Math.max(0, firstAsk(request.windows, maxUnits, entry.shards) - debt)),
+            Math.max(0, firstAsk(request.windows, maxUnits, shardsOf(request)) - debt)),
       ttlMs: leaseTtlMs,
       ...(refunds.length > 0 ? { refunds } : {}),
       ...(debt > 0 ? { debt } : {}),
@@ -727,7 +728,6 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           retired: undefined,
           renewal: undefined,
           use: useOf(request, arrived),
-          shards: request.shard?.count ?? 1,
           answer: undefined,
           optimistic: 0,
           debt: 0,
@@ -777,7 +777,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
             entry,
             key,
             answered || entry.answer
-              ? quietAskUnits(quietMs, leaseTtl(entry.answer, ttlMs, entry.shards), !answered)
+              ? quietAskUnits(quietMs, leaseTtl(entry.answer, ttlMs, shardsOf(request)), !answered)
               : undefined,
           );
         if (allowed) return allowed;

@@ -33,6 +33,19 @@ import {
 const ruleOf = (w: WindowSpec): string | undefined =>
   'rule' in w && typeof w.rule === 'string' ? w.rule : undefined;
 
+/** `request` as shard `index` of `count` gets it: its identity, each window's part. */
+const onShard = (
+  request: CheckRequest,
+  windows: readonly WindowSpec[],
+  count: number,
+  index: number,
+): CheckRequest => ({
+  ...request,
+  identity: shardIdentity(request.identity, index),
+  windows: shardWindows(windows, count, index),
+  shard: { of: request.identity, count },
+});
+
 /** Options of {@link withShards}. */
 export interface ShardOptions {
   /** Uniform numbers in [0, 1): drawn once, the isolate's phase in the shards' turns [Math.random]. */
@@ -50,11 +63,7 @@ export function withShards(store: CounterStore, options: ShardOptions): CounterS
   const partsOf = (request: CheckRequest, windows: readonly WindowSpec[], count: number) =>
     Promise.all(
       Array.from({ length: count }, (_, index) =>
-        store.check({
-          ...request,
-          identity: shardIdentity(request.identity, index),
-          windows: shardWindows(windows, count, index),
-        }),
+        store.check(onShard(request, windows, count, index)),
       ),
     );
 
@@ -98,12 +107,7 @@ export function withShards(store: CounterStore, options: ShardOptions): CounterS
       phase ??= random();
       const at = request.now ?? options.now();
       const index = shardAt(at, count, dwellMs(request.windows, count), phase);
-      const outcome = await store.check({
-        ...request,
-        identity: shardIdentity(request.identity, index),
-        windows: shardWindows(request.windows, count, index),
-        shard: { of: request.identity, count },
-      });
+      const outcome = await store.check(onShard(request, request.windows, count, index));
       return {
         ...outcome,
         windows: outcome.windows.map((part, i) => {
