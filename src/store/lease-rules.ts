@@ -23,8 +23,21 @@ export const NEAR_LIMIT_TTL_MS = 500;
 /** A window is near its limit below this share of it left [1/4] ... */
 export const NEAR_LIMIT_SHARE = 1 / 4;
 
-/** ... or below this many units left, whichever is fewer [1,000]. */
+/**
+ * ... or below this many units left, whichever is fewer [1,000], unless the window fills faster
+ * (see {@link NEAR_LIMIT_FILL_MS}).
+ */
 export const NEAR_LIMIT_ROOM = 1_000;
+
+/**
+ * A window is also near its limit while it has less room than it fills in this long [10,000 ms]
+ * (still below a quarter of its limit). What the isolates hold in leases and what their settled
+ * leases still count late (used units are moved to the last use) are each worth about two
+ * seconds of the window's fill: for a limit in the millions that is tens of thousands of units,
+ * so by {@link NEAR_LIMIT_ROOM} alone the object was refusing while the window's real use was
+ * 96% of its limit. Measured in docs/simulation.md (`--big-limit`).
+ */
+export const NEAR_LIMIT_FILL_MS = 10_000;
 
 /**
  * Room every window must have left for a longer lease [50,000 units]: only a very large limit
@@ -44,15 +57,20 @@ export const ROOMY_TTL_FACTOR = 4;
 
 /**
  * The ttl of the next lease of an identity: {@link NEAR_LIMIT_TTL_MS} when the object's last
- * answer showed a window with fewer than `min(limit * NEAR_LIMIT_SHARE, NEAR_LIMIT_ROOM)` units
- * left (a refusal included); `ttlMs * ROOMY_TTL_FACTOR` when every window had at least
+ * answer showed a window with fewer than `min(limit * NEAR_LIMIT_SHARE, max(NEAR_LIMIT_ROOM,
+ * fill rate * NEAR_LIMIT_FILL_MS))` units left (a refusal included); `ttlMs * ROOMY_TTL_FACTOR` when every window had at least
  * {@link ROOMY_ROOM} left; else `ttlMs`. Nothing known yet: `ttlMs`.
  * @example leaseTtl(answerOf(outcomeWith({ limit: 100, remaining: 20 }), at)) // 500
  */
 export function leaseTtl(answer: Answer | undefined, ttlMs = LEASE_TTL_MS, shards = 1): number {
   if (!answer) return ttlMs;
   const near = answer.windows.some(
-    (w) => w.remaining < Math.min(w.limit * NEAR_LIMIT_SHARE, NEAR_LIMIT_ROOM),
+    (w) =>
+      w.remaining <
+      Math.min(
+        w.limit * NEAR_LIMIT_SHARE,
+        Math.max(NEAR_LIMIT_ROOM, w.fillRate * NEAR_LIMIT_FILL_MS),
+      ),
   );
   if (near) return Math.min(ttlMs, NEAR_LIMIT_TTL_MS);
   const roomy =
@@ -152,6 +170,60 @@ export const LOW_WATER_MS = 500;
 
 /** An ask covers this many times what the observed rate uses in one ttl [2]. */
 export const ASK_HEADROOM = 2;
+
+/**
+ * Share of a window's limit that the leases of all isolates together should hold at once
+ * [1/50]. Units leased and not yet used are counted at the object as used, and so are the
+ * leases of isolates that went away (until they leave the window): near the limit they are
+ * refused to requests the exact log would allow. Each isolate holds about what one ask carries,
+ * and all isolates together fill a window at its fill rate, so asks of `S` ms of each isolate's
+ * rate hold about `S * fill rate` units between them (see {@link heldSpanMs}).
+ */
+export const HELD_SHARE = 1 / 50;
+
+/**
+ * Longest span of this isolate's rate one ask may carry (ms) so that what all isolates hold
+ * stays near `share` of every window's limit: `share * limit / fill rate`, the least over the
+ * last answer's windows; `Infinity` with no answer or no fill. The 20,000 requests/s customer
+ * near its limit (5,000 a second on each shard of 312,500 a minute) gets 1,250 ms: 125 units an
+ * ask for an isolate at 100 requests/s, where two ttls of its rate were 400. Measured (`npm run
+ * sim -- --modes fast --big-limit 1250000`, seed 1): before, what the isolates held filled its
+ * windows while its real use was 93% of the limit, and it was refused 45,980 of 1.8 M requests
+ * (0 by the exact log); with 1/50 9,800 (1/100: 7,235, but more object calls in the default
+ * scenario and more wrong decisions there). An identity whose window fills by less than half a
+ * percent of its limit a second keeps its asks.
+ * @example heldSpanMs(answerOf(outcomeWith({ limit: 312_500, used: 300_000 }), at)) // 1250 (over 60 s)
+ */
+export function heldSpanMs(answer: Answer | undefined, share = HELD_SHARE): number {
+  let span = Number.POSITIVE_INFINITY;
+  for (const w of answer?.windows ?? []) {
+    if (w.fillRate > 0) span = Math.min(span, (share * w.limit) / w.fillRate);
+  }
+  return span;
+}
+
+/**
+ * Span of the observed rate an ask carries (ms): {@link ASK_HEADROOM} times the lease's ttl (at
+ * most `ttlMs`: a longer lease is refilled as its units run low, not asked for larger), at most
+ * {@link heldSpanMs}.
+ * @example askSpanMs(2_000, undefined) // 4000
+ */
+export function askSpanMs(
+  leaseTtlMs: number,
+  answer: Answer | undefined,
+  ttlMs = LEASE_TTL_MS,
+): number {
+  return Math.min(ASK_HEADROOM * Math.min(leaseTtlMs, ttlMs), heldSpanMs(answer));
+}
+
+/**
+ * Low-water span of a lease usable for `spanMs` (see {@link belowLowWater}): {@link LOW_WATER_MS},
+ * but at most half the span and half what an ask may carry ({@link askSpanMs}), so that a short
+ * or small lease is not asked again as soon as it lands.
+ */
+export function lowWaterMs(spanMs: number, answer: Answer | undefined): number {
+  return Math.min(LOW_WATER_MS, spanMs / 2, heldSpanMs(answer) / 2);
+}
 
 /** Most units one ask may carry [10,000]; the object grants at most a quarter of what is left. */
 export const MAX_ASK_UNITS = 10_000;

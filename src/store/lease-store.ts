@@ -97,6 +97,7 @@ import {
 import {
   type Answer,
   answerOf,
+  askSpanMs,
   askUnits,
   belowLowWater,
   correctedRate,
@@ -107,6 +108,7 @@ import {
   LEASE_TTL_MS,
   LOW_WATER_MS,
   leaseTtl,
+  lowWaterMs,
   MAX_ASK_UNITS,
   MAX_RETURNS_PER_REQUEST,
   observeRate,
@@ -527,9 +529,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       units:
         units ??
         (entry.answer
-          ? // Sized for the base ttl: a longer lease (much room left) is refilled as often as
-            // its units run low, not asked for larger, so what all isolates hold stays the same.
-            askUnits(rateOf(entry, sentAt), Math.min(leaseTtlMs, ttlMs), maxUnits)
+          ? // Sized for the base ttl and for the share of the limit all isolates may hold.
+            askUnits(rateOf(entry, sentAt), askSpanMs(leaseTtlMs, entry.answer, ttlMs), maxUnits, 1)
           : // Units taken at first contact ride along as debt: asking for them again would
             // strand them here (for a small limit, the whole first lease).
             Math.max(0, firstAsk(request.windows, maxUnits, shardsOf(request)) - debt)),
@@ -757,7 +758,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           // After a quiet spell (this request's one-unit lease) a refill would sit unused too.
           const spanMs = lease.usableUntil - lease.sentAt;
           const refill = quietAskUnits(quietMs, spanMs, true) === undefined;
-          if (refill && !entry.renewal && belowLowWater(lease, rateOf(entry, now), now, spanMs)) {
+          if (
+            refill &&
+            !entry.renewal &&
+            belowLowWater(lease, rateOf(entry, now), now, spanMs, lowWaterMs(spanMs, entry.answer))
+          ) {
             startRenewal(request, entry, key);
           }
           return outcome;

@@ -2,16 +2,23 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckOutcome } from '../../src/limiter/contract';
 import {
+  ASK_HEADROOM,
   answerOf,
+  askSpanMs,
   askUnits,
   BLIND_REFILL_SHARE,
   belowLowWater,
   correctedRate,
   firstAsk,
   firstAskTtl,
+  HELD_SHARE,
+  heldSpanMs,
   LEASE_TTL_MS,
+  LOW_WATER_MS,
   leaseTtl,
+  lowWaterMs,
   MAX_ASK_UNITS,
+  NEAR_LIMIT_FILL_MS,
   NEAR_LIMIT_TTL_MS,
   OPTIMISM_MAX_UNITS,
   observeRate,
@@ -52,6 +59,12 @@ function outcome(
     ],
   };
 }
+
+const DAY_MS = 86_400_000;
+
+/** An answer with `used` units of `limit` filled over a whole day: room without a fast fill. */
+const filledOverADay = (limit: number, used: number) =>
+  answerOf(outcome(limit, used, DAY_MS, DAY_MS), T);
 
 describe('rate and ask size', () => {
   it('grows the ask with the observed rate, well past the old cap of 64', () => {
@@ -237,7 +250,7 @@ describe('long first leases', () => {
 
   it('uses a long lease only as long as the answer it brought allows', () => {
     const span = (limit: number, used: number, asked: number) =>
-      usableSpan(asked, answerOf(outcome(limit, used, 1_000), T));
+      usableSpan(asked, filledOverADay(limit, used));
     const long = LEASE_TTL_MS * ROOMY_TTL_FACTOR;
     expect(span(1_500_000, 0, long)).toBe(long);
     expect(span(1_500_000, 1_500_000 - ROOMY_ROOM + 1, long)).toBe(LEASE_TTL_MS);
@@ -272,7 +285,7 @@ describe('long first leases', () => {
 describe('one shard of a hot identity', () => {
   it('judges room, long leases and first asks for the whole identity, not for its part', () => {
     const part = 300_000;
-    const left = (remaining: number) => answerOf(outcome(part, part - remaining, 1_000), T);
+    const left = (remaining: number) => filledOverADay(part, part - remaining);
     // 20,000 left of one of 5 parts: 100,000 left for the identity, room for 8 s leases.
     expect(leaseTtl(left(20_000), LEASE_TTL_MS, 5)).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
     expect(leaseTtl(left(20_000))).toBe(LEASE_TTL_MS);
@@ -288,7 +301,7 @@ describe('one shard of a hot identity', () => {
 describe('leaseTtl', () => {
   it(`leases for ${NEAR_LIMIT_TTL_MS} ms once a window shows less than min(limit / 4, 1,000) left`, () => {
     expect(NEAR_LIMIT_TTL_MS).toBe(500);
-    const ttl = (limit: number, used: number) => leaseTtl(answerOf(outcome(limit, used, 1_000), T));
+    const ttl = (limit: number, used: number) => leaseTtl(filledOverADay(limit, used));
     expect(leaseTtl(undefined)).toBe(LEASE_TTL_MS);
     // limit 100: near below 25 left.
     expect(ttl(100, 75)).toBe(LEASE_TTL_MS);
@@ -303,7 +316,7 @@ describe('leaseTtl', () => {
   });
 
   it(`leases ${ROOMY_TTL_FACTOR}x longer while every window has ${ROOMY_ROOM} units left`, () => {
-    const ttl = (limit: number, used: number) => leaseTtl(answerOf(outcome(limit, used, 1_000), T));
+    const ttl = (limit: number, used: number) => leaseTtl(filledOverADay(limit, used));
     expect(ttl(1_500_000, 0)).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
     expect(ttl(1_500_000, 1_500_000 - ROOMY_ROOM)).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
     expect(ttl(1_500_000, 1_500_000 - ROOMY_ROOM + 1)).toBe(LEASE_TTL_MS);
@@ -323,5 +336,48 @@ describe('leaseTtl', () => {
     if (!minute || !day) throw new Error('no window');
     const both: CheckOutcome = { allowed: true, now: T, windows: [minute, { ...day, id: 'd' }] };
     expect(leaseTtl(answerOf(both, T))).toBe(NEAR_LIMIT_TTL_MS);
+  });
+});
+
+describe('what all isolates hold at once (a share of the limit)', () => {
+  it(`caps an ask at ${HELD_SHARE * 100}% of the limit over the window's fill rate, and leaves quiet identities alone`, () => {
+    // One shard of the 20,000 requests/s customer: 300,000 of 312,500 used over the last minute.
+    const hot = answerOf(outcome(312_500, 300_000, 60_000), T);
+    expect(heldSpanMs(hot)).toBeCloseTo(1_250, 6);
+    expect(askSpanMs(LEASE_TTL_MS, hot)).toBeCloseTo(1_250, 6);
+    // 100 requests/s in this isolate: 125 units an ask, where two ttls of its rate were 400.
+    expect(askUnits(0.1, askSpanMs(LEASE_TTL_MS, hot), MAX_ASK_UNITS, 1)).toBe(125);
+    expect(askUnits(0.1, LEASE_TTL_MS)).toBe(400);
+    // A window filled at half a percent of its limit a second or slower keeps the asks it had.
+    const quiet = answerOf(outcome(100_000, 15_000, 60_000), T);
+    expect(askSpanMs(LEASE_TTL_MS, quiet)).toBe(ASK_HEADROOM * LEASE_TTL_MS);
+    // Nothing known, nothing filled: no cap.
+    expect(heldSpanMs(undefined)).toBe(Number.POSITIVE_INFINITY);
+    expect(heldSpanMs(answerOf(outcome(100, 0, 1_000), T))).toBe(Number.POSITIVE_INFINITY);
+    // The tightest window decides.
+    const minute = outcome(312_500, 300_000, 60_000).windows[0];
+    const day = outcome(10_000_000, 0, 1_000, 86_400_000).windows[0];
+    if (!minute || !day) throw new Error('no window');
+    const both: CheckOutcome = { allowed: true, now: T, windows: [{ ...day, id: 'd' }, minute] };
+    expect(heldSpanMs(answerOf(both, T))).toBeCloseTo(1_250, 6);
+  });
+
+  it('refills a short or small lease at half its span or half what an ask carries, not as it lands', () => {
+    expect(lowWaterMs(LEASE_TTL_MS, undefined)).toBe(LOW_WATER_MS);
+    expect(lowWaterMs(NEAR_LIMIT_TTL_MS, undefined)).toBe(NEAR_LIMIT_TTL_MS / 2);
+    // 300,000 units in the last 30 s: an ask carries 625 ms of the rate, refilled at half of it.
+    const hotter = answerOf(outcome(312_500, 300_000, 30_000), T);
+    expect(lowWaterMs(LEASE_TTL_MS, hotter)).toBeCloseTo(312.5, 6);
+  });
+
+  it(`leases for ${NEAR_LIMIT_TTL_MS} ms while a window has less room than it fills in ${NEAR_LIMIT_FILL_MS} ms`, () => {
+    // 1,250,000 a minute filled at 20 units/ms with 50,000 left: 2.5 s of fill, near.
+    expect(leaseTtl(answerOf(outcome(1_250_000, 1_200_000, 60_000), T))).toBe(NEAR_LIMIT_TTL_MS);
+    // The same room filled 10x slower (over 600 s of a longer window): 25 s of fill, not near.
+    expect(leaseTtl(answerOf(outcome(1_250_000, 1_200_000, 600_000, 3_600_000), T))).toBe(
+      LEASE_TTL_MS * ROOMY_TTL_FACTOR,
+    );
+    // Never more than a quarter of the limit counts as near.
+    expect(leaseTtl(answerOf(outcome(1_000_000, 500_000, 1_000), T))).not.toBe(NEAR_LIMIT_TTL_MS);
   });
 });

@@ -17,6 +17,7 @@ import { composeStore } from '../../src/store/compose';
 import { createDurableObjectStore } from '../../src/store/durable-object-store';
 import {
   FIRST_CONTACT_MAX_UNITS,
+  HELD_SHARE,
   LEASE_TTL_MS,
   NEAR_LIMIT_TTL_MS,
   OPTIMISM_MAX_UNITS,
@@ -353,6 +354,29 @@ describe('withLeases refilled before they run out', () => {
       Math.max(...tight.map((a) => a.units)),
     );
     expect(roomy.length).toBeLessThan(tight.length * 0.7);
+  });
+
+  it(`asks for no more than its share of ${HELD_SHARE * 100}% of the limit held at once (an identity filling its window fast), where two ttls of its rate were asked before`, async () => {
+    const clock = manualClock(PINNED_T0);
+    const slow = slowLeaser(clock, 0);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
+    const identity = `c:${uniqueId('held')}`;
+    const windows: WindowSpec[] = [{ id: 'minute', limit: 5_000, windowMs: 60_000 }];
+    // 100 requests/s for 5 s: the window fills at 0.1 units/ms, so all isolates together may
+    // hold 100 units (2% of 5,000) about 1 s of that fill: 100 units an ask, not 400.
+    for (let i = 0; i < 500; i++) {
+      clock.advance(10);
+      await slow.deliver();
+      const outcome = await store.check({ identity, windows, now: clock.now(), fast: true });
+      expect(outcome.allowed).toBe(true);
+    }
+    await store.settled();
+    const later = slow.asks.slice(3).map((a) => a.units);
+    expect(later.length).toBeGreaterThan(3);
+    expect(Math.max(...later)).toBeLessThanOrEqual(130);
+    expect(Math.max(...later)).toBeGreaterThanOrEqual(60);
+    // Refilled about twice a second, not once per lease unit.
+    expect(slow.asks.length).toBeLessThan(20);
   });
 
   it('spreads the second asks of isolates that met a large identity together over seconds, not one', async () => {
@@ -947,7 +971,11 @@ describe("withLeases and the object's load (no object above 500 requests/s)", ()
     const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
     const identity = `c:${uniqueId('capped')}`;
     // 1,000 requests/s asks for 4,000 units; the object grants at most a quarter of what is left.
-    const windows: WindowSpec[] = [{ id: 'minute', limit: 2_000, windowMs: 60_000 }];
+    // Half the window was used half an hour ago: it fills too slowly for the share of the limit
+    // all isolates may hold (`heldSpanMs`) to shrink the asks below what the object grants.
+    const windows: WindowSpec[] = [{ id: 'hour', limit: 2_000, windowMs: 3_600_000 }];
+    await useAtObject(identity, windows, 1_000, clock.now());
+    clock.advance(1_800_000);
     let allowed = 0;
     for (let i = 0; i < 600; i++) {
       clock.advance(1);
