@@ -5,7 +5,7 @@
  *
  * How a request is decided (per identity and window set, in this isolate):
  * 1. A lease with units and time left: take a unit. Below the low-water mark (see
- *    `lease-rules.ts`: fewer units than the observed rate uses in `LOW_WATER_MS` unless the
+ *    `lease-rules.ts`: fewer units than the observed rate uses in `lowWaterMs` unless the
  *    object cut the lease short, half of it used, or less than half its ttl left) a renewal
  *    starts in the background; requests keep using the current lease.
  * 2. No usable lease, but a recent answer of the object showed ample room (`optimismAllowance`),
@@ -19,7 +19,8 @@
  * 4. Otherwise wait for the renewal, at most `waitBudgetMs` (the store budget), then fail as any
  *    store failure does (open or closed, by policy). The renewal goes on, up to its own
  *    `RENEWAL_BUDGET_MS` in the leaser, and its lease lands for the next requests.
- * The renewal a request starts asks for units sized by the rate; after a quiet spell longer than
+ * The renewal a request starts asks for units sized by the rate (`askSpanMs`: two ttls of it, but
+ * no more than keeps what all isolates hold near `HELD_SHARE` of the limit); after a quiet spell longer than
  * the lease would last, only for what that request takes (`quietAskUnits`: none when it is
  * answered by step 2 or 3, one when it waits).
  * At most one renewal is in flight per identity in this isolate: two would each replace the
