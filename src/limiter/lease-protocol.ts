@@ -74,4 +74,10 @@ export interface LeaseGrant {
   readonly granted: number;
   readonly at: number;
   readonly outcome: CheckOutcome;
+  /**
+   * A window full at the grant: the units are ones that leave it within this many ms after the
+   * grant, and may be used only from then (counted from the isolate's landing, which comes after
+   * the grant) until the ask's `ttlMs` after that. Absent: usable at once.
+   */
+  readonly fromMs?: number;
 }

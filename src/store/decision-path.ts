@@ -22,6 +22,8 @@ export type DecisionPath =
   | 'refusal-held'
   /** Rejected at once: a refusal that no longer holds (past its retry time or its freshness), a renewal already on its way. */
   | 'refusal-in-flight'
+  /** Rejected at once: the lease held here frees its units later (`LeaseGrant.fromMs`). */
+  | 'lease-pending'
   /** Rejected by the refusal a renewal brought (after waiting for it). */
   | 'refusal-answer'
   /** Failed closed: the wait ran out, and this isolate's fail-open allowance is spent. */

@@ -8,6 +8,9 @@
  *    `lease-rules.ts`: fewer units than the observed rate uses in `lowWaterMs` unless the
  *    object cut the lease short, half of it used, or less than half its ttl left) a renewal
  *    starts in the background; requests keep using the current lease.
+ *    A lease whose units a full window frees later (`LeaseGrant.fromMs`, granted ahead to an
+ *    isolate busy enough to ask for a few units): rejected at once until then, no new ask; the
+ *    window is full until then, for the exact log too.
  * 2. No usable lease, but a recent answer of the object showed ample room (`optimismAllowance`),
  *    or no answer yet (or only an allowed one past its freshness) and the first-contact allowance
  *    not used up (`firstContactAllowance`):
@@ -199,6 +202,11 @@ interface Lease {
   readonly refill: { readonly atUsed: number; readonly at: number };
   /** Until when it may be used: `sentAt` plus `usableSpan` (`ttlMs`, or less for a long ask). */
   readonly usableUntil: number;
+  /**
+   * From when it may be used: its landing plus the grant's `fromMs` (units a full window frees
+   * then), else its ask's sending.
+   */
+  readonly usableFrom: number;
   readonly at: number;
   readonly outcome: CheckOutcome;
 }
@@ -325,6 +333,24 @@ function settlement(lease: Lease): LeaseRefund {
 }
 
 /**
+ * A refusal until `from`, when the units of a lease held here free: the answer that granted them,
+ * its full windows (or its tightest, if it showed none full) retried no earlier than `from`.
+ */
+function pendingRefusal(answer: CheckOutcome, now: number, from: number): CheckOutcome {
+  const full = answer.windows.some((w) => w.remaining <= 0);
+  const tightest = Math.min(...answer.windows.map((w) => w.remaining));
+  return {
+    allowed: false,
+    now,
+    windows: answer.windows.map((w) =>
+      (full ? w.remaining <= 0 : w.remaining === tightest)
+        ? { ...w, remaining: 0, retryAt: Math.max(w.retryAt, from) }
+        : w,
+    ),
+  };
+}
+
+/**
  * Wraps `store`: requests with `fast: true` are decided from leases (see the module comment),
  * everything else goes to `store` unchanged.
  */
@@ -421,8 +447,12 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     return shown(entry, entry.answer?.outcome ?? lease.outcome, now, identity);
   };
 
-  const usable = (lease: Lease | undefined, now: number): lease is Lease =>
+  /** A lease with units and time left: it may serve requests now or once its units free. */
+  const live = (lease: Lease | undefined, now: number): lease is Lease =>
     lease !== undefined && lease.units > 0 && now < lease.usableUntil;
+
+  const usable = (lease: Lease | undefined, now: number): lease is Lease =>
+    live(lease, now) && now >= lease.usableFrom;
 
   /** What became of a renewal, applied to the entry. Returns it for waiting requests. */
   const land = (
@@ -454,6 +484,13 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     entry.failing = false;
     entry.answer = answerOf(grant.outcome, now);
     if (grant.granted > 0) {
+      // Units a full window frees `fromMs` after the grant: usable from the landing plus that
+      // (the grant came before), until the ask's sending plus that plus the span (no later than
+      // where the object recorded them).
+      const fromMs =
+        typeof grant.fromMs === 'number' && grant.fromMs > 0
+          ? Math.min(grant.fromMs, ask.ttlMs)
+          : 0;
       const spanMs = usableSpan(ask.ttlMs, entry.answer, ttlMs, shardsOf(sent.request));
       // Units taken optimistically while this renewal flew (entry.debt: what was taken before it
       // was sent rode along with it) were used after `sentAt`, within the lease's usable span:
@@ -465,7 +502,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       // (measured: taking them there too left more of a boundary attacker's requests waiting
       // until they failed open).
       const absorbed =
-        grant.granted >= ask.units && now < sentAt + spanMs
+        grant.granted >= ask.units && fromMs === 0 && now < sentAt + spanMs
           ? Math.min(entry.debt, grant.granted)
           : 0;
       entry.debt -= absorbed;
@@ -481,8 +518,12 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         lastUseAt: absorbed > 0 ? now : sentAt,
         sentAt,
         ttlMs: ask.ttlMs,
-        refill: refillAt(sentAt, refillPlan(grant.granted, spanMs, sizedByRate, random, ttlMs)),
-        usableUntil: sentAt + spanMs,
+        refill: refillAt(
+          sentAt + fromMs,
+          refillPlan(grant.granted, spanMs, sizedByRate, random, ttlMs),
+        ),
+        usableUntil: sentAt + fromMs + spanMs,
+        usableFrom: fromMs > 0 ? now + fromMs : sentAt,
         at: grant.at,
         outcome: grant.outcome,
       };
@@ -509,11 +550,11 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     const sentAt = clock.now();
     // Settled: the replaced lease, and the current one if it can serve no more (expired or used
     // up). Either way no unit of them is used after this point.
-    const done = [entry.retired, usable(entry.current, sentAt) ? undefined : entry.current];
+    const done = [entry.retired, live(entry.current, sentAt) ? undefined : entry.current];
     const refunds = done.flatMap((lease) => (lease ? [settlement(lease)] : []));
     entry.returning = refunds.reduce((units, refund) => units + refund.units, 0);
     entry.retired = undefined;
-    if (!usable(entry.current, sentAt)) entry.current = undefined;
+    if (!live(entry.current, sentAt)) entry.current = undefined;
     const debt = entry.debt;
     entry.debt = 0;
     const failedOpen = entry.failedOpen;
@@ -685,7 +726,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       if (!entry || item.key === own || entry.renewal || entry.failing) return false;
       if (entry.current !== item.lease && entry.retired !== item.lease) return false;
       const unused = (entry.current?.units ?? 0) + (entry.retired?.units ?? 0);
-      if (unused <= 0 || usable(entry.current, now)) return false;
+      if (unused <= 0 || live(entry.current, now)) return false;
       const pinned = item.request.now === undefined ? item.request : { ...item.request, now };
       startRenewal(pinned, entry, item.key, 0);
       return true;
@@ -767,6 +808,13 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
             startRenewal(request, entry, key);
           }
           return outcome;
+        }
+        // The units of the lease held here free later (a full window's grant): the window is
+        // full until then, for this request as for the exact log; the lease serves the next ones.
+        const pending = entry.current;
+        if (live(pending, now) && entry.answer) {
+          notePath(request, 'lease-pending');
+          return refusal(pendingRefusal(entry.answer.outcome, now, pending.usableFrom));
         }
         // Optimism first, so that a renewal this request starts carries its debt.
         const allowed = optimistic(entry, now, request);

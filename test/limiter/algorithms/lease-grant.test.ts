@@ -1,6 +1,12 @@
 /** The sliding window's lease rule: debt recorded before granting, several refunds per ask. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Buckets, checkAll } from '../../../src/limiter/algorithms/sliding-window/arithmetic';
+import {
+  type Buckets,
+  bucketExpiry,
+  checkAll,
+  currentBucket,
+} from '../../../src/limiter/algorithms/sliding-window/arithmetic';
 import { grantLease } from '../../../src/limiter/algorithms/sliding-window/lease';
 import type { WindowSpec } from '../../../src/limiter/contract';
 import { PINNED_T0 } from '../../support/pinned-time';
@@ -136,5 +142,86 @@ describe('grantLease with units that failed open', () => {
     expect(changes).toEqual([{ at: T, units: 4 }]);
     expect(usedAt(counters, T + 59_999)).toBe(4);
     expect(usedAt(counters, T + 60_000)).toBe(0);
+  });
+});
+
+describe('grantLease at a full window (units that free within FUTURE_GRANT_MS)', () => {
+  // Above EXACT_UP_TO: 60 ms buckets, whose units free together.
+  const large: WindowSpec = { id: 'l', limit: 10_000, windowMs: 60_000 };
+  const usedOf = (counters: Map<string, Buckets>, now: number) =>
+    checkAll([large], counters, now, 1, false).windows[0]?.used ?? -1;
+
+  it('grants units its oldest free within 500 ms, usable from when they free, recorded a ttl after that', () => {
+    const counters = new Map<string, Buckets>();
+    // 10,000 units in the bucket of T (60 ms wide): they stop counting at its end plus a window.
+    checkAll([large], counters, T, 10_000, 'force');
+    const freesAt = bucketExpiry(currentBucket(T, 60_000, 10_000), 60_000, 10_000);
+    const now = freesAt - 200;
+    const { grant, changes } = grantLease([large], counters, now, { units: 100, ttlMs: 500 });
+    expect(grant.granted).toBe(100);
+    expect(grant.fromMs).toBe(200);
+    expect(grant.at).toBe(now + 200 + 500);
+    expect(changes).toContainEqual({ at: now + 700, units: 100 });
+    expect(usedOf(counters, now)).toBe(10_100);
+    // Nothing frees within the horizon (at most half the ttl): a refusal, as before.
+    const early = grantLease([large], new Map(counters), now - 1_000, { units: 100, ttlMs: 500 });
+    expect(early.grant.granted).toBe(0);
+    expect(early.grant.fromMs).toBeUndefined();
+    // An ask of fewer than FUTURE_GRANT_MIN_UNITS (an isolate that rarely sees the identity), or a
+    // window of EXACT_UP_TO or less (its units free one by one), is refused as before.
+    const few = grantLease([large], new Map(counters), now + 1, { units: 3, ttlMs: 500 });
+    expect(few.grant.granted).toBe(0);
+    const smallCounters = new Map<string, Buckets>();
+    checkAll([minute], smallCounters, T, 100, 'force');
+    const small = grantLease([minute], smallCounters, T + 59_900, { units: 10, ttlMs: 500 });
+    expect(small.grant.granted).toBe(0);
+    // The next ask sees what was granted ahead: 9,900 free by then, at most what it asks.
+    const next = grantLease([large], counters, now + 1, { units: 5_000, ttlMs: 500 }).grant;
+    expect(next.granted).toBe(Math.floor(9_900 / 4));
+    expect(next.fromMs).toBe(199);
+  });
+
+  it('never lets a sliding window hold more than its limit, however the isolates use what it grants ahead (fast-check)', () => {
+    // 1 ms buckets above EXACT_UP_TO: a 1 s window of 2,000.
+    const spec: WindowSpec = { id: 'w', limit: 2_000, windowMs: 1_000 };
+    let ahead = 0;
+    const ask = fc.record({
+      gapMs: fc.integer({ min: 0, max: 120 }),
+      units: fc.integer({ min: 1, max: 1_500 }),
+      ttlMs: fc.integer({ min: 50, max: 2_000 }),
+      // Where in its usable span each lease's units are used: 0 the first instant, 1 the last
+      // (where the object recorded them: the real window is then as full as the object's).
+      at: fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true })),
+    });
+    fc.assert(
+      fc.property(fc.array(ask, { minLength: 1, maxLength: 80 }), (asks) => {
+        // Another isolate used the whole window at T: it frees at T + 1,000.
+        const counters = new Map<string, Buckets>();
+        checkAll([spec], counters, T, spec.limit, 'force');
+        const uses: [number, number][] = [[T, spec.limit]];
+        let now = T + 400;
+        for (const a of asks) {
+          now += a.gapMs;
+          const { grant } = grantLease([spec], counters, now, { units: a.units, ttlMs: a.ttlMs });
+          if (grant.fromMs !== undefined) ahead++;
+          const from = now + (grant.fromMs ?? 0);
+          // Usable in [from, from + ttl): the last instant is from + ttl - 1.
+          if (grant.granted > 0)
+            uses.push([Math.floor(from + a.at * (a.ttlMs - 1)), grant.granted]);
+        }
+        uses.sort((x, y) => x[0] - y[0]);
+        let start = 0;
+        let inWindow = 0;
+        for (const [t, n] of uses) {
+          inWindow += n;
+          while ((uses[start]?.[0] ?? t) <= t - spec.windowMs) inWindow -= uses[start++]?.[1] ?? 0;
+          if (inWindow > spec.limit) return false;
+        }
+        return true;
+      }),
+      { numRuns: 300 },
+    );
+    // The runs did reach full windows, granted ahead.
+    expect(ahead).toBeGreaterThan(5);
   });
 });
