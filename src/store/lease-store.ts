@@ -47,7 +47,10 @@
  * Bound on overshoot from leases: zero against the exact sliding log. The object records leased
  * units at the lease's end (`at` = grant + ttl), and the isolate uses a lease only within
  * `[sentAt, sentAt + ttl)`, which ends no later than `at` because the grant happened after
- * `sentAt`. A lease is settled (unused units refunded, used units moved back to
+ * `sentAt`. A lease granted ahead (`fromMs`: units a full window frees that long after the grant,
+ * `at` = grant + fromMs + ttl) is used only within `[landing + fromMs, sentAt + fromMs + ttl)`:
+ * from no earlier than they free, since the landing comes after the grant, to no later than
+ * `at`. A lease is settled (unused units refunded, used units moved back to
  * `grant + (last use - sentAt)`, still at or after the last real use) only with an ask sent after
  * it was retired, i.e. after its last use: with prefetch the lease in use when an ask is sent is
  * not settled by that ask but by the next one, once the grant that replaced it has landed; a
