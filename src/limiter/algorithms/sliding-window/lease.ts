@@ -76,44 +76,37 @@ export function grantLease(
   if (ask.failedOpen?.length)
     changes.push(...recordFailedOpen(specs, counters, now, ask.failedOpen));
   const before = checkAll(specs, counters, now, 1, false);
-  if (!before.allowed) {
-    const future = futureGrant(specs, counters, now, ask);
-    if (!future) return { grant: { granted: 0, at: now, outcome: before }, changes };
-    const at = now + future.fromMs + ask.ttlMs;
-    for (const spec of specs) {
-      const buckets = counters.get(spec.id);
-      if (buckets) record(buckets, at, spec.windowMs, future.granted, spec.limit);
-    }
-    changes.push({ at, units: future.granted });
-    const after = checkAll(specs, counters, now, 0, false);
-    return {
-      grant: {
-        granted: future.granted,
-        at,
-        fromMs: future.fromMs,
-        outcome: { ...after, allowed: true },
-      },
-      changes,
-    };
-  }
-  const available = Math.min(...before.windows.map((w) => w.limit - w.used));
-  // A malformed ask (units or ttl not a number) gets nothing: NaN units recorded would make the
-  // window refuse everything until it expired.
-  const units = Math.floor(ask.units);
-  const wanted = Number.isSafeInteger(units) && Number.isFinite(ask.ttlMs) && ask.ttlMs >= 0;
-  const granted = wanted ? Math.min(units, available, Math.max(1, Math.floor(available / 4))) : 0;
-  if (granted <= 0) {
-    // An ask for nothing (it only carried debt or refunds): the answer, no lease.
+  // A full window may still lease what frees soon (`futureGrant`); else a quarter of what is left.
+  const lease = before.allowed
+    ? { granted: grantNow(before, ask), fromMs: 0 }
+    : futureGrant(specs, counters, now, ask);
+  if (!lease || lease.granted <= 0) {
+    // Refused, or an ask for nothing (it only carried debt or refunds): the answer, no lease.
     return { grant: { granted: 0, at: now, outcome: before }, changes };
   }
-  const at = now + ask.ttlMs;
+  const { granted, fromMs } = lease;
+  const at = now + fromMs + ask.ttlMs;
   for (const spec of specs) {
     const buckets = counters.get(spec.id);
     if (buckets) record(buckets, at, spec.windowMs, granted, spec.limit);
   }
   changes.push({ at, units: granted });
   const after = checkAll(specs, counters, now, 0, false);
-  return { grant: { granted, at, outcome: { ...after, allowed: true } }, changes };
+  const outcome = { ...after, allowed: true };
+  return { grant: { granted, at, ...(fromMs > 0 ? { fromMs } : {}), outcome }, changes };
+}
+
+/** Units granted now from a window with room: a quarter of what is left, at least one. */
+function grantNow(
+  before: { readonly windows: readonly { limit: number; used: number }[] },
+  ask: LeaseAsk,
+): number {
+  const available = Math.min(...before.windows.map((w) => w.limit - w.used));
+  // A malformed ask (units or ttl not a number) gets nothing: NaN units recorded would make the
+  // window refuse everything until it expired.
+  const units = Math.floor(ask.units);
+  const wanted = Number.isSafeInteger(units) && Number.isFinite(ask.ttlMs) && ask.ttlMs >= 0;
+  return wanted ? Math.min(units, available, Math.max(1, Math.floor(available / 4))) : 0;
 }
 
 /**
