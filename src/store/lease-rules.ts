@@ -162,6 +162,14 @@ export const MAX_RETURNS_PER_REQUEST = 4;
 export const RENEWAL_BUDGET_MS = 1_000;
 
 /**
+ * After an ask that carried units this isolate let pass uncounted (debt, failed open) fails,
+ * when they are sent again if no request for the identity comes first [1,000 ms]: by the
+ * isolate's next request for any identity, or its return timer. Without it they waited for the
+ * identity's next request here, and an identity that sent none was never charged for them.
+ */
+export const OWED_RETRY_MS = 1_000;
+
+/**
  * Refill horizon [500 ms]: a renewal starts in the background once the lease holds fewer units
  * than this isolate uses in that time (or has less than half its time left), so that a renewal
  * as slow as a p99 round trip, twice over, lands before the lease runs dry.

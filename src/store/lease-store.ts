@@ -58,7 +58,8 @@
  * them off the entry, so none is refunded twice. So
  * every unit is counted from an instant at or after its real use, for a full window. A refund
  * whose call fails is dropped (its units stay counted: early rejections, never overshoot); debt
- * whose call fails is sent again (counted twice at worst, never not at all).
+ * whose call fails is sent again (counted twice at worst, never not at all): with the identity's
+ * next ask here, or `OWED_RETRY_MS` later by a request for any identity or the return timer.
  * Bound on overshoot from optimism: the units of step 2 are counted when their debt reaches the
  * object (at its own `now`, forced), or, taken while a renewal flew that brings a lease granted in
  * full, as units of that lease (used after its ask was sent, so counted from the grant until its
@@ -118,6 +119,7 @@ import {
   lowWaterMs,
   MAX_ASK_UNITS,
   MAX_RETURNS_PER_REQUEST,
+  OWED_RETRY_MS,
   observeRate,
   optimismAllowance,
   optimismBoundPerIsolate,
@@ -218,7 +220,8 @@ interface Lease {
 interface Expiring {
   readonly key: string;
   readonly request: CheckRequest;
-  readonly lease: Lease;
+  /** The lease that may expire unused; absent: units owed after a failed ask (`OWED_RETRY_MS`). */
+  readonly lease?: Lease;
 }
 
 /** What a renewal came to: a grant (maybe of 0 units: refused) or a failure. */
@@ -323,6 +326,15 @@ function rateOf(entry: Entry, now: number): number {
   const { use } = entry;
   return correctedRate(use.rate, now - use.firstSeenAt, use.seen);
 }
+
+/**
+ * `request` as of `now`, for an ask it did not send at once (a report after a landing, a return).
+ * Only a pinned clock (`CheckRequest.now`: tests, the simulator's agreement run) is affected: the
+ * object records what an ask grants and reports at that instant, and an earlier one than the
+ * sending counted leased and reported units from before their use.
+ */
+const asOf = (request: CheckRequest, now: number): CheckRequest =>
+  request.now === undefined ? request : { ...request, now };
 
 /** The refund that settles a retired lease (see lease-protocol.ts). */
 function settlement(lease: Lease): LeaseRefund {
@@ -478,6 +490,10 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       entry.failing = true;
       // Its refunds are dropped: the object still counts them, and no one here will use them.
       entry.returning = 0;
+      // Sent again with the identity's next ask here, or, if none comes, from the queue.
+      if (entry.debt > 0 || entry.failedOpen.length > 0) {
+        expiring.add(clock.now() + OWED_RETRY_MS, sent);
+      }
       return renewal;
     }
     const { grant } = renewal;
@@ -601,7 +617,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         // Debt taken while this renewal flew is reported at once, not whenever traffic returns.
         const owed = entry.debt > 0 || entry.failedOpen.length > 0;
         if (owed && !('error' in landed) && !entry.renewal) {
-          entry.renewal = startRenewal(request, entry, key);
+          entry.renewal = startRenewal(asOf(request, clock.now()), entry, key);
         }
         return landed;
       });
@@ -726,12 +742,17 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     expiring.takeDue(now, MAX_RETURNS_PER_REQUEST, (item) => {
       const entry = entries.get(item.key);
       // Dropped from the bound, settled already, or in use: the next renewal settles the rest.
-      if (!entry || item.key === own || entry.renewal || entry.failing) return false;
-      if (entry.current !== item.lease && entry.retired !== item.lease) return false;
-      const unused = (entry.current?.units ?? 0) + (entry.retired?.units ?? 0);
-      if (unused <= 0 || live(entry.current, now)) return false;
-      const pinned = item.request.now === undefined ? item.request : { ...item.request, now };
-      startRenewal(pinned, entry, item.key, 0);
+      if (!entry || item.key === own || entry.renewal) return false;
+      if (!item.lease) {
+        // Units owed since an ask failed: sent again whether or not the object still fails.
+        if (entry.debt <= 0 && entry.failedOpen.length === 0) return false;
+      } else {
+        if (entry.failing) return false;
+        if (entry.current !== item.lease && entry.retired !== item.lease) return false;
+        const unused = (entry.current?.units ?? 0) + (entry.retired?.units ?? 0);
+        if (unused <= 0 || live(entry.current, now)) return false;
+      }
+      startRenewal(asOf(item.request, now), entry, item.key, 0);
       return true;
     });
   };
