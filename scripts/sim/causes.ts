@@ -22,10 +22,24 @@ export interface CauseRow {
   readonly perTier: Record<string, CauseCount>;
 }
 
+/** Requests of one cause that waited more than `SLOW_MS`, in total and per tier. */
+export interface WaitRow {
+  readonly cause: string;
+  readonly requests: number;
+  /** Their mean added latency, ms. */
+  readonly meanMs: number;
+  readonly perTier: Record<string, number>;
+}
+
+/** Added latency above which a request counts as waiting [1 ms: the p99 goal's bound]. */
+export const SLOW_MS = 1;
+
 /** The row's causes of wrong decisions, and what evictions made objects forget. */
 export interface CauseReport {
   /** Most wrong decisions first. */
   readonly rows: readonly CauseRow[];
+  /** Requests that waited more than `SLOW_MS`, by the path that decided them; most first. */
+  readonly waits: readonly WaitRow[];
   readonly evictions: {
     readonly count: number;
     /** Evictions of an object with unsaved units. */
@@ -114,11 +128,44 @@ export class EvictionLosses {
   }
 }
 
+/** Counts the requests that waited more than `SLOW_MS`, by cause and tier. */
+export class WaitTally {
+  private readonly byCause = new Map<
+    string,
+    { requests: number; ms: number; perTier: Record<string, number> }
+  >();
+
+  add(cause: string, tier: string, overheadMs: number): void {
+    if (!(overheadMs > SLOW_MS)) return;
+    let entry = this.byCause.get(cause);
+    if (!entry) {
+      entry = { requests: 0, ms: 0, perTier: {} };
+      this.byCause.set(cause, entry);
+    }
+    entry.requests++;
+    entry.ms += overheadMs;
+    entry.perTier[tier] = (entry.perTier[tier] ?? 0) + 1;
+  }
+
+  /** Most requests first. */
+  rows(): WaitRow[] {
+    return [...this.byCause]
+      .map(([cause, e]) => ({
+        cause,
+        requests: e.requests,
+        meanMs: e.ms / e.requests,
+        perTier: e.perTier,
+      }))
+      .sort((a, b) => b.requests - a.requests);
+  }
+}
+
 /** Sums the judgements' causes per tier (`tiers[i]` is the tier of `judged[i]`). */
 export function causeReport(
   tiers: readonly string[],
   judged: readonly Judgement[],
   losses: EvictionLosses,
+  waits: WaitTally = new WaitTally(),
 ): CauseReport {
   const byCause = new Map<string, { total: CauseCount; perTier: Record<string, CauseCount> }>();
   const zero = (): CauseCount => ({
@@ -151,6 +198,7 @@ export function causeReport(
     .sort((a, b) => b.overshoot + b.falseRejections - (a.overshoot + a.falseRejections));
   return {
     rows,
+    waits: waits.rows(),
     evictions: { count: losses.count, withLoss: losses.withLoss, unitsLost: losses.unitsLost },
   };
 }
@@ -185,5 +233,17 @@ export function causeLines(
     ),
     `evictions ${evictions.count}, of objects with unsaved units ${evictions.withLoss}, ` +
       `units forgotten ${evictions.unitsLost} (summed over windows)`,
+    '',
+    `${consistency}: requests that waited more than ${SLOW_MS} ms, by cause (the p99 goal leaves ` +
+      `1% of all requests to wait: ${Math.floor(requests / 100)} here)`,
+    table(
+      ['cause', 'requests', 'mean ms', ...tiers],
+      report.waits.map((w) => [
+        w.cause,
+        `${w.requests} (${pct(w.requests)})`,
+        w.meanMs.toFixed(1),
+        ...tiers.map((t) => (w.perTier[t] ? String(w.perTier[t]) : '')),
+      ]),
+    ),
   ].join('\n');
 }

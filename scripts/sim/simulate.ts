@@ -8,7 +8,7 @@ import { decide, type Outcome } from '../../src/limiter/decide';
 import { optimismBoundPerIsolate } from '../../src/store/lease-rules';
 import { setLogSink } from '../../src/telemetry/log';
 import { costPerMillion, DURABLE_OBJECT_GB } from '../lib/list-prices';
-import { type CauseReport, CauseTracker, causeReport, EvictionLosses } from './causes';
+import { type CauseReport, CauseTracker, causeReport, EvictionLosses, WaitTally } from './causes';
 import { Fleet } from './fleet';
 import { Geography } from './geography';
 import { DecisionLog, type Judgement } from './judge';
@@ -212,6 +212,7 @@ export async function simulate(
   const clock = { now: () => vt.now };
   const causes = new CauseTracker();
   const losses = new EvictionLosses();
+  const waits = new WaitTally();
 
   const arrive = (index: number, location: number) => {
     const who = people[index];
@@ -234,6 +235,7 @@ export async function simulate(
         tiers.set(who.tier, list);
       }
       list.push(overhead);
+      if (cause) waits.add(cause, who.tier, overhead);
       const allowed = decision.outcome !== 'rejected' && decision.outcome !== 'failed-closed';
       if (decision.outcome === 'failed-open') failedOpen++;
       if (decision.outcome === 'rejected') rejected++;
@@ -411,6 +413,7 @@ export async function simulate(
             people.map((p) => p.tier),
             judged,
             losses,
+            waits,
           ),
         }),
     ...(scenario.topWrong ? { topWrong: topWrong(people, judged, scenario.topWrong) } : {}),

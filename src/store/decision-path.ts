@@ -41,6 +41,8 @@ export type DecisionPath =
 export type PathObserver = (request: CheckRequest, path: DecisionPath) => void;
 
 let observer: PathObserver | undefined;
+// A request a layer above the lease store made from another (a shard's): its notes are the other's.
+const origins = new WeakMap<CheckRequest, CheckRequest>();
 
 /** Installs `next` (or none) and returns the observer it replaces. */
 export function setPathObserver(next: PathObserver | undefined): PathObserver | undefined {
@@ -51,5 +53,14 @@ export function setPathObserver(next: PathObserver | undefined): PathObserver | 
 
 /** Tells the observer, if any, that `path` decided (or delayed) `request`. */
 export function notePath(request: CheckRequest, path: DecisionPath): void {
-  if (observer) observer(request, path);
+  if (observer) observer(origins.get(request) ?? request, path);
+}
+
+/**
+ * Returns `derived`, a request made from `request` for the store below (a shard's part), whose
+ * notes the observer then gets as `request`'s. Without an observer nothing is kept.
+ */
+export function derivedRequest(derived: CheckRequest, request: CheckRequest): CheckRequest {
+  if (observer) origins.set(derived, origins.get(request) ?? request);
+  return derived;
 }

@@ -19,6 +19,7 @@ import {
   type WindowSpec,
   windowState,
 } from '../limiter/contract';
+import { derivedRequest } from './decision-path';
 import {
   dwellMs,
   shardAt,
@@ -107,7 +108,8 @@ export function withShards(store: CounterStore, options: ShardOptions): CounterS
       phase ??= random();
       const at = request.now ?? options.now();
       const index = shardAt(at, count, dwellMs(request.windows, count), phase);
-      const outcome = await store.check(onShard(request, request.windows, count, index));
+      const part = derivedRequest(onShard(request, request.windows, count, index), request);
+      const outcome = await store.check(part);
       return {
         ...outcome,
         windows: outcome.windows.map((part, i) => {

@@ -1,6 +1,13 @@
 /** The simulation's causes of wrong decisions: the paths noted, the judge's sums, evictions. */
 import { describe, expect, it } from 'vitest';
-import { CauseTracker, causeOf, causeReport, EvictionLosses } from '../../scripts/sim/causes';
+import {
+  CauseTracker,
+  causeOf,
+  causeReport,
+  EvictionLosses,
+  SLOW_MS,
+  WaitTally,
+} from '../../scripts/sim/causes';
 import { CONTESTED_MS, DecisionLog } from '../../scripts/sim/judge';
 import { SimStorage, simLimiterObject } from '../../scripts/sim/sim-object';
 import { manualClock } from '../../src/clock';
@@ -8,6 +15,7 @@ import { decide } from '../../src/limiter/decide';
 import { withBlockedCache } from '../../src/store/blocked-cache';
 import { withLeases } from '../../src/store/lease-store';
 import { createMemoryStore } from '../../src/store/memory-store';
+import { withShards } from '../../src/store/shard-store';
 import { PINNED_T0 } from '../support/pinned-time';
 
 const minute = { id: 'minute', limit: 3, windowMs: 60_000, window: '1m' };
@@ -87,6 +95,24 @@ describe('DecisionLog by cause', () => {
   });
 });
 
+describe('WaitTally', () => {
+  it('counts requests above SLOW_MS by cause and tier, with their mean wait, most first', () => {
+    const waits = new WaitTally();
+    waits.add('lease after wait', 'free', 40);
+    waits.add('lease after wait', 'pro', 20);
+    waits.add('refusal-answer after wait', 'free', 250);
+    // At or under the bound: not waiting.
+    waits.add('lease', 'free', SLOW_MS);
+    waits.add('lease', 'free', 0);
+    expect(SLOW_MS).toBe(1);
+    const report = causeReport([], [], new EvictionLosses(), waits);
+    expect(report.waits).toEqual([
+      { cause: 'lease after wait', requests: 2, meanMs: 30, perTier: { free: 1, pro: 1 } },
+      { cause: 'refusal-answer after wait', requests: 1, meanMs: 250, perTier: { free: 1 } },
+    ]);
+  });
+});
+
 describe('CauseTracker over the real lease store and object', () => {
   it('notes the path of each decision without changing it', async () => {
     const clock = manualClock(PINNED_T0);
@@ -138,5 +164,46 @@ describe('CauseTracker over the real lease store and object', () => {
     const tracked = tracker.track(store);
     const d = await decide({ store: tracked.store, identity: 'who2', policy, clock });
     expect(tracked.cause(d.outcome)).toBe('untagged');
+  });
+
+  it("notes the paths of a sharded identity's requests, which reach the lease store as a shard's", async () => {
+    const clock = manualClock(PINNED_T0);
+    const core = simLimiterObject({
+      now: clock.now,
+      storage: new SimStorage(),
+      scheduleAlarm: () => {},
+      redis: { get: async () => null, set: async () => {} },
+      onRedisCall: () => {},
+      redisConfigured: false,
+    });
+    const leases = withLeases(createMemoryStore(clock), (r, ask) => core.lease(r, ask), {
+      clock,
+    });
+    const store = withBlockedCache(withShards(leases, { now: clock.now, random: () => 0 }), clock);
+    // 1.5 million a minute: 5 shards (SHARD_UNITS_PER_SECOND), each request one shard's part.
+    const big = { id: 'minute', limit: 1_500_000, windowMs: 60_000, window: '1m' };
+    const policy = { windows: [big], failMode: 'open' as const, consistency: 'fast' as const };
+    const identities: string[] = [];
+    const tracker = new CauseTracker();
+    const seen = leases.check;
+    leases.check = (r) => {
+      identities.push(r.identity);
+      return seen(r);
+    };
+    tracker.start();
+    try {
+      const causes = [];
+      for (let i = 0; i < 3; i++) {
+        const tracked = tracker.track(store);
+        const d = await decide({ store: tracked.store, identity: 'big', policy, clock });
+        await leases.settled();
+        clock.advance(1);
+        causes.push(`${d.outcome}: ${tracked.cause(d.outcome)}`);
+      }
+      expect(identities.every((id) => id !== 'big' && id.startsWith('big'))).toBe(true);
+      expect(causes).toEqual(['allowed: first-contact', 'allowed: lease', 'allowed: lease']);
+    } finally {
+      tracker.stop();
+    }
   });
 });
