@@ -79,6 +79,24 @@ export function leaseTtl(answer: Answer | undefined, ttlMs = LEASE_TTL_MS, shard
 }
 
 /**
+ * A short lease ttl's floor, as a multiple of the round trip this isolate last measured to the
+ * identity's object [4]: a lease is used from its ask's sending, so one whose ttl is not well
+ * above the round trip lands with little of it left, and its refill (at half the ttl, one ask in
+ * flight at a time) lands after it ended: an isolate far from the object waited for every lease.
+ */
+export const RTT_TTL_FACTOR = 4;
+
+/**
+ * `leaseTtlMs` (from {@link leaseTtl}) raised to `RTT_TTL_FACTOR` times the round trip `rttMs`,
+ * but no higher than `ttlMs`: only the near-limit ttl of an isolate far from the object changes.
+ * @example rttTtl(500, 300) // 1200
+ */
+export function rttTtl(leaseTtlMs: number, rttMs: number, ttlMs = LEASE_TTL_MS): number {
+  if (!(rttMs > 0) || leaseTtlMs >= ttlMs) return leaseTtlMs;
+  return Math.max(leaseTtlMs, Math.min(ttlMs, Math.ceil(RTT_TTL_FACTOR * rttMs)));
+}
+
+/**
  * The ttl a first ask asks for (nothing known of the identity here): `ttlMs * ROOMY_TTL_FACTOR`
  * when every window's limit is at least {@link ROOMY_ROOM}, so that it may have that room; else
  * `ttlMs`. The lease it brings is used only as long as its own answer allows

@@ -128,6 +128,7 @@ import {
   type RefillPlan,
   refillPlan,
   refusalHolds,
+  rttTtl,
   staleAllowance,
   usableSpan,
 } from './lease-rules';
@@ -258,6 +259,8 @@ interface Entry {
   returning: number;
   /** The last renewal failed: until one succeeds, requests with nothing to decide from fail at once. */
   failing: boolean;
+  /** Round trip of the last renewal that landed, ms (0: none yet): floors a short ttl (`rttTtl`). */
+  rttMs: number;
   /** The identity had another entry here when this one was made: no first-contact optimism. */
   readonly sibling: boolean;
   /** Its windows as `windowId` names them: what it shares with the identity's other entries. */
@@ -498,6 +501,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     }
     const { grant } = renewal;
     const now = clock.now();
+    entry.rttMs = now - sentAt;
     // What it gave back is in this answer.
     entry.returning = 0;
     entry.failing = false;
@@ -583,7 +587,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     // Near the limit a shorter lease, so that what this isolate does not use comes back sooner;
     // a first ask of a large identity a long one, cut to what its answer allows (`usableSpan`).
     const leaseTtlMs = entry.answer
-      ? leaseTtl(entry.answer, ttlMs, shardsOf(request))
+      ? rttTtl(leaseTtl(entry.answer, ttlMs, shardsOf(request)), entry.rttMs, ttlMs)
       : firstAskTtl(request.windows, ttlMs, shardsOf(request));
     const ask: LeaseAsk = {
       // Nothing known yet (no answer): see firstAsk.
@@ -802,6 +806,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           failedOpenInFlight: [],
           returning: 0,
           failing: false,
+          rttMs: 0,
           sibling: siblings(request.identity).length > 0,
           windowIds: request.windows.map(windowId),
         };

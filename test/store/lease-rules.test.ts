@@ -27,8 +27,10 @@ import {
   quietAskUnits,
   ROOMY_ROOM,
   ROOMY_TTL_FACTOR,
+  RTT_TTL_FACTOR,
   refillPlan,
   refusalHolds,
+  rttTtl,
   staleAllowance,
   usableSpan,
 } from '../../src/store/lease-rules';
@@ -295,6 +297,23 @@ describe('one shard of a hot identity', () => {
     // A 1.5 million a minute identity in 5 shards asks as much at first as it would unsharded.
     expect(firstAsk([{ limit: part }])).toBe(128);
     expect(firstAsk([{ limit: part }], MAX_ASK_UNITS, 5)).toBe(firstAsk([{ limit: 1_500_000 }]));
+  });
+});
+
+describe('rttTtl', () => {
+  it(`raises a short ttl to ${RTT_TTL_FACTOR} round trips to the object, never above the base ttl`, () => {
+    expect(RTT_TTL_FACTOR).toBe(4);
+    // Near the limit, 300 ms from the object: 1,200 ms, so that a lease lands with most of it left.
+    expect(rttTtl(NEAR_LIMIT_TTL_MS, 300)).toBe(1_200);
+    // Close to it (or nothing measured yet): the near-limit ttl stays.
+    expect(rttTtl(NEAR_LIMIT_TTL_MS, 40)).toBe(NEAR_LIMIT_TTL_MS);
+    expect(rttTtl(NEAR_LIMIT_TTL_MS, 0)).toBe(NEAR_LIMIT_TTL_MS);
+    expect(rttTtl(NEAR_LIMIT_TTL_MS, Number.NaN)).toBe(NEAR_LIMIT_TTL_MS);
+    // At most the base ttl; the base and longer ttls are left as they are.
+    expect(rttTtl(NEAR_LIMIT_TTL_MS, 900)).toBe(LEASE_TTL_MS);
+    expect(rttTtl(LEASE_TTL_MS, 900)).toBe(LEASE_TTL_MS);
+    expect(rttTtl(LEASE_TTL_MS * ROOMY_TTL_FACTOR, 900)).toBe(LEASE_TTL_MS * ROOMY_TTL_FACTOR);
+    expect(rttTtl(300, 100, 300)).toBe(300);
   });
 });
 

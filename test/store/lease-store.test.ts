@@ -25,6 +25,7 @@ import {
   optimismBoundPerIsolate,
   ROOMY_ROOM,
   ROOMY_TTL_FACTOR,
+  RTT_TTL_FACTOR,
 } from '../../src/store/lease-rules';
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
 import { MAX_ROUNDS, MAX_WAIT_MS } from '../../src/store/return-timer';
@@ -608,6 +609,30 @@ describe('withLeases and units leased but never used', () => {
     expect(asks.length).toBeGreaterThan(count);
     const refunds = asks[count]?.ask.refunds ?? [];
     expect(refunds.some((r) => r.ttlMs === NEAR_LIMIT_TTL_MS)).toBe(true);
+  });
+
+  it(`leases near the limit for ${RTT_TTL_FACTOR} round trips when its object is far (300 ms away: 1,200 ms, not ${NEAR_LIMIT_TTL_MS})`, async () => {
+    const clock = manualClock(PINNED_T0);
+    const slow = slowLeaser(clock, 300);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+      clock,
+      optimism: false,
+      waitBudgetMs: 10_000,
+    });
+    const identity = `c:${uniqueId('near-far')}`;
+    // Near the limit (below 25 of 100 left) after about 75 requests.
+    for (let i = 0; i < 90; i++) {
+      clock.advance(20);
+      await slow.finish(store.check({ identity, windows: minute, now: clock.now(), fast: true }));
+    }
+    await slow.finish(store.settled());
+    const near = slow.asks.slice(1).filter((a) => a.ttlMs !== LEASE_TTL_MS);
+    expect(near.length).toBeGreaterThan(0);
+    // Each measured round trip is 300 ms plus at most one 10 ms step of the clock.
+    for (const ask of near) {
+      expect(ask.ttlMs).toBeGreaterThanOrEqual(RTT_TTL_FACTOR * 300);
+      expect(ask.ttlMs).toBeLessThanOrEqual(RTT_TTL_FACTOR * 320);
+    }
   });
 });
 
