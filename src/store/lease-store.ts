@@ -294,6 +294,9 @@ const heldUnits = (entry: Entry): number =>
 const uncounted = (entry: Entry): number =>
   entry.optimistic + failedOpenUnits(entry.failedOpen) + failedOpenUnits(entry.failedOpenInFlight);
 
+/** Whether the entry holds units for the object's next ask: debt, or what failed open. */
+const owes = (entry: Entry): boolean => entry.debt > 0 || entry.failedOpen.length > 0;
+
 /** A leaser that calls the identity's Durable Object, given up after `budgetMs`. */
 export function durableObjectLeaser(
   namespace: LimiterNamespace,
@@ -494,7 +497,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       // Its refunds are dropped: the object still counts them, and no one here will use them.
       entry.returning = 0;
       // Sent again with the identity's next ask here, or, if none comes, from the queue.
-      if (entry.debt > 0 || entry.failedOpen.length > 0) {
+      if (owes(entry)) {
         expiring.add(clock.now() + OWED_RETRY_MS, sent);
       }
       return renewal;
@@ -619,8 +622,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         if (entry.renewal === flight) entry.renewal = undefined;
         flights.delete(flight);
         // Debt taken while this renewal flew is reported at once, not whenever traffic returns.
-        const owed = entry.debt > 0 || entry.failedOpen.length > 0;
-        if (owed && !('error' in landed) && !entry.renewal) {
+        if (owes(entry) && !('error' in landed) && !entry.renewal) {
           entry.renewal = startRenewal(asOf(request, clock.now()), entry, key);
         }
         return landed;
@@ -749,7 +751,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       if (!entry || item.key === own || entry.renewal) return false;
       if (!item.lease) {
         // Units owed since an ask failed: sent again whether or not the object still fails.
-        if (entry.debt <= 0 && entry.failedOpen.length === 0) return false;
+        if (!owes(entry)) return false;
       } else {
         if (entry.failing) return false;
         if (entry.current !== item.lease && entry.retired !== item.lease) return false;

@@ -113,21 +113,23 @@ describe('WaitTally', () => {
   });
 });
 
+/** The lease store of one isolate over the object's own logic (no Redis), on `clock`. */
+function leasesOverSimObject(clock: ReturnType<typeof manualClock>) {
+  const core = simLimiterObject({
+    now: clock.now,
+    storage: new SimStorage(),
+    scheduleAlarm: () => {},
+    redis: { get: async () => null, set: async () => {} },
+    onRedisCall: () => {},
+    redisConfigured: false,
+  });
+  return withLeases(createMemoryStore(clock), (r, ask) => core.lease(r, ask), { clock });
+}
+
 describe('CauseTracker over the real lease store and object', () => {
   it('notes the path of each decision without changing it', async () => {
     const clock = manualClock(PINNED_T0);
-    const storage = new SimStorage();
-    const core = simLimiterObject({
-      now: clock.now,
-      storage,
-      scheduleAlarm: () => {},
-      redis: { get: async () => null, set: async () => {} },
-      onRedisCall: () => {},
-      redisConfigured: false,
-    });
-    const leases = withLeases(createMemoryStore(clock), (r, ask) => core.lease(r, ask), {
-      clock,
-    });
+    const leases = leasesOverSimObject(clock);
     const store = withBlockedCache(leases, clock);
     const tracker = new CauseTracker();
     const policy = { windows: [minute], failMode: 'open' as const, consistency: 'fast' as const };
@@ -168,17 +170,7 @@ describe('CauseTracker over the real lease store and object', () => {
 
   it("notes the paths of a sharded identity's requests, which reach the lease store as a shard's", async () => {
     const clock = manualClock(PINNED_T0);
-    const core = simLimiterObject({
-      now: clock.now,
-      storage: new SimStorage(),
-      scheduleAlarm: () => {},
-      redis: { get: async () => null, set: async () => {} },
-      onRedisCall: () => {},
-      redisConfigured: false,
-    });
-    const leases = withLeases(createMemoryStore(clock), (r, ask) => core.lease(r, ask), {
-      clock,
-    });
+    const leases = leasesOverSimObject(clock);
     const store = withBlockedCache(withShards(leases, { now: clock.now, random: () => 0 }), clock);
     // 1.5 million a minute: 5 shards (SHARD_UNITS_PER_SECOND), each request one shard's part.
     const big = { id: 'minute', limit: 1_500_000, windowMs: 60_000, window: '1m' };
