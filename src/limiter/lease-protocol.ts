@@ -64,7 +64,27 @@ export interface LeaseRefund {
   readonly usedWithinMs?: number;
   /** The lease's `ttlMs`: `at - ttlMs` is when the object granted it. */
   readonly ttlMs?: number;
+  /**
+   * The used units by when they were used, for a lease used over a long span (see
+   * {@link UsedPart}): each part moves to its own last instant instead of all to the last use.
+   * Units of `used` no part holds stay at the last use.
+   */
+  readonly usedParts?: readonly UsedPart[];
 }
+
+/**
+ * Units of a lease all used within `withinMs` after its ask was sent (the isolate's clock, a
+ * duration, as `usedWithinMs`). Why: a busy isolate uses a lease for seconds before it settles
+ * it, and units counted at the last use stay in their window up to that long after the exact log
+ * frees them; near a large limit that lag refuses requests the window has room for.
+ */
+export interface UsedPart {
+  readonly units: number;
+  readonly withinMs: number;
+}
+
+/** Most parts one settlement carries; the object reads no more. */
+export const MAX_USED_PARTS = 32;
 
 /**
  * The answer: `granted` units, recorded at `at`. `granted = 0` is a rejection, unless

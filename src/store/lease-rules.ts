@@ -166,6 +166,49 @@ export function refillPlan(
 }
 
 /**
+ * Parts of a lease's usable span its used units are reported in [16] (`LeaseRefund.usedParts`):
+ * each part's units count from the part's end instead of from the last use, so a busy lease's
+ * units leave their window at most a sixteenth of its span (125 ms of a 2 s lease, 500 ms of an
+ * 8 s one) after the exact log frees them.
+ */
+export const USED_PARTS = 16;
+
+/**
+ * Fewest used units for which a settlement reports parts [64]: below it (every small limit, and
+ * a quiet isolate) the units stay at the last use as before. Measured for small limits, reporting
+ * parts freed room early that was leased again and held unused elsewhere (docs/simulation.md).
+ */
+export const PARTS_MIN_USED = 64;
+
+/**
+ * The part of a lease's span a use at `at` falls in: `USED_PARTS` equal parts of
+ * `[sentAt, usableUntil)`, a use past the end in the last.
+ * @example usedPartIndex(0, 8_000, 2_500) // 5
+ */
+export function usedPartIndex(sentAt: number, usableUntil: number, at: number): number {
+  const width = Math.max(1, usableUntil - sentAt) / USED_PARTS;
+  return Math.max(0, Math.min(USED_PARTS - 1, Math.floor((at - sentAt) / width)));
+}
+
+/**
+ * The parts a settlement reports for `counts` (units used per part, see {@link usedPartIndex}):
+ * none below `PARTS_MIN_USED` used units; else each non-empty part with the end of its part as
+ * the latest use, no later than the last use (`lastUseMs`, after sending).
+ */
+export function usedParts(
+  counts: readonly number[],
+  spanMs: number,
+  lastUseMs: number,
+): { units: number; withinMs: number }[] | undefined {
+  const used = counts.reduce((sum, n) => sum + n, 0);
+  if (used < PARTS_MIN_USED) return undefined;
+  const width = Math.max(1, spanMs) / USED_PARTS;
+  return counts.flatMap((units, i) =>
+    units > 0 ? [{ units, withinMs: Math.min(lastUseMs, Math.ceil((i + 1) * width)) }] : [],
+  );
+}
+
+/**
  * Most leases that expired with unused units one request returns to their objects [4], for
  * whichever identities they are (see `lease-store.ts`): one object call each, in the
  * background, so a busy isolate returns what it strands about as fast as it strands it.

@@ -130,7 +130,10 @@ import {
   refusalHolds,
   rttTtl,
   staleAllowance,
+  USED_PARTS,
   usableSpan,
+  usedPartIndex,
+  usedParts,
 } from './lease-rules';
 
 /** Options of {@link withLeases}; defaults in `lease-rules.ts`. */
@@ -198,6 +201,8 @@ interface Lease {
   used: number;
   /** When the last unit was used, on this isolate's clock. */
   lastUseAt: number;
+  /** Units used per part of its span (`usedPartIndex`), for the settlement's `usedParts`. */
+  readonly parts: number[];
   readonly sentAt: number;
   /** The ttl its ask asked for (see `leaseTtl`): the object counts its units at `grant + ttlMs`. */
   readonly ttlMs: number;
@@ -350,7 +355,18 @@ function settlement(lease: Lease): LeaseRefund {
     used: lease.used,
     usedWithinMs: lease.lastUseAt - lease.sentAt,
     ttlMs: lease.ttlMs,
+    ...partsOf(lease),
   };
+}
+
+/** A settlement's `usedParts`, when the lease was used enough to report them (`usedParts`). */
+function partsOf(lease: Lease): { usedParts?: LeaseRefund['usedParts'] } {
+  const parts = usedParts(
+    lease.parts,
+    lease.usableUntil - lease.sentAt,
+    lease.lastUseAt - lease.sentAt,
+  );
+  return parts ? { usedParts: parts } : {};
 }
 
 /**
@@ -465,6 +481,8 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     lease.units--;
     lease.used++;
     lease.lastUseAt = now;
+    const part = usedPartIndex(lease.sentAt, lease.usableUntil, now);
+    lease.parts[part] = (lease.parts[part] ?? 0) + 1;
     return shown(entry, entry.answer?.outcome ?? lease.outcome, now, identity);
   };
 
@@ -535,6 +553,10 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       // The lease in use (if any) is retired now: no unit of it is used after this point, so the
       // next ask may settle it. The previous retired one was settled by the ask just answered.
       entry.retired = entry.current;
+      const usableUntil = sentAt + fromMs + spanMs;
+      // Absorbed units were used before now: counted in the part now falls in, no earlier.
+      const parts = new Array<number>(USED_PARTS).fill(0);
+      if (absorbed > 0) parts[usedPartIndex(sentAt, usableUntil, now)] = absorbed;
       const lease: Lease = {
         units: grant.granted - absorbed,
         size: grant.granted,
@@ -542,13 +564,14 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         used: absorbed,
         // The last absorbed unit was used before now: settling moves used units no earlier.
         lastUseAt: absorbed > 0 ? now : sentAt,
+        parts,
         sentAt,
         ttlMs: ask.ttlMs,
         refill: refillAt(
           sentAt + fromMs,
           refillPlan(grant.granted, spanMs, sizedByRate, random, ttlMs),
         ),
-        usableUntil: sentAt + fromMs + spanMs,
+        usableUntil,
         usableFrom: fromMs > 0 ? now + fromMs : sentAt,
         at: grant.at,
         outcome: grant.outcome,

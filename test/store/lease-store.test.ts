@@ -23,9 +23,11 @@ import {
   OPTIMISM_MAX_UNITS,
   OWED_RETRY_MS,
   optimismBoundPerIsolate,
+  PARTS_MIN_USED,
   ROOMY_ROOM,
   ROOMY_TTL_FACTOR,
   RTT_TTL_FACTOR,
+  USED_PARTS,
 } from '../../src/store/lease-rules';
 import { durableObjectLeaser, type Leaser, withLeases } from '../../src/store/lease-store';
 import { MAX_ROUNDS, MAX_WAIT_MS } from '../../src/store/return-timer';
@@ -452,6 +454,71 @@ describe('withLeases refilled before they run out', () => {
     expect(refunded.length).toBeGreaterThan(0);
     expect(refunded.reduce((n, r) => n + (r.used ?? 0), 0)).toBeLessThanOrEqual(300);
     expect(peek.windows[0]?.used).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe('withLeases reporting used units in parts of a lease (usedParts)', () => {
+  it(`reports a busy lease's units in ${USED_PARTS} parts of its span, so the object frees each part a window after it, not after the last use`, async () => {
+    const clock = manualClock(PINNED_T0);
+    const slow = slowLeaser(clock, 0);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
+    const identity = `c:${uniqueId('parts')}`;
+    // Roomy (8 s leases, refilled as their units run low): 100 requests/s for 10 s.
+    const minute: WindowSpec[] = [{ id: 'minute', limit: 1_000_000, windowMs: 60_000 }];
+    const served: number[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      clock.advance(10);
+      await slow.deliver();
+      const outcome = await store.check({
+        identity,
+        windows: minute,
+        now: clock.now(),
+        fast: true,
+      });
+      if (outcome.allowed) served.push(clock.now());
+    }
+    // Past every lease's span: a request for another identity returns what is left.
+    clock.advance(9_000);
+    await store.check({ identity: `c:${uniqueId('other')}`, windows: minute, fast: true });
+    await store.settled();
+    await slow.deliver();
+    await store.settled();
+    const refunds = slow.asks.flatMap((a) => [
+      ...(a.refund ? [a.refund] : []),
+      ...(a.refunds ?? []),
+    ]);
+    const inParts = refunds.filter((r) => r.usedParts);
+    expect(inParts.length).toBeGreaterThan(0);
+    for (const r of refunds) {
+      if ((r.used ?? 0) < PARTS_MIN_USED) expect(r.usedParts).toBeUndefined();
+      const parts = r.usedParts ?? [];
+      if (!parts.length) continue;
+      expect(parts.reduce((n, p) => n + p.units, 0)).toBe(r.used);
+      const within = parts.map((p) => p.withinMs);
+      expect(within).toEqual([...within].sort((a, b) => a - b));
+      expect(Math.max(...within)).toBeLessThanOrEqual(r.usedWithinMs ?? 0);
+    }
+    // Used over seconds, a lease's units fall in several parts.
+    expect(Math.max(...inParts.map((r) => r.usedParts?.length ?? 0))).toBeGreaterThanOrEqual(5);
+    // A minute after the middle of the busiest lease's use, the object counts what the exact
+    // log still counts and hardly more: each unit at most a part (8 s / 16) after its use.
+    // Counted at the lease's last use, the half of its units used before that instant would
+    // still count (about 175 here).
+    const busiest = inParts.reduce((a, b) => ((b.used ?? 0) > (a.used ?? 0) ? b : a));
+    const granted = busiest.at - (busiest.ttlMs ?? 0);
+    const at = granted + (busiest.usedWithinMs ?? 0) / 2 + 60_000;
+    const exact = served.filter((t) => t > at - 60_000).length;
+    const counted =
+      (
+        await createDurableObjectStore(namespace).check({
+          identity,
+          windows: minute,
+          now: at,
+          consume: false,
+        })
+      ).windows[0]?.used ?? Number.NaN;
+    expect(counted).toBeGreaterThanOrEqual(exact);
+    expect(counted - exact).toBeLessThanOrEqual((busiest.used ?? 0) / 5);
   });
 });
 

@@ -82,6 +82,76 @@ describe('grantLease with debt', () => {
   });
 });
 
+describe('grantLease settling a lease used in parts (usedParts)', () => {
+  const big: WindowSpec = { id: 'm', limit: 1_000, windowMs: 60_000 };
+  const used = (counters: Map<string, Buckets>, now: number) =>
+    checkAll([big], counters, now, 1, false).windows[0]?.used ?? -1;
+
+  /** An 8 s lease of 200 units at T, 100 used: 60 within 1 s of its ask, 40 by 7 s. */
+  const settled = (parts: { units: number; withinMs: number }[] | undefined) => {
+    const counters = new Map<string, Buckets>();
+    const lease = grantLease([big], counters, T, { units: 200, ttlMs: 8_000 }).grant;
+    expect(lease.granted).toBe(200);
+    const refund = {
+      units: 100,
+      at: lease.at,
+      used: 100,
+      usedWithinMs: 7_000,
+      ttlMs: 8_000,
+      ...(parts ? { usedParts: parts } : {}),
+    };
+    const { changes } = grantLease([big], counters, T + 7_500, { units: 0, ttlMs: 2_000, refund });
+    return { counters, changes };
+  };
+
+  it('counts each part from its own end, so the early units leave the window first', () => {
+    const { counters, changes } = settled([
+      { units: 60, withinMs: 1_000 },
+      { units: 40, withinMs: 7_000 },
+    ]);
+    expect(changes).toContainEqual({ at: T + 1_000, units: 60 });
+    expect(changes).toContainEqual({ at: T + 7_000, units: 40 });
+    expect(used(counters, T + 60_999)).toBe(100);
+    // The exact log freed the 60 by T + 61 s; counted at the last use they would stay until 67 s.
+    expect(used(counters, T + 61_000)).toBe(40);
+    expect(used(counters, T + 67_000)).toBe(0);
+  });
+
+  it('without parts keeps every used unit at the last use (what an older isolate sends)', () => {
+    const { counters } = settled(undefined);
+    expect(used(counters, T + 61_000)).toBe(100);
+    expect(used(counters, T + 67_000)).toBe(0);
+  });
+
+  it('places no part later than the last use or earlier than the grant, and reads no malformed part', () => {
+    const { changes } = settled([
+      { units: 30, withinMs: -5 },
+      { units: 30, withinMs: 99_000 },
+      { units: Number.NaN, withinMs: 10 },
+      { units: 2.5, withinMs: 10 },
+    ]);
+    const placed = changes.filter((c) => c.units > 0);
+    expect(placed).toEqual([
+      { at: T + 7_000, units: 40 },
+      { at: T + 7_000, units: 30 },
+      { at: T, units: 30 },
+    ]);
+  });
+
+  it('moves no more than the used units when the parts claim more', () => {
+    const { counters, changes } = settled([
+      { units: 90, withinMs: 500 },
+      { units: 90, withinMs: 6_000 },
+    ]);
+    // The later part first (counted longer), then what is left of the earlier one.
+    expect(changes.filter((c) => c.units > 0)).toEqual([
+      { at: T + 6_000, units: 90 },
+      { at: T + 500, units: 10 },
+    ]);
+    expect(used(counters, T + 60_000)).toBe(100);
+  });
+});
+
 describe('grantLease with units that failed open', () => {
   const day: WindowSpec = { id: 'd', limit: 1_000, windowMs: 86_400_000 };
 

@@ -9,6 +9,7 @@ import {
   type LeaseGrant,
   type LeaseRefund,
   MAX_FAILED_OPEN_GROUPS,
+  MAX_USED_PARTS,
 } from '../../lease-protocol';
 import {
   type Buckets,
@@ -128,22 +129,55 @@ function settle(
     take = Math.min(take, held);
   }
   if (take > 0) {
-    const moved = Math.min(used, take);
     const ttl = Math.max(0, refund.ttlMs ?? 0);
-    const within = Math.max(0, refund.usedWithinMs ?? ttl);
     // The grant came after the ask was sent, so a use `within` ms after sending happened no
     // later than `grant + within` on the object's clock.
-    const lastUse = Math.min(at, at - ttl + within);
+    const useBy = (withinMs: number | undefined) =>
+      Math.min(at, at - ttl + (Number.isFinite(withinMs) ? Math.max(0, withinMs ?? 0) : ttl));
+    const placed = placements(Math.min(used, take), useBy(refund.usedWithinMs), refund, useBy);
     for (const spec of specs) {
       const buckets = counters.get(spec.id);
       const b = currentBucket(at, spec.windowMs, spec.limit);
       buckets?.set(b, (buckets.get(b) ?? 0) - take);
-      if (buckets && moved > 0) record(buckets, lastUse, spec.windowMs, moved, spec.limit);
+      for (const p of placed) {
+        if (buckets) record(buckets, p.at, spec.windowMs, p.units, spec.limit);
+      }
     }
-    changes.push({ at, units: -take });
-    if (moved > 0) changes.push({ at: lastUse, units: moved });
+    changes.push({ at, units: -take }, ...placed);
   }
   return changes;
+}
+
+/**
+ * Where `moved` used units go: each of the refund's parts (the latest first, no later than the
+ * last use) takes its units, and what no part holds stays at `lastUse`. Malformed parts (not a
+ * whole number of units) hold nothing.
+ */
+function placements(
+  moved: number,
+  lastUse: number,
+  refund: LeaseRefund,
+  useBy: (withinMs: number) => number,
+): UnitChange[] {
+  const parts = (refund.usedParts ?? [])
+    .slice(0, MAX_USED_PARTS)
+    .filter((p) => Number.isSafeInteger(p.units) && p.units > 0)
+    .map((p) => ({ at: Math.min(lastUse, useBy(p.withinMs)), units: p.units }))
+    .sort((a, b) => b.at - a.at);
+  const placed: UnitChange[] = [];
+  let left = moved;
+  // Units the parts do not account for were used by the last use at the latest.
+  const partUnits = parts.reduce((sum, p) => sum + p.units, 0);
+  const atLast = Math.max(0, left - partUnits);
+  if (atLast > 0) placed.push({ at: lastUse, units: atLast });
+  left -= atLast;
+  for (const part of parts) {
+    if (left <= 0) break;
+    const units = Math.min(left, part.units);
+    placed.push({ at: part.at, units });
+    left -= units;
+  }
+  return placed;
 }
 
 /**
