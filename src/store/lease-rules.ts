@@ -166,6 +166,20 @@ export function refillPlan(
 }
 
 /**
+ * Whether a lease a refill replaced serves on first (`units` left, `spanLeftMs` of its span left,
+ * this isolate using the identity at `rate` units per ms): only when the isolate will use those
+ * units before the span ends. A refill that came as the units ran low leaves a few (about
+ * `LOW_WATER_MS` of the rate): served first, they are used instead of held unused until the next
+ * ask settles them. One that came at half the span (a lease sized for longer than it lasts) leaves
+ * more than the span can use: serving them first would only age the new lease unused, so that
+ * lease is retired as before.
+ * @example servesFirst(40, 0.1, 1_000) // true: 40 units, 100 more at 100 a second
+ */
+export function servesFirst(units: number, rate: number, spanLeftMs: number): boolean {
+  return units > 0 && spanLeftMs > 0 && units <= rate * spanLeftMs;
+}
+
+/**
  * Parts of a lease's usable span its used units are reported in [16] (`LeaseRefund.usedParts`):
  * each part's units count from the part's end instead of from the last use, so a busy lease's
  * units leave their window at most a sixteenth of its span (125 ms of a 2 s lease, 500 ms of an

@@ -53,9 +53,12 @@
  * `at`. A lease is settled (unused units refunded, used units moved back to
  * `grant + (last use - sentAt)`, still at or after the last real use) only with an ask sent after
  * it was retired, i.e. after its last use: with prefetch the lease in use when an ask is sent is
- * not settled by that ask but by the next one, once the grant that replaced it has landed; a
- * return settles only leases past their span or retired, which no request uses again, and takes
- * them off the entry, so none is refunded twice. So
+ * not settled by that ask; once the grant that replaced it has landed, it serves no more, or, if
+ * this isolate will use what it has left within its own span (`servesFirst`), requests use that
+ * first, and the first ask sent once it is used up or past its span, or after a later landing
+ * stopped its use, settles it; a return settles only leases nothing
+ * serves from any more (neither the current lease nor the replaced one is live), and takes them
+ * off the entry, so none is refunded twice. So
  * every unit is counted from an instant at or after its real use, for a full window. A refund
  * whose call fails is dropped (its units stay counted: early rejections, never overshoot); debt
  * whose call fails is sent again (counted twice at worst, never not at all): with the identity's
@@ -129,6 +132,7 @@ import {
   refillPlan,
   refusalHolds,
   rttTtl,
+  servesFirst,
   staleAllowance,
   USED_PARTS,
   usableSpan,
@@ -244,10 +248,16 @@ interface Use {
 
 /** Everything this isolate knows of one identity and window set. */
 interface Entry {
-  /** The lease requests are served from. */
+  /** The lease requests are served from once `retired` is spent. */
   current: Lease | undefined;
-  /** A lease replaced by a newer one and no longer used: settled with the next ask. */
+  /**
+   * The lease `current` replaced, while it serves first (`servesFirst`: what it has left will be
+   * used within its span), so a refill that lands early strands nothing; settled by the first ask
+   * sent once it serves no more.
+   */
   retired: Lease | undefined;
+  /** Leases that serve no more and wait for the next ask to settle them. */
+  done: Lease[];
   renewal: Promise<Renewal> | undefined;
   /** How fast this isolate uses the identity: its own, or shared by a hot identity's shards. */
   readonly use: Use;
@@ -288,8 +298,13 @@ const windowId = (w: { readonly id: string; readonly limit: number; readonly win
  * replaced, those the ask in flight gives back; less units taken optimistically since that
  * answer, which it did not count.
  */
-const heldUnits = (entry: Entry): number =>
-  (entry.current?.units ?? 0) + (entry.retired?.units ?? 0) + entry.returning - entry.optimistic;
+const heldUnits = (entry: Entry): number => leasedUnits(entry) + entry.returning - entry.optimistic;
+
+/** Unused units of every lease the entry holds: in use, replaced, or waiting to be settled. */
+const leasedUnits = (entry: Entry): number =>
+  (entry.current?.units ?? 0) +
+  (entry.retired?.units ?? 0) +
+  entry.done.reduce((units, lease) => units + lease.units, 0);
 
 /**
  * Units this isolate let pass for the entry that the object has not counted: taken
@@ -550,9 +565,19 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           ? Math.min(entry.debt, grant.granted)
           : 0;
       entry.debt -= absorbed;
-      // The lease in use (if any) is retired now: no unit of it is used after this point, so the
-      // next ask may settle it. The previous retired one was settled by the ask just answered.
-      entry.retired = entry.current;
+      // The lease in use (if any) is replaced now. If this isolate will use what it has left
+      // within its span (`servesFirst`), requests use that first, and the refill strands
+      // nothing; else it serves no more. One replaced before is used no more from this instant.
+      // Leases that serve no more are settled by the next ask, sent after their last use.
+      if (entry.retired) entry.done.push(entry.retired);
+      entry.retired = undefined;
+      const replaced = entry.current;
+      if (
+        live(replaced, now) &&
+        servesFirst(replaced.units, rateOf(entry, now), replaced.usableUntil - now)
+      ) {
+        entry.retired = replaced;
+      } else if (replaced) entry.done.push(replaced);
       const usableUntil = sentAt + fromMs + spanMs;
       // Absorbed units were used before now: counted in the part now falls in, no earlier.
       const parts = new Array<number>(USED_PARTS).fill(0);
@@ -597,12 +622,15 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
     units?: number,
   ): Promise<Renewal> => {
     const sentAt = clock.now();
-    // Settled: the replaced lease, and the current one if it can serve no more (expired or used
-    // up). Either way no unit of them is used after this point.
-    const done = [entry.retired, live(entry.current, sentAt) ? undefined : entry.current];
-    const refunds = done.flatMap((lease) => (lease ? [settlement(lease)] : []));
+    // Settled: every lease that serves no more (stopped by a landing, expired or used up); no
+    // unit of them is used after this point. A replaced lease that still has units and time
+    // left serves on, and a later ask settles it.
+    const over = (lease: Lease | undefined) => (lease && !live(lease, sentAt) ? [lease] : []);
+    const done = [...entry.done, ...over(entry.retired), ...over(entry.current)];
+    const refunds = done.map(settlement);
     entry.returning = refunds.reduce((units, refund) => units + refund.units, 0);
-    entry.retired = undefined;
+    entry.done = [];
+    if (!live(entry.retired, sentAt)) entry.retired = undefined;
     if (!live(entry.current, sentAt)) entry.current = undefined;
     const debt = entry.debt;
     entry.debt = 0;
@@ -739,15 +767,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           .filter((entry) => entry.windowIds.includes(id))
           // The object answered this read just now: debt in flight may be counted already,
           // units not sent yet are not, and refunds in flight are still counted.
-          .reduce(
-            (sum, e) =>
-              sum +
-              (e.current?.units ?? 0) +
-              (e.retired?.units ?? 0) -
-              e.debt -
-              failedOpenUnits(e.failedOpen),
-            0,
-          );
+          .reduce((sum, e) => sum + leasedUnits(e) - e.debt - failedOpenUnits(e.failedOpen), 0);
         if (units === 0) return w;
         const used = Math.max(0, w.used - units);
         return { ...w, used, remaining: Math.max(0, Math.min(w.limit, w.limit - used)) };
@@ -777,9 +797,10 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         if (!owes(entry)) return false;
       } else {
         if (entry.failing) return false;
-        if (entry.current !== item.lease && entry.retired !== item.lease) return false;
-        const unused = (entry.current?.units ?? 0) + (entry.retired?.units ?? 0);
-        if (unused <= 0 || live(entry.current, now)) return false;
+        const held = [entry.current, entry.retired, ...entry.done];
+        if (!held.includes(item.lease)) return false;
+        if (leasedUnits(entry) <= 0 || live(entry.current, now) || live(entry.retired, now))
+          return false;
       }
       startRenewal(asOf(item.request, now), entry, item.key, 0);
       return true;
@@ -822,6 +843,7 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
         entry = {
           current: undefined,
           retired: undefined,
+          done: [],
           renewal: undefined,
           use: useOf(request, arrived),
           answer: undefined,
@@ -847,10 +869,13 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
       use.seenAt = arrived;
       for (;;) {
         const now = clock.now();
-        const lease = entry.current;
+        // What the replaced lease has left first: it would otherwise stay counted unused.
+        const lease = usable(entry.retired, now) ? entry.retired : entry.current;
         if (usable(lease, now)) {
           const outcome = fromLease(entry, lease, now, request.identity);
           notePath(request, 'lease');
+          // The lease in use is still fresh while the replaced one serves.
+          if (lease !== entry.current) return outcome;
           // After a quiet spell (this request's one-unit lease) a refill would sit unused too.
           const spanMs = lease.usableUntil - lease.sentAt;
           const refill = quietAskUnits(quietMs, spanMs, true) === undefined;
@@ -960,7 +985,12 @@ export function withLeases(store: CounterStore, leaser: Leaser, options: LeaseOp
           }
           throw result.error;
         }
-        if (result.grant.granted === 0 && !usable(entry.current, clock.now())) {
+        const at = clock.now();
+        if (
+          result.grant.granted === 0 &&
+          !usable(entry.current, at) &&
+          !usable(entry.retired, at)
+        ) {
           // Allowed but nothing granted (an ask that only carried debt): decide again.
           if (result.grant.outcome.allowed) continue;
           notePath(request, 'refusal-answer');

@@ -31,8 +31,12 @@ import {
   refillPlan,
   refusalHolds,
   rttTtl,
+  servesFirst,
   staleAllowance,
+  USED_PARTS,
   usableSpan,
+  usedPartIndex,
+  usedParts,
 } from '../../src/store/lease-rules';
 import { PINNED_T0 } from '../support/pinned-time';
 
@@ -398,5 +402,40 @@ describe('what all isolates hold at once (a share of the limit)', () => {
     );
     // Never more than a quarter of the limit counts as near.
     expect(leaseTtl(answerOf(outcome(1_000_000, 500_000, 1_000), T))).not.toBe(NEAR_LIMIT_TTL_MS);
+  });
+});
+
+describe('servesFirst (the lease a refill replaced)', () => {
+  it('serves on only what the isolate will use before the span ends', () => {
+    // 100 units a second (0.1 per ms), 1 s of span left: up to 100 units.
+    expect(servesFirst(40, 0.1, 1_000)).toBe(true);
+    expect(servesFirst(100, 0.1, 1_000)).toBe(true);
+    expect(servesFirst(101, 0.1, 1_000)).toBe(false);
+    // Nothing left, no time left, or no rate: nothing to serve.
+    expect(servesFirst(0, 0.1, 1_000)).toBe(false);
+    expect(servesFirst(40, 0.1, 0)).toBe(false);
+    expect(servesFirst(1, 0, 1_000)).toBe(false);
+  });
+});
+
+describe('used units in parts of a lease', () => {
+  it('puts a use in the part of the span it falls in, a use past the end in the last', () => {
+    expect(usedPartIndex(0, 8_000, 0)).toBe(0);
+    expect(usedPartIndex(0, 8_000, 2_500)).toBe(5);
+    expect(usedPartIndex(0, 8_000, 7_999)).toBe(USED_PARTS - 1);
+    expect(usedPartIndex(0, 8_000, 9_000)).toBe(USED_PARTS - 1);
+    expect(usedPartIndex(100, 100, 100)).toBe(0);
+  });
+
+  it('reports parts only from 64 used units, each ending no later than the last use', () => {
+    const counts = new Array<number>(USED_PARTS).fill(0);
+    counts[0] = 30;
+    counts[3] = 33;
+    expect(usedParts(counts, 1_600, 390)).toBeUndefined();
+    counts[3] = 34;
+    expect(usedParts(counts, 1_600, 390)).toEqual([
+      { units: 30, withinMs: 100 },
+      { units: 34, withinMs: 390 },
+    ]);
   });
 });

@@ -522,6 +522,32 @@ describe('withLeases reporting used units in parts of a lease (usedParts)', () =
   });
 });
 
+describe('withLeases and the lease a refill replaced', () => {
+  it('serves what the replaced lease has left before the lease that replaced it, so refills strand no units', async () => {
+    const clock = manualClock(PINNED_T0);
+    const slow = slowLeaser(clock, 50);
+    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, { clock });
+    const identity = `c:${uniqueId('replaced')}`;
+    // Roomy: 8 s leases sized for 2 s, refilled in the background as their units run low
+    // (`ROOMY_TTL_FACTOR`), at 100 requests/s for 15 s.
+    const minute: WindowSpec[] = [{ id: 'minute', limit: 1_000_000, windowMs: 60_000 }];
+    for (let i = 0; i < 1_500; i++) {
+      clock.advance(10);
+      await slow.deliver();
+      const outcome = await slow.finish(
+        store.check({ identity, windows: minute, now: clock.now(), fast: true }),
+      );
+      expect(outcome.allowed).toBe(true);
+    }
+    // Renewals (asks for units) settled the leases they replaced: each used up, none given back
+    // (before, each gave back the units it had left when its refill landed, held till then).
+    const settledByRenewals = slow.asks.filter((a) => a.units > 0).flatMap((a) => a.refunds ?? []);
+    expect(settledByRenewals.length).toBeGreaterThan(1);
+    expect(settledByRenewals.map((r) => r.units)).toEqual(settledByRenewals.map(() => 0));
+    expect(settledByRenewals.every((r) => (r.used ?? 0) > 0)).toBe(true);
+  });
+});
+
 describe('withLeases and units leased but never used', () => {
   const minute: WindowSpec[] = [{ id: 'minute', limit: 100, windowMs: 60_000 }];
   const usedAtObject = async (identity: string, windows: WindowSpec[], now: number) =>
@@ -1287,8 +1313,11 @@ describe('what X-RateLimit-Remaining shows under fast (one caller, one isolate, 
       shown.push(outcome.windows[0]?.remaining ?? -1);
     }
     await slow.finish(store.settled());
-    // Refills gave back what the lease they replaced left unused while the next one served.
-    expect(slow.asks.filter((a) => a.refunds?.some((r) => r.units > 0)).length).toBeGreaterThan(1);
+    // Refills settled the leases they replaced, which served first until used up: they strand
+    // nothing (at most the last lease, given back at the end, had units left).
+    const refunds = slow.asks.flatMap((a) => a.refunds ?? []);
+    expect(refunds.length).toBeGreaterThan(1);
+    expect(refunds.filter((r) => r.units > 0).length).toBeLessThanOrEqual(1);
     expect(shown).toEqual(Array.from({ length: 400 }, (_, i) => 9_999 - i));
   });
 
