@@ -129,6 +129,8 @@ describe('grantLease settling a lease used in parts (usedParts)', () => {
       { units: 30, withinMs: 99_000 },
       { units: Number.NaN, withinMs: 10 },
       { units: 2.5, withinMs: 10 },
+      null as unknown as { units: number; withinMs: number },
+      { units: 5 } as unknown as { units: number; withinMs: number },
     ]);
     const placed = changes.filter((c) => c.units > 0);
     expect(placed).toEqual([
@@ -136,6 +138,12 @@ describe('grantLease settling a lease used in parts (usedParts)', () => {
       { at: T + 7_000, units: 30 },
       { at: T, units: 30 },
     ]);
+  });
+
+  it('keeps every used unit at the last use when usedParts is not a list', () => {
+    const malformed = { 0: { units: 60, withinMs: 1_000 } } as unknown as [];
+    const { counters } = settled(malformed);
+    expect(used(counters, T + 61_000)).toBe(100);
   });
 
   it('moves no more than the used units when the parts claim more', () => {

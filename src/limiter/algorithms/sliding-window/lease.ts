@@ -10,6 +10,7 @@ import {
   type LeaseRefund,
   MAX_FAILED_OPEN_GROUPS,
   MAX_USED_PARTS,
+  type UsedPart,
 } from '../../lease-protocol';
 import {
   type Buckets,
@@ -148,10 +149,17 @@ function settle(
   return changes;
 }
 
+/** A part with a whole, positive number of units (its time is checked where it is placed). */
+function isUsedPart(part: unknown): part is UsedPart {
+  if (typeof part !== 'object' || part === null) return false;
+  const { units, withinMs } = part as Partial<UsedPart>;
+  return Number.isSafeInteger(units) && (units ?? 0) > 0 && typeof withinMs === 'number';
+}
+
 /**
  * Where `moved` used units go: each of the refund's parts (the latest first, no later than the
  * last use) takes its units, and what no part holds stays at `lastUse`. Malformed parts (not a
- * whole number of units) hold nothing.
+ * whole number of units, no time; `usedParts` not a list) hold nothing.
  */
 function placements(
   moved: number,
@@ -159,9 +167,10 @@ function placements(
   refund: LeaseRefund,
   useBy: (withinMs: number) => number,
 ): UnitChange[] {
-  const parts = (refund.usedParts ?? [])
+  const given: unknown = refund.usedParts;
+  const parts = (Array.isArray(given) ? (given as unknown[]) : [])
     .slice(0, MAX_USED_PARTS)
-    .filter((p) => Number.isSafeInteger(p.units) && p.units > 0)
+    .filter(isUsedPart)
     .map((p) => ({ at: Math.min(lastUse, useBy(p.withinMs)), units: p.units }))
     .sort((a, b) => b.at - a.at);
   const placed: UnitChange[] = [];
