@@ -105,7 +105,11 @@ export function dwellMs(windows: readonly WindowSpec[], count: number): number {
  * @example shardAt(0, 5, 12_000, 0.5) // 2
  */
 export function shardAt(now: number, count: number, dwell: number, phase: number): number {
-  const turn = Math.floor(now / dwell + phase * count);
+  // The offset in whole ms, added before dividing: `now / dwell + phase * count` rounds the sum,
+  // and for a phase just below 1 a turn began a step early or late (a property-test
+  // counterexample: count 2, phase 1 - 2^-53, shard 1 held 9 of 16 steps of a window).
+  const offset = Math.floor(phase * count * dwell);
+  const turn = Math.floor((now + offset) / dwell);
   return ((turn % count) + count) % count;
 }
 
