@@ -4,6 +4,7 @@
  * `lease-store.ts` holds the state and does the I/O; every number it decides by comes from here.
  */
 import type { CheckOutcome } from '../limiter/contract';
+import type { UsedPart } from '../limiter/lease-protocol';
 
 /**
  * How long a lease may be used [2,000 ms]. Longer means fewer renewals per isolate (the big
@@ -200,9 +201,12 @@ export const PARTS_MIN_USED = 64;
  * @example usedPartIndex(0, 8_000, 2_500) // 5
  */
 export function usedPartIndex(sentAt: number, usableUntil: number, at: number): number {
-  const width = Math.max(1, usableUntil - sentAt) / USED_PARTS;
-  return Math.max(0, Math.min(USED_PARTS - 1, Math.floor((at - sentAt) / width)));
+  const index = Math.floor((at - sentAt) / partWidth(usableUntil - sentAt));
+  return Math.max(0, Math.min(USED_PARTS - 1, index));
 }
+
+/** Width of one of a span's `USED_PARTS` parts, ms (a span under 1 ms counts as 1). */
+const partWidth = (spanMs: number): number => Math.max(1, spanMs) / USED_PARTS;
 
 /**
  * The parts a settlement reports for `counts` (units used per part, see {@link usedPartIndex}):
@@ -213,10 +217,10 @@ export function usedParts(
   counts: readonly number[],
   spanMs: number,
   lastUseMs: number,
-): { units: number; withinMs: number }[] | undefined {
+): UsedPart[] | undefined {
   const used = counts.reduce((sum, n) => sum + n, 0);
   if (used < PARTS_MIN_USED) return undefined;
-  const width = Math.max(1, spanMs) / USED_PARTS;
+  const width = partWidth(spanMs);
   return counts.flatMap((units, i) =>
     units > 0 ? [{ units, withinMs: Math.min(lastUseMs, Math.ceil((i + 1) * width)) }] : [],
   );

@@ -132,6 +132,21 @@ function slowLeaser(clock: ReturnType<typeof manualClock>, delayMs: number) {
   };
 }
 
+/**
+ * One isolate's lease store over the real object, behind a {@link slowLeaser} of `delayMs`, with
+ * a blind first lease's refill share pinned to the middle (drawn at random otherwise,
+ * `refillPlan`), for tests that count asks.
+ */
+function pinnedLeases(delayMs: number) {
+  const clock = manualClock(PINNED_T0);
+  const slow = slowLeaser(clock, delayMs);
+  const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
+    clock,
+    random: () => 0.5,
+  });
+  return { clock, slow, store };
+}
+
 describe('withLeases (consistency "fast")', () => {
   for (const optimism of [false, true]) {
     // Refills before a lease runs out keep the zero-overshoot argument (a lease is settled only
@@ -343,13 +358,7 @@ describe('withLeases refilled before they run out', () => {
 
   it(`leases ${ROOMY_TTL_FACTOR}x longer with ${ROOMY_ROOM} units left, asked no larger, so its object sees fewer refills`, async () => {
     const run = async (windows: WindowSpec[]) => {
-      const clock = manualClock(PINNED_T0);
-      const slow = slowLeaser(clock, 0);
-      const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
-        clock,
-        // A blind first lease's refill share, drawn at random otherwise (`refillPlan`).
-        random: () => 0.5,
-      });
+      const { clock, slow, store } = pinnedLeases(0);
       const identity = `c:${uniqueId('roomy')}`;
       // 100 requests/s for 10 s.
       for (let i = 0; i < 1_000; i++) {
@@ -470,13 +479,7 @@ describe('withLeases refilled before they run out', () => {
 
 describe('withLeases reporting used units in parts of a lease (usedParts)', () => {
   it(`reports a busy lease's units in ${USED_PARTS} parts of its span, so the object frees each part a window after it, not after the last use`, async () => {
-    const clock = manualClock(PINNED_T0);
-    const slow = slowLeaser(clock, 0);
-    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
-      clock,
-      // A blind first lease's refill share, drawn at random otherwise (`refillPlan`).
-      random: () => 0.5,
-    });
+    const { clock, slow, store } = pinnedLeases(0);
     const identity = `c:${uniqueId('parts')}`;
     // Roomy (8 s leases, refilled as their units run low): 100 requests/s for 10 s.
     const minute: WindowSpec[] = [{ id: 'minute', limit: 1_000_000, windowMs: 60_000 }];
@@ -539,13 +542,7 @@ describe('withLeases reporting used units in parts of a lease (usedParts)', () =
 
 describe('withLeases and the lease a refill replaced', () => {
   it('serves what the replaced lease has left before the lease that replaced it, so refills strand no units', async () => {
-    const clock = manualClock(PINNED_T0);
-    const slow = slowLeaser(clock, 50);
-    const store = withLeases(createDurableObjectStore(namespace), slow.leaser, {
-      clock,
-      // A blind first lease's refill share, drawn at random otherwise (`refillPlan`).
-      random: () => 0.5,
-    });
+    const { clock, slow, store } = pinnedLeases(50);
     const identity = `c:${uniqueId('replaced')}`;
     // Roomy: 8 s leases sized for 2 s, refilled in the background as their units run low
     // (`ROOMY_TTL_FACTOR`), at 100 requests/s for 15 s.

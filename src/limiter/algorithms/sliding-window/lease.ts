@@ -135,7 +135,7 @@ function settle(
     // later than `grant + within` on the object's clock.
     const useBy = (withinMs: number | undefined) =>
       Math.min(at, at - ttl + (Number.isFinite(withinMs) ? Math.max(0, withinMs ?? 0) : ttl));
-    const placed = placements(Math.min(used, take), useBy(refund.usedWithinMs), refund, useBy);
+    const placed = placements(Math.min(used, take), refund, useBy);
     for (const spec of specs) {
       const buckets = counters.get(spec.id);
       const b = currentBucket(at, spec.windowMs, spec.limit);
@@ -158,15 +158,16 @@ function isUsedPart(part: unknown): part is UsedPart {
 
 /**
  * Where `moved` used units go: each of the refund's parts (the latest first, no later than the
- * last use) takes its units, and what no part holds stays at `lastUse`. Malformed parts (not a
- * whole number of units, no time; `usedParts` not a list) hold nothing.
+ * last use) takes its units, and what no part holds stays at the last use. `useBy` reads a
+ * duration after the ask's sending as the object's instant. Malformed parts (not a whole number
+ * of units, no time; `usedParts` not a list) hold nothing.
  */
 function placements(
   moved: number,
-  lastUse: number,
   refund: LeaseRefund,
-  useBy: (withinMs: number) => number,
+  useBy: (withinMs: number | undefined) => number,
 ): UnitChange[] {
+  const lastUse = useBy(refund.usedWithinMs);
   const given: unknown = refund.usedParts;
   const parts = (Array.isArray(given) ? (given as unknown[]) : [])
     .slice(0, MAX_USED_PARTS)
