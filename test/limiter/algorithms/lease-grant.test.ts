@@ -140,6 +140,15 @@ describe('grantLease settling a lease used in parts (usedParts)', () => {
     ]);
   });
 
+  it('counts used units at the lease end when the last use is not a number (never at NaN)', () => {
+    const counters = new Map<string, Buckets>();
+    const lease = grantLease([big], counters, T, { units: 200, ttlMs: 8_000 }).grant;
+    const refund = { units: 100, at: lease.at, used: 100, usedWithinMs: Number.NaN, ttlMs: 8_000 };
+    const { changes } = grantLease([big], counters, T + 7_500, { units: 0, ttlMs: 2_000, refund });
+    expect(changes.filter((c) => c.units > 0)).toEqual([{ at: lease.at, units: 100 }]);
+    expect(used(counters, T + 67_999)).toBe(100);
+  });
+
   it('keeps every used unit at the last use when usedParts is not a list', () => {
     const malformed = { 0: { units: 60, withinMs: 1_000 } } as unknown as [];
     const { counters } = settled(malformed);
